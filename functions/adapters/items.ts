@@ -1,0 +1,44 @@
+// Mapping between table items and domain records. Custom fields are top-level attributes `F#<name>`
+// so an update can set or remove one field without reading the item.
+import type { FieldValue } from '#core/catalogue.ts';
+import type { EndpointRecord, ScopeRecord } from '#core/endpoint.ts';
+import { FIELD_ATTR_PREFIX } from './keys.ts';
+
+export type Item = Record<string, unknown>;
+
+export function fieldsOf(item: Item): Record<string, FieldValue> {
+  const fields: Record<string, FieldValue> = {};
+  for (const [k, v] of Object.entries(item)) {
+    if (k.startsWith(FIELD_ATTR_PREFIX)) fields[k.slice(FIELD_ATTR_PREFIX.length)] = v as FieldValue;
+  }
+  return fields;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+
+export function endpointFromItem(item: Item): EndpointRecord {
+  return {
+    endpointId: String(item.endpointId),
+    companyId: String(item.companyId),
+    siteId: String(item.siteId),
+    hostname: str(item.hostname),
+    osType: str(item.osType),
+    endpointType: str(item.endpointType),
+    observedAt: String(item.observedAt),
+    observedAtMs: num(item.observedAtMs),
+    fields: fieldsOf(item),
+    groups: (item.groups as Record<string, string> | undefined) ?? {},
+    rev: num(item.rev),
+    grev: num(item.grev),
+  };
+}
+
+export function scopeFromItem(item: Item): ScopeRecord {
+  return {
+    companyId: String(item.companyId),
+    ...(typeof item.siteId === 'string' ? { siteId: item.siteId } : {}),
+    name: str(item.name),
+    fields: fieldsOf(item),
+  };
+}

@@ -1,0 +1,197 @@
+// DynamoDB access for the API functions: conditional report writes (one request per update, no
+// reads), company/site upserts and endpoint reads. Callers get domain records, never items.
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  type EndpointRecord,
+  isSameObservation,
+  type ReportResult,
+  type ScopeRecord,
+  type StatusUpdate,
+} from '#core/endpoint.ts';
+import type { FieldChanges } from '#core/fields.ts';
+import type { Transition } from '#core/transition.ts';
+import { endpointFromItem, type Item, scopeFromItem } from './items.ts';
+import { FIELD_ATTR_PREFIX, ITEM, keys, WRITER } from './keys.ts';
+
+/** Builds SET / REMOVE clauses for custom fields with placeholder names that never collide. */
+class UpdateBuilder {
+  readonly sets: string[] = [];
+  readonly removes: string[] = [];
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, unknown> = {};
+  private n = 0;
+  set(attr: string, value: unknown, expr?: (name: string, value: string) => string): this {
+    const i = this.n++;
+    this.names[`#a${i}`] = attr;
+    this.values[`:v${i}`] = value;
+    this.sets.push(expr ? expr(`#a${i}`, `:v${i}`) : `#a${i} = :v${i}`);
+    return this;
+  }
+  remove(attr: string): this {
+    const i = this.n++;
+    this.names[`#a${i}`] = attr;
+    this.removes.push(`#a${i}`);
+    return this;
+  }
+  fields(changes: FieldChanges): this {
+    for (const [name, value] of Object.entries(changes.set)) this.set(FIELD_ATTR_PREFIX + name, value);
+    for (const name of changes.clear) this.remove(FIELD_ATTR_PREFIX + name);
+    return this;
+  }
+  expression(): string {
+    const parts = [`SET ${this.sets.join(', ')}`];
+    if (this.removes.length > 0) parts.push(`REMOVE ${this.removes.join(', ')}`);
+    return parts.join(' ');
+  }
+}
+
+export interface ScopeRef {
+  readonly companyId: string;
+  readonly siteId?: string;
+}
+
+export function createRepository(doc: DynamoDBDocumentClient, tableName: string) {
+  return {
+    /**
+     * Applies a report when it is newer than what is stored, in one conditional UpdateItem. When the
+     * condition fails, DynamoDB returns the stored item with the failure, which tells `unchanged`
+     * from `stale` without a read.
+     */
+    async writeReport(u: StatusUpdate, nowIso: string): Promise<ReportResult> {
+      const b = new UpdateBuilder()
+        .set('type', ITEM.endpoint)
+        .set('endpointId', u.endpointId)
+        .set('companyId', u.companyId)
+        .set('siteId', u.siteId)
+        .set('observedAt', u.observedAt)
+        .set('observedAtMs', u.observedAtMs)
+        .set('writer', WRITER.ingest)
+        .set('updatedAt', nowIso)
+        .set('rev', 1, (n, v) => `${n} = if_not_exists(${n}, :zero) + ${v}`)
+        .set('grev', 0, (n, v) => `${n} = if_not_exists(${n}, ${v})`)
+        .set('groups', {}, (n, v) => `${n} = if_not_exists(${n}, ${v})`);
+      const idx = {
+        ...keys.endpointByParent(u.companyId, u.siteId, u.endpointId),
+        ...keys.endpointInFleet(u.endpointId),
+      };
+      for (const [k, v] of Object.entries(idx)) b.set(k, v);
+      if (u.hostname !== undefined) b.set('hostname', u.hostname);
+      if (u.osType !== undefined) b.set('osType', u.osType);
+      if (u.endpointType !== undefined) b.set('endpointType', u.endpointType);
+      b.fields(u.fields);
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.endpoint(u.endpointId),
+            UpdateExpression: b.expression(),
+            ConditionExpression: 'attribute_not_exists(PK) OR observedAtMs < :obs',
+            ExpressionAttributeNames: b.names,
+            ExpressionAttributeValues: { ...b.values, ':zero': 0, ':obs': u.observedAtMs },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return 'applied';
+      } catch (e: unknown) {
+        if (e instanceof ConditionalCheckFailedException && e.Item) {
+          const stored = endpointFromItem(unmarshall(e.Item));
+          return isSameObservation(u, stored) ? 'unchanged' : 'stale';
+        }
+        throw e;
+      }
+    },
+
+    /** Upsert that merges: a name or field not mentioned is kept. Returns the stored record. */
+    async upsertScope(scope: ScopeRef, name: string | undefined, changes: FieldChanges, nowIso: string) {
+      const b = new UpdateBuilder()
+        .set('type', scope.siteId === undefined ? ITEM.company : ITEM.site)
+        .set('companyId', scope.companyId)
+        .set('updatedAt', nowIso)
+        .set('rev', 1, (n, v) => `${n} = if_not_exists(${n}, :zero) + ${v}`);
+      if (scope.siteId !== undefined) b.set('siteId', scope.siteId);
+      if (name !== undefined) b.set('name', name);
+      b.fields(changes);
+      const out = await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key:
+            scope.siteId === undefined
+              ? keys.company(scope.companyId)
+              : keys.site(scope.companyId, scope.siteId),
+          UpdateExpression: b.expression(),
+          ExpressionAttributeNames: b.names,
+          ExpressionAttributeValues: { ...b.values, ':zero': 0 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const item = (out.Attributes ?? {}) as Item;
+      return { record: scopeFromItem(item), updatedAt: String(item.updatedAt) };
+    },
+
+    async getEndpoint(endpointId: string, consistent = false): Promise<EndpointRecord | undefined> {
+      const out = await doc.send(
+        new GetCommand({ TableName: tableName, Key: keys.endpoint(endpointId), ConsistentRead: consistent }),
+      );
+      return out.Item ? endpointFromItem(out.Item) : undefined;
+    },
+
+    /** Company and site records in one BatchGetItem; absent ones are simply missing from the map. */
+    async getScopes(refs: readonly ScopeRef[], consistent = false): Promise<Map<string, ScopeRecord>> {
+      const wanted = new Map<string, Record<string, string>>();
+      for (const r of refs) {
+        const key = r.siteId === undefined ? keys.company(r.companyId) : keys.site(r.companyId, r.siteId);
+        wanted.set(`${key.PK}|${key.SK}`, key);
+      }
+      const found = new Map<string, ScopeRecord>();
+      let pending = [...wanted.values()];
+      while (pending.length > 0) {
+        const chunk = pending.slice(0, 100);
+        pending = pending.slice(100);
+        let request:
+          | Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }>
+          | undefined = {
+          [tableName]: { Keys: chunk, ConsistentRead: consistent },
+        };
+        while (request && Object.keys(request).length > 0) {
+          const out = await doc.send(new BatchGetCommand({ RequestItems: request }));
+          for (const item of out.Responses?.[tableName] ?? [])
+            found.set(`${item.PK}|${item.SK}`, scopeFromItem(item));
+          request = out.UnprocessedKeys as typeof request;
+        }
+      }
+      return found;
+    },
+
+    async recentTransitionsOf(endpointId: string, limit: number): Promise<Transition[]> {
+      const out = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          ExpressionAttributeValues: {
+            ':pk': keys.endpoint(endpointId).PK,
+            ':prefix': keys.transitionsPrefix,
+          },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      );
+      return (out.Items ?? []) as Transition[];
+    },
+  };
+}
+
+export type Repository = ReturnType<typeof createRepository>;
+
+/** Map key for getScopes results. */
+export function scopeKey(r: ScopeRef): string {
+  const key = r.siteId === undefined ? keys.company(r.companyId) : keys.site(r.companyId, r.siteId);
+  return `${key.PK}|${key.SK}`;
+}

@@ -1,0 +1,116 @@
+// Endpoints, companies and sites as the domain sees them, and the pure rules around them: what counts
+// as the same observation (DESIGN §4 `unchanged`), and the effective fields an endpoint sees.
+import {
+  ALL_FIELDS,
+  CUSTOM_FIELDS,
+  type FieldDefinition,
+  type FieldValue,
+  fieldKey,
+  type Level,
+} from './catalogue.ts';
+import type { FieldChanges } from './fields.ts';
+
+export interface EndpointRecord {
+  readonly endpointId: string;
+  readonly companyId: string;
+  readonly siteId: string;
+  readonly hostname: string | null;
+  readonly osType: string | null;
+  readonly endpointType: string | null;
+  readonly observedAt: string;
+  readonly observedAtMs: number;
+  readonly fields: Readonly<Record<string, FieldValue>>;
+  /** Groups the endpoint is a member of: group id → ISO time it entered. */
+  readonly groups: Readonly<Record<string, string>>;
+  /** Data revision, bumped by every applied report. */
+  readonly rev: number;
+  /** Membership revision, bumped by every membership change the evaluator writes. */
+  readonly grev: number;
+}
+
+export interface ScopeRecord {
+  readonly companyId: string;
+  readonly siteId?: string;
+  readonly name: string | null;
+  readonly fields: Readonly<Record<string, FieldValue>>;
+}
+
+export interface StatusUpdate {
+  readonly endpointId: string;
+  readonly companyId: string;
+  readonly siteId: string;
+  readonly observedAt: string;
+  readonly observedAtMs: number;
+  readonly hostname?: string;
+  readonly osType?: string;
+  readonly endpointType?: string;
+  readonly fields: FieldChanges;
+}
+
+export type ReportResult = 'applied' | 'unchanged' | 'stale';
+
+/** The same observation again: same instant, and everything the update mentions equals the store. */
+export function isSameObservation(update: StatusUpdate, stored: EndpointRecord): boolean {
+  if (stored.observedAtMs !== update.observedAtMs) return false;
+  if (stored.companyId !== update.companyId || stored.siteId !== update.siteId) return false;
+  if (update.hostname !== undefined && stored.hostname !== update.hostname) return false;
+  if (update.osType !== undefined && stored.osType !== update.osType) return false;
+  if (update.endpointType !== undefined && stored.endpointType !== update.endpointType) return false;
+  for (const [name, value] of Object.entries(update.fields.set)) {
+    if (stored.fields[name] !== value) return false;
+  }
+  return update.fields.clear.every((name) => stored.fields[name] === undefined);
+}
+
+function valueOrDefault(def: FieldDefinition, stored: Readonly<Record<string, FieldValue>> | undefined) {
+  const v = stored?.[def.name];
+  return v !== undefined ? v : (def.default ?? null);
+}
+
+function builtInValue(def: FieldDefinition, e: EndpointRecord): FieldValue | null {
+  switch (def.builtIn) {
+    case 'osType':
+      return e.osType;
+    case 'endpointType':
+      return e.endpointType;
+    case 'hostname':
+      return e.hostname;
+    case 'companyId':
+      return e.companyId;
+    case 'siteId':
+      return e.siteId;
+    case 'observedAt':
+      return e.observedAt;
+    default:
+      return null;
+  }
+}
+
+/**
+ * `<LEVEL>:<name>` → value for every catalogue field of the three levels (stored, else default,
+ * else null), plus the endpoint's built-in properties. The criteria engine reads the same keys.
+ */
+export function effectiveFields(
+  endpoint: EndpointRecord,
+  site: ScopeRecord | undefined,
+  company: ScopeRecord | undefined,
+): Record<string, FieldValue | null> {
+  const byLevel: Record<Level, Readonly<Record<string, FieldValue>> | undefined> = {
+    COMPANY: company?.fields,
+    SITE: site?.fields,
+    ENDPOINT: endpoint.fields,
+  };
+  const out: Record<string, FieldValue | null> = {};
+  for (const def of ALL_FIELDS) {
+    out[fieldKey(def.level, def.name)] =
+      def.builtIn !== undefined ? builtInValue(def, endpoint) : valueOrDefault(def, byLevel[def.level]);
+  }
+  return out;
+}
+
+/** Catalogue fields of one level with their effective value, for company and site responses. */
+export function levelFields(level: Level, stored: Readonly<Record<string, FieldValue>>) {
+  const out: Record<string, FieldValue | null> = {};
+  for (const def of CUSTOM_FIELDS) if (def.level === level) out[def.name] = valueOrDefault(def, stored);
+  return out;
+}

@@ -1,0 +1,114 @@
+// Validation and canonicalisation of custom-field updates (DESIGN §1): a field update names fields of
+// exactly one level; values must fit the field's type; `null` clears.
+import {
+  canonicalOption,
+  customFieldsAt,
+  ENDPOINT_TYPES,
+  type FieldDefinition,
+  type FieldValue,
+  type Level,
+  OS_TYPES,
+} from './catalogue.ts';
+import type { ProblemDetail } from './errors.ts';
+
+/** A validated field update: values to set (canonical) and names to clear. */
+export interface FieldChanges {
+  readonly set: Readonly<Record<string, FieldValue>>;
+  readonly clear: readonly string[];
+}
+
+/** ISO-8601 date-time with an explicit time zone (Z or ±hh:mm). */
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
+export function parseIsoInstant(value: string): number | undefined {
+  if (!ISO_WITH_ZONE.test(value)) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export function codePointLength(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+function checkValue(def: FieldDefinition, value: unknown): { value: FieldValue } | { problem: string } {
+  switch (def.type) {
+    case 'Flag':
+      return typeof value === 'boolean' ? { value } : { problem: 'must be true or false' };
+    case 'Number':
+      return typeof value === 'number' && Number.isFinite(value)
+        ? { value }
+        : { problem: 'must be a number' };
+    case 'Date': {
+      if (typeof value !== 'string' || parseIsoInstant(value) === undefined) {
+        return { problem: 'must be an ISO-8601 date-time with a time zone' };
+      }
+      return { value };
+    }
+    case 'Dropdown': {
+      if (typeof value !== 'string') return { problem: `must be one of: ${def.options?.join(', ')}` };
+      const canonical = canonicalOption(def, value);
+      return canonical === undefined
+        ? { problem: `"${value}" is not an option; expected one of: ${def.options?.join(', ')}` }
+        : { value: canonical };
+    }
+    case 'Text': {
+      if (typeof value !== 'string') return { problem: 'must be a string' };
+      if (def.maxLength !== undefined && codePointLength(value) > def.maxLength) {
+        return { problem: `must be at most ${def.maxLength} characters` };
+      }
+      return { value };
+    }
+  }
+}
+
+/**
+ * Validates a `fields` object against the catalogue at `level`. Problems are appended to `problems`
+ * with paths under `path` (e.g. `updates[3].fields.BitLocker Key Backup Status`).
+ */
+export function validateFields(
+  level: Level,
+  input: unknown,
+  path: string,
+  problems: ProblemDetail[],
+): FieldChanges {
+  const set: Record<string, FieldValue> = {};
+  const clear: string[] = [];
+  if (input === undefined) return { set, clear };
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    problems.push({ path, message: 'must be an object of field name to value' });
+    return { set, clear };
+  }
+  const defs = customFieldsAt(level);
+  for (const [name, value] of Object.entries(input)) {
+    const fieldPath = `${path}.${name}`;
+    const def = defs.get(name);
+    if (def === undefined) {
+      problems.push({ path: fieldPath, message: `unknown ${level} field "${name}"` });
+      continue;
+    }
+    if (value === null) {
+      clear.push(name);
+      continue;
+    }
+    const checked = checkValue(def, value);
+    if ('problem' in checked) problems.push({ path: fieldPath, message: `${name} ${checked.problem}` });
+    else set[name] = checked.value;
+  }
+  return { set, clear };
+}
+
+/** Canonical `osType` / `endpointType`, matched ignoring case. */
+export function canonicalOsType(value: string): string | undefined {
+  return OS_TYPES.find((o) => o.toLowerCase() === value.toLowerCase());
+}
+export function canonicalEndpointType(value: string): string | undefined {
+  return ENDPOINT_TYPES.find((o) => o.toLowerCase() === value.toLowerCase());
+}
+
+/** Ids: 1–128 characters, none of `/ ? #` or whitespace. */
+export const ID_PATTERN = /^[^/?#\s]{1,128}$/u;
+export function isValidId(id: unknown): id is string {
+  return typeof id === 'string' && ID_PATTERN.test(id) && codePointLength(id) <= 128;
+}

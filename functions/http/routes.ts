@@ -1,0 +1,75 @@
+// The HTTP route table of DESIGN §4, shared by both API functions, the CDK api construct and the local
+// server, so routing (and 404 / 405) is decided the same way everywhere.
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type ApiFunction = 'ingest' | 'query';
+
+export interface RouteSpec {
+  readonly name: RouteName;
+  readonly method: Method;
+  /** API Gateway route path with `{param}` segments. */
+  readonly path: string;
+  readonly fn: ApiFunction;
+}
+
+export type RouteName =
+  | 'postStatus'
+  | 'putCompany'
+  | 'putSite'
+  | 'getEndpoint'
+  | 'listGroups'
+  | 'getGroup'
+  | 'putGroup'
+  | 'deleteGroup'
+  | 'listMembers'
+  | 'listTransitions';
+
+export const ROUTES: readonly RouteSpec[] = [
+  { name: 'postStatus', method: 'POST', path: '/v1/endpoints/status', fn: 'ingest' },
+  { name: 'putCompany', method: 'PUT', path: '/v1/companies/{companyId}', fn: 'ingest' },
+  { name: 'putSite', method: 'PUT', path: '/v1/companies/{companyId}/sites/{siteId}', fn: 'ingest' },
+  { name: 'getEndpoint', method: 'GET', path: '/v1/endpoints/{endpointId}', fn: 'query' },
+  { name: 'listGroups', method: 'GET', path: '/v1/groups', fn: 'query' },
+  { name: 'getGroup', method: 'GET', path: '/v1/groups/{groupId}', fn: 'query' },
+  { name: 'putGroup', method: 'PUT', path: '/v1/groups/{groupId}', fn: 'query' },
+  { name: 'deleteGroup', method: 'DELETE', path: '/v1/groups/{groupId}', fn: 'query' },
+  { name: 'listMembers', method: 'GET', path: '/v1/groups/{groupId}/members', fn: 'query' },
+  { name: 'listTransitions', method: 'GET', path: '/v1/transitions', fn: 'query' },
+];
+
+export type RouteMatch =
+  | { readonly kind: 'found'; readonly route: RouteSpec; readonly params: Record<string, string> }
+  | { readonly kind: 'method-not-allowed'; readonly allow: readonly Method[] }
+  | { readonly kind: 'not-found' };
+
+const compiled = ROUTES.map((route) => {
+  const names: string[] = [];
+  const source = route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { route, names, re: new RegExp(`^${source}$`) };
+});
+
+/** Matches a raw (still percent-encoded) path. Parameters are decoded; a malformed escape is not found. */
+export function matchRoute(method: string, rawPath: string): RouteMatch {
+  const allow: Method[] = [];
+  for (const { route, names, re } of compiled) {
+    const m = re.exec(rawPath);
+    if (m === null) continue;
+    if (route.method !== method) {
+      allow.push(route.method);
+      continue;
+    }
+    const params: Record<string, string> = {};
+    try {
+      names.forEach((name, i) => {
+        params[name] = decodeURIComponent(m[i + 1] ?? '');
+      });
+    } catch {
+      return { kind: 'not-found' };
+    }
+    return { kind: 'found', route, params };
+  }
+  return allow.length > 0 ? { kind: 'method-not-allowed', allow } : { kind: 'not-found' };
+}

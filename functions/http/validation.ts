@@ -1,0 +1,33 @@
+// zod (mini, for bundle size) helpers shared by route schemas: ids, and turning zod issues into the
+// `{ path, message }` details of DESIGN §4.
+import * as z from 'zod/mini';
+import { type ProblemDetail, ValidationError } from '#core/errors.ts';
+import { ID_PATTERN } from '#core/fields.ts';
+
+z.config(z.locales.en());
+
+export const Id = z.string().check(z.regex(ID_PATTERN, 'must be 1-128 characters without /, ?, # or spaces'));
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out === '' ? '(body)' : out;
+}
+
+/** Parses or throws a ValidationError listing every problem with its path. */
+export function parseOrThrow<T>(schema: z.ZodMiniType<T>, input: unknown, what: string): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const details: ProblemDetail[] = result.error.issues.map((issue) => ({
+    path: formatPath(issue.path),
+    message: issue.message,
+  }));
+  throw new ValidationError(`Invalid ${what}`, details);
+}
+
+export function fail(what: string, details: ProblemDetail[]): never {
+  throw new ValidationError(`Invalid ${what}`, details);
+}

@@ -1,0 +1,98 @@
+// Ingest use cases: status reports, company and site upserts. Validation of the whole request happens
+// before any write; reports for one endpoint are applied in request order, others concurrently.
+
+import type { Repository, ScopeRef } from '#adapters/repository.ts';
+import type { Level } from '#core/catalogue.ts';
+import type { ReportResult, StatusUpdate } from '#core/endpoint.ts';
+import { levelFields } from '#core/endpoint.ts';
+import type { ProblemDetail } from '#core/errors.ts';
+import { canonicalEndpointType, canonicalOsType, parseIsoInstant, validateFields } from '#core/fields.ts';
+import { fail } from '#http/validation.ts';
+import type { ScopeBody, StatusBody } from './schema.ts';
+
+/** Reports further ahead of the server clock than this are rejected (DESIGN §1). */
+export const MAX_FUTURE_MS = 300_000;
+const WRITE_CONCURRENCY = 16;
+
+export function toStatusUpdates(body: StatusBody, nowMs: number): StatusUpdate[] {
+  const problems: ProblemDetail[] = [];
+  const updates = body.updates.map((u, i): StatusUpdate => {
+    const at = `updates[${i}]`;
+    const observedAtMs = parseIsoInstant(u.observedAt);
+    if (observedAtMs === undefined) {
+      problems.push({ path: `${at}.observedAt`, message: 'must be an ISO-8601 date-time with a time zone' });
+    } else if (observedAtMs > nowMs + MAX_FUTURE_MS) {
+      problems.push({ path: `${at}.observedAt`, message: 'is more than 300 s ahead of the server clock' });
+    }
+    const osType = u.osType === undefined ? undefined : canonicalOsType(u.osType);
+    if (u.osType !== undefined && osType === undefined) {
+      problems.push({ path: `${at}.osType`, message: 'must be one of: Windows, macOS, Linux' });
+    }
+    const endpointType = u.endpointType === undefined ? undefined : canonicalEndpointType(u.endpointType);
+    if (u.endpointType !== undefined && endpointType === undefined) {
+      problems.push({
+        path: `${at}.endpointType`,
+        message: 'must be one of: Desktop, Laptop, Server, Virtual Machine',
+      });
+    }
+    const fields = validateFields('ENDPOINT', u.fields, `${at}.fields`, problems);
+    return {
+      endpointId: u.endpointId,
+      companyId: u.companyId,
+      siteId: u.siteId,
+      observedAt: u.observedAt,
+      observedAtMs: observedAtMs ?? 0,
+      ...(u.hostname !== undefined ? { hostname: u.hostname } : {}),
+      ...(osType !== undefined ? { osType } : {}),
+      ...(endpointType !== undefined ? { endpointType } : {}),
+      fields,
+    };
+  });
+  if (problems.length > 0) fail('status updates', problems);
+  return updates;
+}
+
+export async function applyStatusUpdates(
+  updates: readonly StatusUpdate[],
+  repo: Pick<Repository, 'writeReport'>,
+  nowIso: string,
+): Promise<{ endpointId: string; result: ReportResult }[]> {
+  const results: ReportResult[] = new Array(updates.length);
+  // Reports for the same endpoint go in request order; distinct endpoints run concurrently.
+  const chains = new Map<string, number[]>();
+  updates.forEach((u, i) => {
+    const list = chains.get(u.endpointId);
+    if (list) list.push(i);
+    else chains.set(u.endpointId, [i]);
+  });
+  const queue = [...chains.values()];
+  const worker = async () => {
+    for (let chain = queue.shift(); chain !== undefined; chain = queue.shift()) {
+      for (const i of chain) results[i] = await repo.writeReport(updates[i]!, nowIso);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, queue.length) }, worker));
+  return updates.map((u, i) => ({ endpointId: u.endpointId, result: results[i]! }));
+}
+
+export async function upsertScope(
+  scope: ScopeRef,
+  body: ScopeBody,
+  repo: Pick<Repository, 'upsertScope'>,
+  nowIso: string,
+) {
+  const level: Level = scope.siteId === undefined ? 'COMPANY' : 'SITE';
+  const problems: ProblemDetail[] = [];
+  const changes = validateFields(level, body.fields, 'fields', problems);
+  if (problems.length > 0) fail(level === 'COMPANY' ? 'company' : 'site', problems);
+  const { record, updatedAt } = await repo.upsertScope(scope, body.name, changes, nowIso);
+  return {
+    companyId: record.companyId,
+    ...(record.siteId !== undefined ? { siteId: record.siteId } : {}),
+    name: record.name,
+    fields: record.fields,
+    /** Every field of the level with its stored value, else its default, else null. */
+    effectiveFields: levelFields(level, record.fields),
+    updatedAt,
+  };
+}
