@@ -1,0 +1,192 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { DescribeTableCommand, DescribeTimeToLiveCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDynamoClient } from '#adapters/clients.ts';
+import { createTable } from '#local/create-table.ts';
+import { type DynamoDbLocal, ensureDynamoDbLocal, startDynamoDbLocal } from '#local/dynamodb-local.ts';
+import { freshTable } from '#test/helpers/dynamo.ts';
+
+const harness = pathToFileURL(join(import.meta.dirname, '../../local/dynamodb-local.ts')).href;
+
+/** Alive means signalable and not a zombie waiting for a reaper. */
+async function isAlive(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return !/^\d+ \(.*\) Z/.test(stat);
+}
+
+async function waitUntilDead(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (!(await isAlive(pid))) return true;
+    await sleep(100);
+  }
+  return !(await isAlive(pid));
+}
+
+/** Runs an ES module snippet in a child Node (this Node, so type stripping applies). */
+function node(script: string, env: NodeJS.ProcessEnv = process.env) {
+  return spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+describe('startDynamoDbLocal', () => {
+  const started: DynamoDbLocal[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((d) => d.stop()));
+  });
+
+  it('answers requests once started and leaves no JVM after stop', async () => {
+    const ddb = await startDynamoDbLocal();
+    started.push(ddb);
+
+    const client = createDynamoClient(ddb.endpoint);
+    const tables = await client.send(new ListTablesCommand({}));
+    client.destroy();
+    await ddb.stop();
+
+    expect(ddb.endpoint).toBe(`http://127.0.0.1:${ddb.port}`);
+    expect(tables.TableNames).toEqual([]);
+    expect(await isAlive(ddb.pid)).toBe(false);
+  });
+
+  it('keeps tables across restarts when given a data directory', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'keywatch-ddb-data-'));
+    try {
+      const first = await startDynamoDbLocal({ dataDir: join(dataDir, 'db') });
+      started.push(first);
+      const client1 = createDynamoClient(first.endpoint);
+      await createTable(client1, 'persisted');
+      client1.destroy();
+      await first.stop();
+
+      const second = await startDynamoDbLocal({ dataDir: join(dataDir, 'db') });
+      started.push(second);
+      const client2 = createDynamoClient(second.endpoint);
+      const tables = await client2.send(new ListTablesCommand({}));
+      client2.destroy();
+
+      expect(tables.TableNames).toEqual(['persisted']);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the Java package to install when java cannot be run', async () => {
+    await expect(startDynamoDbLocal({ java: '/nonexistent/java' })).rejects.toThrow(
+      /Java 17\+ is required.*sudo apt-get install -y openjdk-17-jre-headless/,
+    );
+  });
+
+  it('takes the java command from KEYWATCH_JAVA', async () => {
+    const child = node(
+      `import { startDynamoDbLocal } from ${JSON.stringify(harness)};
+       try { await startDynamoDbLocal(); console.log('started'); process.exit(0); }
+       catch (e) { console.log(e.message); }`,
+      { ...process.env, KEYWATCH_JAVA: 'keywatch-no-such-java' },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+
+    expect(out).toMatch(/Java 17\+ is required.*openjdk-17-jre-headless/);
+  });
+
+  it('stops the JVM when its parent process is killed with SIGKILL', async () => {
+    const child = node(
+      `import { startDynamoDbLocal } from ${JSON.stringify(harness)};
+       const ddb = await startDynamoDbLocal();
+       console.log(JSON.stringify({ pid: ddb.pid }));`,
+    );
+    const firstLine = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`child exited with ${code} before starting`)));
+    });
+    const { pid } = JSON.parse(firstLine) as { pid: number };
+    expect(await isAlive(pid)).toBe(true);
+
+    child.kill('SIGKILL');
+
+    expect(await waitUntilDead(pid, 5_000)).toBe(true);
+  });
+});
+
+describe('ensureDynamoDbLocal', () => {
+  it('gives concurrent first runs one complete copy', async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), 'keywatch-cache-'));
+    try {
+      const runs = [1, 2, 3].map(() => {
+        const child = node(
+          `import { ensureDynamoDbLocal } from ${JSON.stringify(harness)};
+           console.log(await ensureDynamoDbLocal());`,
+          { ...process.env, KEYWATCH_CACHE_DIR: cacheDir },
+        );
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+        });
+        return new Promise<{ code: number | null; out: string }>((resolve) =>
+          child.once('exit', (code) => resolve({ code, out: out.trim() })),
+        );
+      });
+      const results = await Promise.all(runs);
+
+      const dir = join(cacheDir, 'dynamodb-local-1.25.1');
+      expect(results).toEqual([1, 2, 3].map(() => ({ code: 0, out: dir })));
+      expect(await readdir(cacheDir)).toEqual(['dynamodb-local-1.25.1']);
+      expect(await readdir(dir)).toEqual(expect.arrayContaining(['DynamoDBLocal.jar', 'DynamoDBLocal_lib']));
+      expect(await ensureDynamoDbLocal({ cacheDir })).toBe(dir);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('createTable', () => {
+  it('creates the keywatch table once, with its stream, both GSIs and TTL', async () => {
+    const { client, tableName } = await freshTable();
+
+    await createTable(client, tableName);
+    const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+    client.destroy();
+
+    expect(table?.TableStatus).toBe('ACTIVE');
+    expect(table?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    expect(table?.LatestStreamArn).toBeTruthy();
+    expect(table?.KeySchema).toEqual([
+      { AttributeName: 'PK', KeyType: 'HASH' },
+      { AttributeName: 'SK', KeyType: 'RANGE' },
+    ]);
+    const indexes = (table?.GlobalSecondaryIndexes ?? []).map((index) => ({
+      name: index.IndexName,
+      keys: index.KeySchema?.map((k) => k.AttributeName),
+      projection: index.Projection?.ProjectionType,
+    }));
+    expect(indexes).toEqual(
+      expect.arrayContaining([
+        { name: 'GSI1', keys: ['GSI1PK', 'GSI1SK'], projection: 'ALL' },
+        { name: 'GSI2', keys: ['GSI2PK', 'GSI2SK'], projection: 'ALL' },
+      ]),
+    );
+    expect(indexes).toHaveLength(2);
+    expect(ttl.TimeToLiveDescription).toMatchObject({
+      AttributeName: 'expiresAt',
+      TimeToLiveStatus: 'ENABLED',
+    });
+  });
+});
