@@ -1,0 +1,333 @@
+// The evaluator's writes: membership changes and their transitions in one transaction guarded by the
+// endpoint's data and membership revisions (so a retried or redelivered evaluation can never record
+// a transition twice), fan-out pages, and re-evaluation jobs.
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { EndpointRecord } from '#core/endpoint.ts';
+import type { MembershipChange } from '#core/membership.ts';
+import type { Transition } from '#core/transition.ts';
+import { endpointFromItem } from './items.ts';
+import { FLEET_SHARDS, INDEX, ITEM, keys, WRITER } from './keys.ts';
+
+/** DynamoDB allows 100 actions per transaction: the endpoint update plus two per change. */
+const CHANGES_PER_TRANSACTION = 49;
+
+export type Scope =
+  | { readonly kind: 'company'; readonly companyId: string; readonly siteId?: string }
+  | { readonly kind: 'fleet' };
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly next: PageCursor | null;
+}
+/** Where a paged walk stands: a fleet walk also carries its shard. */
+export interface PageCursor {
+  readonly shard?: number;
+  readonly key?: Record<string, unknown>;
+}
+
+export interface JobItem {
+  readonly jobId: string;
+  readonly kind: 'evaluate' | 'purge';
+  readonly scope?: Scope;
+  readonly groupId?: string;
+  readonly cursor: PageCursor | null;
+  readonly page: number;
+  readonly status: 'running' | 'done';
+  readonly notBefore?: number;
+  readonly reason: string;
+  readonly processed: number;
+}
+
+export interface ApplyInput {
+  readonly endpoint: EndpointRecord;
+  readonly changes: readonly MembershipChange[];
+  readonly dropped: readonly string[];
+  /** Transitions for `changes`, in the same order; built for membership revision grev + 1 + chunk. */
+  readonly transitions: (chunk: number, changes: readonly MembershipChange[]) => Transition[];
+  readonly nowIso: string;
+  readonly historyExpiresAt: number;
+}
+
+export class StaleEndpointError extends Error {
+  override readonly name = 'StaleEndpointError';
+}
+
+export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: string) {
+  async function transact(items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>) {
+    try {
+      await doc.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (e: unknown) {
+      if (e instanceof TransactionCanceledException && e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+        throw new StaleEndpointError('endpoint changed while it was evaluated');
+      }
+      throw e;
+    }
+  }
+
+  return {
+    /**
+     * Writes membership changes, member items and transition records. Each transaction requires the
+     * endpoint's `rev` and `grev` to be what was evaluated; StaleEndpointError otherwise.
+     */
+    async apply(input: ApplyInput): Promise<void> {
+      const e = input.endpoint;
+      const groups: Record<string, string> = { ...e.groups };
+      for (const id of input.dropped) delete groups[id];
+      const chunks: MembershipChange[][] = [];
+      for (let i = 0; i < input.changes.length; i += CHANGES_PER_TRANSACTION) {
+        chunks.push(input.changes.slice(i, i + CHANGES_PER_TRANSACTION));
+      }
+      if (chunks.length === 0) chunks.push([]);
+      let grev = e.grev;
+      for (const [n, chunk] of chunks.entries()) {
+        const transitions = input.transitions(n, chunk);
+        for (const c of chunk) {
+          if (c.event === 'entered') groups[c.groupId] = input.nowIso;
+          else delete groups[c.groupId];
+        }
+        const items: NonNullable<Parameters<typeof transact>[0]> = [
+          {
+            Update: {
+              TableName: tableName,
+              Key: keys.endpoint(e.endpointId),
+              UpdateExpression: 'SET #groups = :groups, grev = :next, writer = :writer, groupsCompanyId = :company',
+              ConditionExpression: 'rev = :rev AND grev = :grev',
+              ExpressionAttributeNames: { '#groups': 'groups' },
+              ExpressionAttributeValues: {
+                ':groups': { ...groups },
+                ':next': grev + 1,
+                ':grev': grev,
+                ':rev': e.rev,
+                ':writer': WRITER.evaluate,
+                ':company': e.companyId,
+              },
+            },
+          },
+        ];
+        if (n === 0) {
+          for (const id of input.dropped) {
+            items.push({ Delete: { TableName: tableName, Key: keys.member(id, e.companyId, e.endpointId) } });
+          }
+        }
+        for (const c of chunk) {
+          const key = keys.member(c.groupId, e.companyId, e.endpointId);
+          if (c.event === 'entered') {
+            items.push({
+              Put: {
+                TableName: tableName,
+                Item: { ...key, type: ITEM.member, groupId: c.groupId, endpointId: e.endpointId, companyId: e.companyId, since: input.nowIso },
+              },
+            });
+          } else {
+            items.push({ Delete: { TableName: tableName, Key: key } });
+          }
+        }
+        for (const t of transitions) {
+          items.push({
+            Put: {
+              TableName: tableName,
+              Item: transitionItem(t, input.historyExpiresAt),
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
+          });
+        }
+        await transact(items);
+        grev += 1;
+      }
+    },
+
+    /** Moves member items of an endpoint that changed company (member keys carry the company). */
+    async rehomeMembers(e: EndpointRecord, fromCompanyId: string): Promise<void> {
+      for (const [groupId, since] of Object.entries(e.groups)) {
+        await doc.send(new DeleteCommand({ TableName: tableName, Key: keys.member(groupId, fromCompanyId, e.endpointId) }));
+        await doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...keys.member(groupId, e.companyId, e.endpointId), type: ITEM.member, groupId, endpointId: e.endpointId, companyId: e.companyId, since },
+          }),
+        );
+      }
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keys.endpoint(e.endpointId),
+          UpdateExpression: 'SET groupsCompanyId = :c, writer = :w',
+          ExpressionAttributeValues: { ':c': e.companyId, ':w': WRITER.evaluate },
+        }),
+      );
+    },
+
+    /** One page of endpoints of a company (or one of its sites), or of one fleet shard. */
+    async endpointsPage(scope: Scope, cursor: PageCursor | null, limit: number): Promise<Page<EndpointRecord>> {
+      if (scope.kind === 'company') {
+        const out = await doc.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: INDEX.byParent,
+            KeyConditionExpression:
+              scope.siteId === undefined ? 'GSI1PK = :pk' : 'GSI1PK = :pk AND begins_with(GSI1SK, :prefix)',
+            ExpressionAttributeValues: {
+              ':pk': keys.companyEndpoints(scope.companyId),
+              ...(scope.siteId === undefined ? {} : { ':prefix': keys.siteEndpointsPrefix(scope.siteId) }),
+            },
+            ExclusiveStartKey: cursor?.key,
+            Limit: limit,
+          }),
+        );
+        return {
+          items: (out.Items ?? []).filter((i) => i.type === ITEM.endpoint).map(endpointFromItem),
+          next: out.LastEvaluatedKey ? { key: out.LastEvaluatedKey } : null,
+        };
+      }
+      const shard = cursor?.shard ?? 0;
+      const out = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: INDEX.byCollection,
+          KeyConditionExpression: 'GSI2PK = :pk',
+          ExpressionAttributeValues: { ':pk': keys.fleetShard(shard) },
+          ExclusiveStartKey: cursor?.key,
+          Limit: limit,
+        }),
+      );
+      const next: PageCursor | null = out.LastEvaluatedKey
+        ? { shard, key: out.LastEvaluatedKey }
+        : shard + 1 < FLEET_SHARDS
+          ? { shard: shard + 1 }
+          : null;
+      return { items: (out.Items ?? []).map(endpointFromItem), next };
+    },
+
+    async getEndpoint(endpointId: string): Promise<EndpointRecord | undefined> {
+      const out = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'PK = :pk AND SK = :sk',
+          ExpressionAttributeValues: { ':pk': keys.endpoint(endpointId).PK, ':sk': keys.endpoint(endpointId).SK },
+          ConsistentRead: true,
+        }),
+      );
+      const item = out.Items?.[0];
+      return item ? endpointFromItem(item) : undefined;
+    },
+
+    async getJob(jobId: string): Promise<JobItem | undefined> {
+      const out = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'PK = :pk AND SK = :sk',
+          ExpressionAttributeValues: { ':pk': keys.job(jobId).PK, ':sk': keys.job(jobId).SK },
+          ConsistentRead: true,
+        }),
+      );
+      return out.Items?.[0] as JobItem | undefined;
+    },
+
+    /** Member items of a deleted group, one page; the purge removes them without transitions. */
+    async memberPage(groupId: string, cursor: PageCursor | null, limit: number) {
+      const out = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          ExpressionAttributeValues: { ':pk': keys.group(groupId).PK, ':prefix': keys.membersPrefix() },
+          ExclusiveStartKey: cursor?.key,
+          Limit: limit,
+        }),
+      );
+      return {
+        items: (out.Items ?? []).map((i) => ({ endpointId: String(i.endpointId), companyId: String(i.companyId) })),
+        next: out.LastEvaluatedKey ? { key: out.LastEvaluatedKey } : null,
+      };
+    },
+
+    /** Removes a deleted group from one endpoint: member item and map entry, no transition. */
+    async purgeMember(groupId: string, companyId: string, endpointId: string): Promise<void> {
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Delete: { TableName: tableName, Key: keys.member(groupId, companyId, endpointId) } },
+            {
+              Update: {
+                TableName: tableName,
+                Key: keys.endpoint(endpointId),
+                UpdateExpression: 'REMOVE #groups.#g SET grev = grev + :one, writer = :w',
+                ConditionExpression: 'attribute_exists(PK)',
+                ExpressionAttributeNames: { '#groups': 'groups', '#g': groupId },
+                ExpressionAttributeValues: { ':one': 1, ':w': WRITER.evaluate },
+              },
+            },
+          ],
+        }),
+      ).catch((e: unknown) => {
+        // The endpoint is gone or never had the map: the member item alone is removed.
+        if (e instanceof TransactionCanceledException) {
+          return doc.send(new DeleteCommand({ TableName: tableName, Key: keys.member(groupId, companyId, endpointId) }));
+        }
+        throw e;
+      });
+    },
+
+    /** Creates a job unless one with this id exists (ids derive from the stream record: redelivery-safe). */
+    async createJob(job: Omit<JobItem, 'status' | 'page' | 'cursor' | 'processed'>, nowIso: string, expiresAt: number) {
+      try {
+        await doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...keys.job(job.jobId), type: ITEM.job, ...job, status: 'running', page: 0, cursor: null, processed: 0, createdAt: nowIso, expiresAt },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          }),
+        );
+      } catch (e: unknown) {
+        if (!(e instanceof Error && e.name === 'ConditionalCheckFailedException')) throw e;
+      }
+    },
+
+    /** Records a page as done; the condition makes a redelivered page a no-op. */
+    async advanceJob(job: JobItem, next: PageCursor | null, processed: number, nowIso: string): Promise<boolean> {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.job(job.jobId),
+            UpdateExpression: 'SET #cursor = :cursor, page = :next, #status = :status, processed = :processed, updatedAt = :now',
+            ConditionExpression: 'page = :page',
+            ExpressionAttributeNames: { '#cursor': 'cursor', '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':cursor': next,
+              ':next': job.page + 1,
+              ':page': job.page,
+              ':status': next === null ? 'done' : 'running',
+              ':processed': processed,
+              ':now': nowIso,
+            },
+          }),
+        );
+        return true;
+      } catch (e: unknown) {
+        if (e instanceof Error && e.name === 'ConditionalCheckFailedException') return false;
+        throw e;
+      }
+    },
+  };
+}
+
+export type MembershipStore = ReturnType<typeof createMembershipStore>;
+
+export function transitionItem(t: Transition, expiresAt: number) {
+  return {
+    ...keys.transition(t.endpointId, t.occurredAt, t.transitionId),
+    ...keys.transitionByGroup(t.groupId, t.occurredAt, t.transitionId),
+    ...keys.transitionInCollection(t.occurredAt, t.transitionId),
+    type: ITEM.transition,
+    ...t,
+    expiresAt,
+  };
+}

@@ -1,0 +1,119 @@
+// Membership rules (DESIGN §2): facts of an endpoint, whether a change can matter to any group, and
+// the transitions between the membership an endpoint has and the one its facts give.
+import { createHash } from 'node:crypto';
+import { ALL_FIELDS, type FieldValue, fieldKey, type Level } from './catalogue.ts';
+import type { CompiledGroupSet, Facts } from './criteria/types.ts';
+import { type EndpointRecord, effectiveFields, type ScopeRecord } from './endpoint.ts';
+import type { Transition, TransitionEvent } from './transition.ts';
+
+/** The facts the criteria engine evaluates: effective fields, unset ones absent. */
+export function factsFor(endpoint: EndpointRecord, site?: ScopeRecord, company?: ScopeRecord): Facts {
+  const facts: Record<string, FieldValue | undefined> = {};
+  for (const [k, v] of Object.entries(effectiveFields(endpoint, site, company))) {
+    if (v !== null) facts[k] = v;
+  }
+  return facts;
+}
+
+const ENDPOINT_KEYS = ALL_FIELDS.filter((f) => f.level === 'ENDPOINT').map((f) => fieldKey(f.level, f.name));
+
+/**
+ * Whether an endpoint write can change any membership: a fact some group reads changed, or the
+ * endpoint moved to another company or site (its inherited fields change). A new endpoint always
+ * counts. Decided from the stream images alone: no table access.
+ */
+export function endpointChangeMatters(
+  before: EndpointRecord | undefined,
+  after: EndpointRecord,
+  readKeys: ReadonlySet<string>,
+): boolean {
+  if (before === undefined) return true;
+  if (before.companyId !== after.companyId || before.siteId !== after.siteId) return true;
+  const a = effectiveFields(before, undefined, undefined);
+  const b = effectiveFields(after, undefined, undefined);
+  return ENDPOINT_KEYS.some((k) => readKeys.has(k) && a[k] !== b[k]);
+}
+
+/** Whether a company or site write changes a field some group reads. */
+export function scopeChangeMatters(
+  level: Extract<Level, 'COMPANY' | 'SITE'>,
+  before: ScopeRecord | undefined,
+  after: ScopeRecord | undefined,
+  readKeys: ReadonlySet<string>,
+): boolean {
+  const names = new Set([...Object.keys(before?.fields ?? {}), ...Object.keys(after?.fields ?? {})]);
+  for (const name of names) {
+    if (readKeys.has(fieldKey(level, name)) && before?.fields[name] !== after?.fields[name]) return true;
+  }
+  return false;
+}
+
+export interface MembershipChange {
+  readonly groupId: string;
+  readonly event: TransitionEvent;
+}
+
+/**
+ * Changes from the groups an endpoint has to those it should have. Groups no longer defined are
+ * dropped without a transition (a deleted group removes its memberships silently).
+ */
+export function diffMembership(
+  current: Readonly<Record<string, string>>,
+  next: ReadonlySet<string>,
+  set: CompiledGroupSet,
+): { changes: MembershipChange[]; dropped: string[] } {
+  const changes: MembershipChange[] = [];
+  const dropped: string[] = [];
+  for (const id of Object.keys(current)) {
+    if (set.get(id)?.id !== id) dropped.push(id);
+    else if (!next.has(id)) changes.push({ groupId: id, event: 'exited' });
+  }
+  for (const id of next) if (current[id] === undefined) changes.push({ groupId: id, event: 'entered' });
+  return { changes, dropped };
+}
+
+/** Deterministic id: the same membership change, replayed, always yields the same transition. */
+export function transitionId(endpointId: string, groupId: string, event: TransitionEvent, grev: number) {
+  const h = createHash('sha256').update(`${endpointId}\u0000${groupId}\u0000${event}\u0000${grev}`);
+  return `tr_${h.digest('base64url').slice(0, 22)}`;
+}
+
+export interface TransitionContext {
+  readonly endpoint: EndpointRecord;
+  readonly site: ScopeRecord | undefined;
+  readonly company: ScopeRecord | undefined;
+  readonly facts: Facts;
+  readonly occurredAt: string;
+  /** Membership revision this change produces. */
+  readonly grev: number;
+}
+
+export function buildTransition(change: MembershipChange, set: CompiledGroupSet, ctx: TransitionContext): Transition {
+  const group = set.get(change.groupId);
+  if (group === undefined) throw new Error(`group ${change.groupId} is not compiled`);
+  const policy = group.definition.alert;
+  const alertOn = change.event === 'entered' ? 'enter' : 'exit';
+  const alert = policy?.severity !== undefined && policy.on.includes(alertOn);
+  const fields: Record<string, FieldValue | null> = {};
+  for (const key of group.reads) fields[key] = ctx.facts[key] ?? null;
+  const e = ctx.endpoint;
+  return {
+    transitionId: transitionId(e.endpointId, change.groupId, change.event, ctx.grev),
+    groupId: group.id,
+    groupName: group.definition.name,
+    endpointId: e.endpointId,
+    hostname: e.hostname,
+    companyId: e.companyId,
+    siteId: e.siteId,
+    companyName: ctx.company?.name ?? null,
+    siteName: ctx.site?.name ?? null,
+    event: change.event,
+    occurredAt: ctx.occurredAt,
+    alert,
+    severity: policy?.severity ?? null,
+    fields,
+    statusText: typeof ctx.facts['ENDPOINT:BitLocker Key Backup Status'] === 'string'
+      ? (ctx.facts['ENDPOINT:BitLocker Key Backup Status'] as string)
+      : null,
+  };
+}

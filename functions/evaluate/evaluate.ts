@@ -1,0 +1,295 @@
+// The evaluate use case: turns table changes into membership changes and transitions.
+// - endpoint reports: evaluated from the stream image when they touch a fact some group reads;
+// - company / site changes and group definition changes: re-evaluation jobs walked page by page
+//   through the stream (each page checkpointed on the job item, so the walk resumes after a failure);
+// - group deletion: a purge job removing its memberships without transitions;
+// - the minute tick: a fleet job when some group has time-based criteria.
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Repository, ScopeRef } from '#adapters/repository.ts';
+import { scopeKey } from '#adapters/repository.ts';
+import type { GroupStore } from '#adapters/group-store.ts';
+import {
+  type JobItem,
+  type MembershipStore,
+  type PageCursor,
+  type Scope,
+  StaleEndpointError,
+} from '#adapters/membership-store.ts';
+import { compileGroups, evaluate } from '#core/criteria/index.ts';
+import type { CompiledGroupSet } from '#core/criteria/types.ts';
+import type { EndpointRecord, ScopeRecord } from '#core/endpoint.ts';
+import {
+  buildTransition,
+  diffMembership,
+  endpointChangeMatters,
+  factsFor,
+  scopeChangeMatters,
+} from '#core/membership.ts';
+
+export interface EvaluatorConfig {
+  /** How long compiled group definitions are reused before being reloaded. */
+  readonly groupCacheMs: number;
+  /** Endpoints per fan-out page. */
+  readonly pageSize: number;
+  /** Time a job may work in one invocation before it checkpoints and hands over to the next record. */
+  readonly jobBudgetMs: number;
+  /** Days a transition is kept (table TTL). */
+  readonly historyDays: number;
+  readonly concurrency: number;
+}
+
+export const DEFAULT_EVALUATOR_CONFIG: EvaluatorConfig = {
+  groupCacheMs: 5_000,
+  pageSize: 200,
+  jobBudgetMs: 20_000,
+  historyDays: 400,
+  concurrency: 16,
+};
+
+export interface EvaluatorDeps {
+  readonly groups: Pick<GroupStore, 'list'>;
+  readonly scopes: Pick<Repository, 'getScopes'>;
+  readonly store: MembershipStore;
+  readonly nowMs: () => number;
+  readonly logger: Logger;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly config?: Partial<EvaluatorConfig>;
+}
+
+/** What one stream record means to the evaluator, decided from its images alone. */
+export type Change =
+  | { readonly kind: 'endpoint'; readonly before: EndpointRecord | undefined; readonly after: EndpointRecord }
+  | {
+      readonly kind: 'scope';
+      readonly level: 'COMPANY' | 'SITE';
+      readonly ref: ScopeRef;
+      readonly before: ScopeRecord | undefined;
+      readonly after: ScopeRecord | undefined;
+    }
+  | { readonly kind: 'group'; readonly groupId: string; readonly removed: boolean; readonly changed: boolean }
+  | { readonly kind: 'job'; readonly job: JobItem }
+  | { readonly kind: 'ignore' };
+
+export interface ChangeRecord {
+  readonly id: string;
+  readonly change: Change;
+}
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export function createEvaluator(deps: EvaluatorDeps) {
+  const config = { ...DEFAULT_EVALUATOR_CONFIG, ...deps.config };
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let cache: { set: CompiledGroupSet; loadedAt: number } | undefined;
+
+  async function groupSet(): Promise<CompiledGroupSet> {
+    const now = deps.nowMs();
+    if (cache === undefined || now - cache.loadedAt > config.groupCacheMs) {
+      const defs = (await deps.groups.list()).map((g) => g.definition);
+      cache = { set: compileGroups(defs), loadedAt: now };
+    }
+    return cache.set;
+  }
+
+  const historyExpiry = () => Math.floor(deps.nowMs() / 1000) + config.historyDays * 86_400;
+
+  /** Evaluates one endpoint and writes what changed; re-reads and retries when it changed meanwhile. */
+  async function evaluateEndpoint(
+    start: EndpointRecord,
+    scopes: Map<string, ScopeRecord>,
+    set: CompiledGroupSet,
+    movedFrom?: string,
+  ): Promise<number> {
+    let endpoint: EndpointRecord | undefined = start;
+    for (let attempt = 0; attempt < 5 && endpoint !== undefined; attempt++) {
+      const e: EndpointRecord = endpoint;
+      const site = scopes.get(scopeKey({ companyId: e.companyId, siteId: e.siteId }));
+      const company = scopes.get(scopeKey({ companyId: e.companyId }));
+      const facts = factsFor(e, site, company);
+      const nowMs = deps.nowMs();
+      const next = evaluate(set, facts, nowMs);
+      const { changes, dropped } = diffMembership(e.groups, next, set);
+      try {
+        if (movedFrom !== undefined && movedFrom !== e.companyId && Object.keys(e.groups).length > 0) {
+          await deps.store.rehomeMembers(e, movedFrom);
+          movedFrom = undefined;
+        }
+        if (changes.length === 0 && dropped.length === 0) return 0;
+        const occurredAt = new Date(nowMs).toISOString();
+        await deps.store.apply({
+          endpoint: e,
+          changes,
+          dropped,
+          nowIso: occurredAt,
+          historyExpiresAt: historyExpiry(),
+          transitions: (chunk, chunkChanges) =>
+            chunkChanges.map((c) =>
+              buildTransition(c, set, { endpoint: e, site, company, facts, occurredAt, grev: e.grev + 1 + chunk }),
+            ),
+        });
+        return changes.length;
+      } catch (err: unknown) {
+        if (!(err instanceof StaleEndpointError)) throw err;
+        endpoint = await deps.store.getEndpoint(e.endpointId);
+      }
+    }
+    if (endpoint === undefined) return 0;
+    throw new Error(`endpoint ${start.endpointId} kept changing during evaluation`);
+  }
+
+  async function loadScopes(endpoints: readonly EndpointRecord[]): Promise<Map<string, ScopeRecord>> {
+    const refs: ScopeRef[] = [];
+    for (const e of endpoints) refs.push({ companyId: e.companyId }, { companyId: e.companyId, siteId: e.siteId });
+    return refs.length === 0 ? new Map() : deps.scopes.getScopes(refs, true);
+  }
+
+  async function runJob(image: JobItem): Promise<void> {
+    if (image.status !== 'running') return;
+    const current = await deps.store.getJob(image.jobId);
+    // A redelivered or superseded record: the job has moved on (or finished) since this image.
+    if (current === undefined || current.status !== 'running' || current.page !== image.page) return;
+    const wait = (current.notBefore ?? 0) - deps.nowMs();
+    if (wait > 0) await sleep(wait);
+    const startedAt = deps.nowMs();
+    let cursor: PageCursor | null = current.cursor;
+    let processed = current.processed;
+    let changed = 0;
+    do {
+      if (current.kind === 'purge' && current.groupId !== undefined) {
+        const groupId = current.groupId;
+        const page = await deps.store.memberPage(groupId, cursor, config.pageSize);
+        await mapLimit(page.items, config.concurrency, (m) =>
+          deps.store.purgeMember(groupId, m.companyId, m.endpointId),
+        );
+        processed += page.items.length;
+        cursor = page.next;
+      } else if (current.scope !== undefined) {
+        const set = await groupSet();
+        const page = await deps.store.endpointsPage(current.scope, cursor, config.pageSize);
+        const scopes = await loadScopes(page.items);
+        await mapLimit(page.items, config.concurrency, async (e) => {
+          changed += await evaluateEndpoint(e, scopes, set);
+        });
+        processed += page.items.length;
+        cursor = page.next;
+      } else {
+        cursor = null;
+      }
+    } while (cursor !== null && deps.nowMs() - startedAt < config.jobBudgetMs);
+    await deps.store.advanceJob(current, cursor, processed, new Date(deps.nowMs()).toISOString());
+    deps.logger.info('job progress', {
+      jobId: current.jobId,
+      reason: current.reason,
+      processed,
+      changed,
+      done: cursor === null,
+    });
+  }
+
+  const jobExpiry = () => Math.floor(deps.nowMs() / 1000) + 7 * 86_400;
+
+  return {
+    config,
+
+    /** Forces the next evaluation to reload group definitions (a definition changed). */
+    invalidateGroups() {
+      cache = undefined;
+    },
+
+    /**
+     * Handles one batch in stream order. Company and site records are read once for the whole batch;
+     * endpoint changes no group can see cost nothing. Returns ids of records that failed, so the
+     * caller reports them and the stream retries from the first.
+     */
+    async prepare(records: readonly ChangeRecord[]) {
+      const endpointChanges = records.filter(
+        (r): r is ChangeRecord & { change: Extract<Change, { kind: 'endpoint' }> } => r.change.kind === 'endpoint',
+      );
+      if (endpointChanges.length === 0) return { relevant: new Set<string>(), scopes: new Map<string, ScopeRecord>() };
+      const set = await groupSet();
+      const relevant = new Set(
+        endpointChanges
+          .filter((r) => endpointChangeMatters(r.change.before, r.change.after, set.readKeys))
+          .map((r) => r.id),
+      );
+      const scopes = await loadScopes(endpointChanges.filter((r) => relevant.has(r.id)).map((r) => r.change.after));
+      return { relevant, scopes };
+    },
+
+    async handle(record: ChangeRecord, batch: { relevant: Set<string>; scopes: Map<string, ScopeRecord> }) {
+      const change = record.change;
+      switch (change.kind) {
+        case 'endpoint': {
+          if (!batch.relevant.has(record.id)) return;
+          const movedFrom = change.before?.companyId;
+          await evaluateEndpoint(change.after, batch.scopes, await groupSet(), movedFrom);
+          return;
+        }
+        case 'scope': {
+          const set = await groupSet();
+          if (!scopeChangeMatters(change.level, change.before, change.after, set.readKeys)) return;
+          const scope: Scope = { kind: 'company', ...change.ref };
+          await deps.store.createJob(
+            { jobId: `scope-${record.id}`, kind: 'evaluate', scope, reason: `${change.level} ${JSON.stringify(change.ref)} changed` },
+            new Date(deps.nowMs()).toISOString(),
+            jobExpiry(),
+          );
+          return;
+        }
+        case 'group': {
+          cache = undefined;
+          if (!change.changed) return;
+          const nowIso = new Date(deps.nowMs()).toISOString();
+          if (change.removed) {
+            await deps.store.createJob(
+              { jobId: `purge-${record.id}`, kind: 'purge', groupId: change.groupId, reason: `group ${change.groupId} deleted` },
+              nowIso,
+              jobExpiry(),
+            );
+          } else {
+            // Other evaluator instances may hold the old definitions for up to groupCacheMs; the fleet
+            // walk starts after that, so no change seen by a stale instance is missed.
+            await deps.store.createJob(
+              {
+                jobId: `fleet-${record.id}`,
+                kind: 'evaluate',
+                scope: { kind: 'fleet' },
+                notBefore: deps.nowMs() + config.groupCacheMs,
+                reason: `group ${change.groupId} saved`,
+              },
+              nowIso,
+              jobExpiry(),
+            );
+          }
+          return;
+        }
+        case 'job':
+          await runJob(change.job);
+          return;
+        case 'ignore':
+          return;
+      }
+    },
+
+    /** The minute tick: re-evaluates the fleet when the clock alone can change a membership. */
+    async tick(): Promise<boolean> {
+      const set = await groupSet();
+      if (!set.hasTimeBased) return false;
+      const minute = Math.floor(deps.nowMs() / 60_000);
+      await deps.store.createJob(
+        { jobId: `tick-${minute}`, kind: 'evaluate', scope: { kind: 'fleet' }, reason: 'time-based groups' },
+        new Date(deps.nowMs()).toISOString(),
+        jobExpiry(),
+      );
+      return true;
+    },
+  };
+}
+
+export type Evaluator = ReturnType<typeof createEvaluator>;

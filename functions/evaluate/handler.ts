@@ -1,0 +1,24 @@
+// Lambda entry for the evaluate function (table stream + minute tick).
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createDynamoClient, documentClient } from '#adapters/clients.ts';
+import { requireEnv } from '#adapters/config.ts';
+import { createGroupStore } from '#adapters/group-store.ts';
+import { createMembershipStore } from '#adapters/membership-store.ts';
+import { createRepository } from '#adapters/repository.ts';
+import { createEvaluateHandler } from './app.ts';
+import { createEvaluator } from './evaluate.ts';
+
+const tableName = requireEnv('TABLE_NAME');
+const doc = documentClient(createDynamoClient());
+const logger = new Logger({ serviceName: 'keywatch' });
+
+export const handler = createEvaluateHandler({
+  logger,
+  evaluator: createEvaluator({
+    groups: createGroupStore(doc, tableName),
+    scopes: createRepository(doc, tableName),
+    store: createMembershipStore(doc, tableName),
+    nowMs: Date.now,
+    logger,
+  }),
+});
