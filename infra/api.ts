@@ -1,0 +1,159 @@
+// The signed HTTP API: an HTTP API (REST's extras — API keys, usage plans, request validation — are
+// not needed: every request is HMAC-signed and validated by the handler, and HTTP APIs cost
+// $1.00 instead of $3.50 per million requests) in front of two functions.
+//
+//   ingest  the three write routes of DESIGN §4 (status updates, company and site upserts)
+//   query   everything else through `$default`, so unknown paths and methods still reach code that
+//           checks the signature first and then answers 404 / 405 in the API's own error shape.
+//
+// The 1 MiB body limit (413) is enforced by the handlers: HTTP APIs accept up to 10 MB and have no
+// setting to lower that.
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { INDEX } from '../functions/adapters/keys.ts';
+import { KeywatchFunction } from './function.ts';
+
+export interface ApiProps {
+  readonly table: ITable;
+  readonly logRetention: logs.RetentionDays;
+  readonly logRemovalPolicy: RemovalPolicy;
+  readonly functionsRoot?: string;
+}
+
+/** Steady-state and burst request rates of the stage, per second, for the whole API. */
+export const API_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;
+
+export class Api extends Construct {
+  readonly httpApi: apigw.HttpApi;
+  readonly stage: apigw.HttpStage;
+  readonly secret: secretsmanager.Secret;
+  readonly ingest: KeywatchFunction;
+  readonly query: KeywatchFunction;
+  readonly accessLogs: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+
+    // The signing secrets. The value is a comma-separated list of active secrets (rotation: add the
+    // new one, move the senders over, remove the old one). Generated at deploy time, so it is never
+    // in the template; the handlers read it once per cold start through Powertools parameters.
+    this.secret = new secretsmanager.Secret(this, 'SigningSecret', {
+      description: 'keywatch request-signing secrets: comma-separated list of currently valid values',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+    });
+    Validations.of(this.secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The signing secret is shared with RMM scripts and endpoint agents outside AWS, so a rotation Lambda cannot update the senders. Rotation is a documented manual procedure (docs/deploy.md) that the comma-separated list makes seamless: add the new value, move the senders, remove the old one.',
+    });
+
+    this.ingest = new KeywatchFunction(this, 'Ingest', {
+      name: 'ingest',
+      description: 'keywatch: signed status updates and company / site upserts',
+      // 500 updates in one request are 500 single-item writes sent concurrently: well under 2 s.
+      // 10 s bounds a stuck call far below the HTTP API's 30 s integration limit.
+      timeout: Duration.seconds(10),
+      // CPU scales with memory: 512 MB parses and validates a 1 MiB body and hashes it quickly;
+      // the function holds one request at a time, so memory use itself stays small.
+      memorySize: 512,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      ...(props.functionsRoot === undefined ? {} : { functionsRoot: props.functionsRoot }),
+    })
+      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'])
+      .bindSecret(this.secret);
+
+    this.query = new KeywatchFunction(this, 'Query', {
+      name: 'query',
+      description: 'keywatch: reads, group definitions, and 404 / 405 for unknown routes',
+      // Member lists page at most 500 items; a group PUT validates and writes one item.
+      timeout: Duration.seconds(10),
+      memorySize: 512,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      ...(props.functionsRoot === undefined ? {} : { functionsRoot: props.functionsRoot }),
+    })
+      .bindTable(
+        props.table,
+        [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:DeleteItem',
+        ],
+        { indexes: [INDEX.byParent, INDEX.byCollection] },
+      )
+      .bindSecret(this.secret);
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+
+    const queryIntegration = new HttpLambdaIntegration('QueryIntegration', this.query.function);
+    const ingestIntegration = new HttpLambdaIntegration('IngestIntegration', this.ingest.function);
+
+    this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
+      description: `keywatch signed API (${Stack.of(this).stackName})`,
+      // The explicit stage below carries throttling and access logs.
+      createDefaultStage: false,
+      // `$default`: every request no other route matches goes to query (signature, then 404 / 405).
+      defaultIntegration: queryIntegration,
+    });
+    Validations.of(this.httpApi).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'Every route is authenticated in the handler by an HMAC-SHA256 request signature with a timestamp (DESIGN §4): RMM scripts cannot obtain IAM credentials or JWTs, and a Lambda authorizer would only move the same check into a second billed invocation.',
+    });
+    this.httpApi.addRoutes({
+      path: '/v1/endpoints/status',
+      methods: [apigw.HttpMethod.POST],
+      integration: ingestIntegration,
+    });
+    this.httpApi.addRoutes({
+      path: '/v1/companies/{companyId}',
+      methods: [apigw.HttpMethod.PUT],
+      integration: ingestIntegration,
+    });
+    this.httpApi.addRoutes({
+      path: '/v1/companies/{companyId}/sites/{siteId}',
+      methods: [apigw.HttpMethod.PUT],
+      integration: ingestIntegration,
+    });
+
+    this.stage = new apigw.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      // Protects the table's on-demand bill and the downstream pipeline from a runaway script;
+      // a fleet of 10,000 endpoints reporting in batches needs a fraction of this.
+      throttle: API_THROTTLE,
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            method: '$context.httpMethod',
+            path: '$context.path',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            integrationLatencyMs: '$context.integrationLatency',
+            integrationError: '$context.integrationErrorMessage',
+            error: '$context.error.message',
+          }),
+        ),
+      },
+    });
+  }
+}
