@@ -35,7 +35,7 @@ interface GroupPlan {
  */
 export function compileGroups(
   defs: readonly GroupDefinition[],
-  options: { readonly candidateId?: string } = {},
+  options: { readonly candidateId?: string; readonly fields?: readonly FieldDefinition[] } = {},
 ): CompiledGroupSet {
   const candidate = options.candidateId?.toLowerCase();
   const problems: ProblemDetail[] = [];
@@ -80,7 +80,7 @@ export function compileGroups(
     const first = problems[0] as ProblemDetail;
     throw new ValidationError(`Invalid group set: ${first.path}: ${first.message}`, problems);
   }
-  return build(topologicalOrder(plans));
+  return build(topologicalOrder(plans), fieldsByName(options.fields ?? ALL_FIELDS));
 }
 
 /**
@@ -177,11 +177,16 @@ function topologicalOrder(plans: ReadonlyMap<string, GroupPlan>): GroupPlan[] {
   return order;
 }
 
-const FIELDS_BY_NAME = new Map<string, FieldDefinition[]>();
-for (const f of ALL_FIELDS) FIELDS_BY_NAME.set(f.name, [...(FIELDS_BY_NAME.get(f.name) ?? []), f]);
+type FieldsByName = ReadonlyMap<string, readonly FieldDefinition[]>;
 
-function fieldOf(leaf: Criterion, groupId: string): FieldDefinition {
-  const named = FIELDS_BY_NAME.get(leaf.field) ?? [];
+function fieldsByName(fields: readonly FieldDefinition[]): FieldsByName {
+  const byName = new Map<string, FieldDefinition[]>();
+  for (const f of fields) byName.set(f.name, [...(byName.get(f.name) ?? []), f]);
+  return byName;
+}
+
+function fieldOf(leaf: Criterion, groupId: string, fields: FieldsByName): FieldDefinition {
+  const named = fields.get(leaf.field) ?? [];
   const def =
     leaf.level === undefined
       ? named.length === 1
@@ -194,7 +199,7 @@ function fieldOf(leaf: Criterion, groupId: string): FieldDefinition {
   return def;
 }
 
-function build(order: readonly GroupPlan[]): CompiledGroupSet {
+function build(order: readonly GroupPlan[], fields: FieldsByName): CompiledGroupSet {
   const indexOf = new Map(order.map((p, i) => [p.definition.id, i]));
   const slots = new Map<string, number>();
   const slotOf = (key: string): number => {
@@ -223,7 +228,7 @@ function build(order: readonly GroupPlan[]): CompiledGroupSet {
         const member = memberOfAny((node.values ?? []).map((id) => indexOf.get(id) as number));
         return node.operator === 'Member of group' ? member : (f, c) => !member(f, c);
       }
-      const field = fieldOf(node, definition.id);
+      const field = fieldOf(node, definition.id, fields);
       const key = fieldKey(field.level, field.name);
       reads.add(key);
       if (node.operator === 'Older than days' || node.operator === 'Within last days') timeBased = true;

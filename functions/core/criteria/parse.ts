@@ -42,11 +42,16 @@ export function criteriaOf(def: GroupDefinition): CriteriaNode {
  * operators, options, Flag and Is Blank values, alert events and severity), in the shape it was sent.
  * Throws ValidationError with one `{ path, message }` per problem.
  */
-export function parseGroupDefinition(id: string, input: unknown): GroupDefinition {
+export function parseGroupDefinition(
+  id: string,
+  input: unknown,
+  fields: readonly FieldDefinition[] = ALL_FIELDS,
+): GroupDefinition {
   const problems: ProblemDetail[] = [];
-  const report = (path: string, message: string): void => {
+  const report: Report = (path: string, message: string): void => {
     problems.push({ path, message });
   };
+  report.fields = fields;
 
   if (!isValidId(id)) report('id', 'must be 1–128 characters without "/", "?", "#" or whitespace');
   if (!isObject(input)) {
@@ -95,7 +100,11 @@ export function parseGroupDefinition(id: string, input: unknown): GroupDefinitio
     : { ...base, criteria: criteria as CriteriaNode, ...withAlert };
 }
 
-type Report = (path: string, message: string) => void;
+/** Collects problems; carries the catalogue the criteria are checked against. */
+interface Report {
+  (path: string, message: string): void;
+  fields?: readonly FieldDefinition[];
+}
 
 function invalid(problems: readonly ProblemDetail[]): ValidationError {
   const first = problems[0];
@@ -212,7 +221,7 @@ function resolveField(
     if (level !== undefined) report(`${path}.level`, `"${GROUP_FIELD}" takes no level`);
     return { def: undefined, name: GROUP_FIELD };
   }
-  const named = ALL_FIELDS.filter((f) => f.name.toLowerCase() === wanted);
+  const named = (report.fields ?? ALL_FIELDS).filter((f) => f.name.toLowerCase() === wanted);
   const first = named[0];
   if (first === undefined) {
     report(`${path}.field`, `unknown field "${raw}"`);

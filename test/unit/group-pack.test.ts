@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { compileGroups, evaluate, type Facts } from '#core/criteria/index.ts';
+import { SHIPPED_GROUP_IDS, SHIPPED_GROUPS, shippedGroupDefinitions } from '#core/group-pack.ts';
+
+const STATUS = 'ENDPOINT:BitLocker Key Backup Status';
+const ENABLE = 'COMPANY:Enable BitLocker Key Backup';
+const SITE_DISABLE = 'SITE:Disable BitLocker Key Backup';
+const ENDPOINT_DISABLE = 'ENDPOINT:Disable BitLocker Key Backup';
+const OS = 'ENDPOINT:OS Type';
+const TYPE = 'ENDPOINT:Endpoint Type';
+const NOW = Date.parse('2025-06-15T12:00:00Z');
+
+const { enabled, failed, successful, missing } = SHIPPED_GROUP_IDS;
+const set = compileGroups(shippedGroupDefinitions());
+
+/** A Windows laptop of a company that backs up workstation keys, flags at their defaults. */
+function laptop(overrides: Facts = {}): Facts {
+  return {
+    [ENABLE]: 'Windows Workstation',
+    [SITE_DISABLE]: false,
+    [ENDPOINT_DISABLE]: false,
+    [OS]: 'Windows',
+    [TYPE]: 'Laptop',
+    ...overrides,
+  };
+}
+
+describe('shipped group pack: definitions', () => {
+  it('ships the four groups with their binding ids, in the RMM blocks shape', () => {
+    // Act
+    const defs = shippedGroupDefinitions();
+
+    // Assess
+    expect(defs.map((d) => d.id)).toEqual([
+      'bitlocker-key-backup-enabled',
+      'bitlocker-key-backup-failed',
+      'bitlocker-key-backup-successful',
+      'bitlocker-key-missing',
+    ]);
+    expect(defs.every((d) => d.blocks !== undefined)).toBe(true);
+    expect(defs.map((d) => d.name)).toEqual(SHIPPED_GROUPS.map((g) => g.name));
+  });
+
+  it('alerts on Failed entering and exiting and on Key Missing entering, high; the others not', () => {
+    // Act
+    const alerts = Object.fromEntries(shippedGroupDefinitions().map((d) => [d.id, d.alert]));
+
+    // Assess
+    expect(alerts).toEqual({
+      [enabled]: undefined,
+      [failed]: { on: ['enter', 'exit'], severity: 'high' },
+      [successful]: undefined,
+      [missing]: { on: ['enter'], severity: 'high' },
+    });
+  });
+
+  it('reads the six facts of the BitLocker solution and nothing time-based', () => {
+    // Assess
+    expect(set.readKeys).toEqual(new Set([ENABLE, OS, TYPE, SITE_DISABLE, ENDPOINT_DISABLE, STATUS]));
+    expect(set.hasTimeBased).toBe(false);
+  });
+});
+
+describe('shipped group pack: status groups against the script’s real outputs', () => {
+  it.each([
+    ['| C: - FAILED - 123456-789012; Azure AD |', [failed]],
+    ['| C: - FAILED - 123456-789012; Azure AD | D: - FAILED - 222222-333333; Local AD |', [failed]],
+    ['| D: - Key: Not Found |', [missing]],
+    ['| All BitLocker keys are backed up successfully. |', [successful]],
+    ['| Device is not joined to a domain or Azure AD. |', []],
+    ['| BitLocker module is unavailable on this device. |', []],
+    ['BitLocker Disabled', []],
+  ])('%s → %j', (status, expected) => {
+    // Prepare
+    const facts = { [STATUS]: status };
+
+    // Act
+    const groups = evaluate(set, facts, NOW);
+
+    // Assess
+    expect([...groups]).toEqual(expected);
+  });
+
+  it('puts an endpoint without a status in no status group', () => {
+    // Act / Assess
+    expect(evaluate(set, {}, NOW)).toEqual(new Set());
+  });
+
+  it('matches a key reported as Not Available too, which the RMM’s own pack looks for', () => {
+    // Act / Assess
+    expect(evaluate(set, { [STATUS]: '| C: - Key: Not Available |' }, NOW)).toEqual(new Set([missing]));
+  });
+});
+
+describe('shipped group pack: Key Backup Enabled', () => {
+  it.each<[string, Facts, boolean]>([
+    ['a Windows laptop where workstations are enabled', {}, true],
+    [
+      'a Windows desktop where workstations and servers are enabled',
+      { [TYPE]: 'Desktop', [ENABLE]: 'Windows Workstation and Server' },
+      true,
+    ],
+    ['a Windows virtual machine where workstations are enabled', { [TYPE]: 'Virtual Machine' }, true],
+    ['a Windows laptop where only servers are enabled', { [ENABLE]: 'Windows Server' }, false],
+    ['a Windows server where servers are enabled', { [TYPE]: 'Server', [ENABLE]: 'Windows Server' }, true],
+    [
+      'a Windows server where workstations and servers are enabled',
+      { [TYPE]: 'Server', [ENABLE]: 'Windows Workstation and Server' },
+      true,
+    ],
+    ['a Windows server where only workstations are enabled', { [TYPE]: 'Server' }, false],
+    ['a Windows laptop where the company disabled backup', { [ENABLE]: 'Disabled' }, false],
+    ['a Windows laptop of a company that never chose', { [ENABLE]: undefined }, false],
+    ['a Windows laptop at a site that disables backup', { [SITE_DISABLE]: true }, false],
+    ['a Windows laptop that disables backup itself', { [ENDPOINT_DISABLE]: true }, false],
+    [
+      'a Windows server at a site that disables backup',
+      { [TYPE]: 'Server', [ENABLE]: 'Windows Server', [SITE_DISABLE]: true },
+      false,
+    ],
+    [
+      'a macOS laptop where workstations and servers are enabled',
+      { [OS]: 'macOS', [ENABLE]: 'Windows Workstation and Server' },
+      false,
+    ],
+    [
+      'a Linux server where servers are enabled',
+      { [OS]: 'Linux', [TYPE]: 'Server', [ENABLE]: 'Windows Server' },
+      false,
+    ],
+    ['a Windows endpoint of unknown type where workstations are enabled', { [TYPE]: undefined }, true],
+    ['an endpoint of unknown OS', { [OS]: undefined }, false],
+  ])('%s: %s', (_name, overrides, expected) => {
+    // Prepare
+    const facts = laptop(overrides);
+
+    // Act
+    const groups = evaluate(set, facts, NOW);
+
+    // Assess
+    expect(groups.has(enabled)).toBe(expected);
+  });
+
+  it('is independent of the status groups', () => {
+    // Act
+    const groups = evaluate(set, laptop({ [STATUS]: '| C: - FAILED - 123456-789012; Azure AD |' }), NOW);
+
+    // Assess
+    expect(groups).toEqual(new Set([enabled, failed]));
+  });
+});
