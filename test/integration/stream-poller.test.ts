@@ -1,0 +1,258 @@
+import { DescribeTableCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
+import {
+  type FailedBatch,
+  type StreamConsumer,
+  type StreamPoller,
+  startStreamPoller,
+} from '#local/stream-poller.ts';
+import { freshTable } from '#test/helpers/dynamo.ts';
+
+let client: DynamoDBClient;
+let tableName: string;
+let streams: DynamoDBStreamsClient;
+let streamArn: string;
+let poller: StreamPoller | undefined;
+const logs: string[] = [];
+
+beforeEach(async () => {
+  const table = await freshTable();
+  client = table.client;
+  tableName = table.tableName;
+  streams = new DynamoDBStreamsClient({
+    endpoint: table.endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  streamArn = described.Table?.LatestStreamArn ?? '';
+  expect(streamArn).not.toBe('');
+  logs.length = 0;
+});
+
+afterEach(async () => {
+  await poller?.stop();
+  poller = undefined;
+  streams.destroy();
+});
+
+function start(consumers: StreamConsumer[], onFailedBatch?: (f: FailedBatch) => void): StreamPoller {
+  poller = startStreamPoller({
+    client: streams,
+    tableStreamArn: streamArn,
+    consumers,
+    pollIntervalMs: 50,
+    retryBackoffMs: 5,
+    log: (message) => logs.push(message),
+    ...(onFailedBatch === undefined ? {} : { onFailedBatch }),
+  });
+  return poller;
+}
+
+/** A consumer that records every batch it is given and answers with `answer`. */
+function recorder(
+  name: string,
+  options: Partial<StreamConsumer> & {
+    answer?: (event: DynamoDBStreamEvent, call: number) => Promise<DynamoDBBatchResponse | undefined>;
+  } = {},
+) {
+  const batches: DynamoDBRecord[][] = [];
+  const consumer: StreamConsumer = {
+    name,
+    batchSize: 100,
+    ...options,
+    handler: async (event) => {
+      batches.push(event.Records);
+      return options.answer?.(event, batches.length);
+    },
+  };
+  return { consumer, batches, ids: () => batches.flat().map(idOf) };
+}
+
+async function put(
+  id: string,
+  item: Record<string, string | boolean> = { type: 'ENDPOINT', writer: 'ingest' },
+) {
+  await client.send(
+    new PutItemCommand({
+      TableName: tableName,
+      Item: {
+        PK: { S: `ITEM#${id}` },
+        SK: { S: 'ITEM' },
+        id: { S: id },
+        ...Object.fromEntries(
+          Object.entries(item).map(([k, v]) => [k, typeof v === 'boolean' ? { BOOL: v } : { S: v }]),
+        ),
+      },
+    }),
+  );
+}
+
+const idOf = (r: DynamoDBRecord) => r.dynamodb?.NewImage?.id?.S ?? r.dynamodb?.OldImage?.id?.S;
+const seqOf = (r: DynamoDBRecord) => r.dynamodb?.SequenceNumber ?? '';
+
+describe('startStreamPoller', () => {
+  it('delivers writes in order as Lambda-shaped DynamoDB stream events', async () => {
+    const { consumer, batches, ids } = recorder('all');
+    const p = start([consumer]);
+    for (const id of ['a', 'b', 'c']) await put(id);
+    await put('a', { type: 'ENDPOINT', writer: 'ingest', hostname: 'LAPTOP-1' });
+    await p.drained();
+
+    expect(ids()).toEqual(['a', 'b', 'c', 'a']);
+    const records = batches.flat();
+    expect(records[0]).toEqual({
+      eventID: expect.any(String),
+      eventName: 'INSERT',
+      eventVersion: expect.any(String),
+      eventSource: 'aws:dynamodb',
+      awsRegion: expect.any(String),
+      eventSourceARN: streamArn,
+      dynamodb: {
+        ApproximateCreationDateTime: expect.any(Number),
+        Keys: { PK: { S: 'ITEM#a' }, SK: { S: 'ITEM' } },
+        NewImage: {
+          PK: { S: 'ITEM#a' },
+          SK: { S: 'ITEM' },
+          id: { S: 'a' },
+          type: { S: 'ENDPOINT' },
+          writer: { S: 'ingest' },
+        },
+        SequenceNumber: expect.any(String),
+        SizeBytes: expect.any(Number),
+        StreamViewType: 'NEW_AND_OLD_IMAGES',
+      },
+    });
+    const modify = records[3];
+    expect(modify?.eventName).toBe('MODIFY');
+    expect(modify?.dynamodb?.OldImage?.hostname).toBeUndefined();
+    expect(modify?.dynamodb?.NewImage?.hostname).toEqual({ S: 'LAPTOP-1' });
+    const seqs = records.map((r) => BigInt(seqOf(r)));
+    expect([...seqs].sort((x, y) => (x < y ? -1 : 1))).toEqual(seqs);
+  });
+
+  it('gives each consumer only the records its filter patterns match', async () => {
+    const evaluate = recorder('evaluate', { filters: EVALUATE_FILTERS });
+    const notify = recorder('notify', { filters: NOTIFY_FILTERS });
+    const p = start([evaluate.consumer, notify.consumer]);
+    await put('e1', { type: 'ENDPOINT', writer: 'ingest' });
+    await put('e2', { type: 'ENDPOINT', writer: 'evaluate' });
+    await put('t1', { type: 'TRANSITION', alert: true });
+    await put('t2', { type: 'TRANSITION', alert: false });
+    await put('c1', { type: 'COMPANY' });
+    await p.drained();
+
+    expect(evaluate.ids()).toEqual(['e1', 'c1']);
+    expect(notify.ids()).toEqual(['t1']);
+  });
+
+  it('splits records into batches of at most batchSize', async () => {
+    for (const id of ['1', '2', '3', '4', '5']) await put(id);
+    const { consumer, batches, ids } = recorder('small', { batchSize: 2 });
+    await start([consumer]).drained();
+
+    expect(batches.map((b) => b.length)).toEqual([2, 2, 1]);
+    expect(ids()).toEqual(['1', '2', '3', '4', '5']);
+  });
+
+  it('retries a partially failed batch from the lowest failed record, like ReportBatchItemFailures', async () => {
+    for (const id of ['1', '2', '3', '4', '5']) await put(id);
+    const { consumer, batches } = recorder('partial', {
+      answer: async (event, call) => {
+        if (call > 1) return undefined;
+        // Report 4 and 3 (out of order): Lambda checkpoints before the lowest, 3.
+        const failed = event.Records.filter((r) => ['3', '4'].includes(idOf(r) ?? '')).reverse();
+        return { batchItemFailures: failed.map((r) => ({ itemIdentifier: seqOf(r) })) };
+      },
+    });
+    await start([consumer]).drained();
+
+    expect(batches.map((b) => b.map(idOf))).toEqual([
+      ['1', '2', '3', '4', '5'],
+      ['3', '4', '5'],
+    ]);
+  });
+
+  it('retries the whole batch when the handler throws or names an unknown record', async () => {
+    for (const id of ['1', '2']) await put(id);
+    const { consumer, batches } = recorder('throws', {
+      answer: async (_event, call) => {
+        if (call === 1) throw new Error('boom');
+        if (call === 2) return { batchItemFailures: [{ itemIdentifier: 'not-a-sequence-number' }] };
+        return undefined;
+      },
+    });
+    await start([consumer]).drained();
+
+    expect(batches.map((b) => b.map(idOf))).toEqual([
+      ['1', '2'],
+      ['1', '2'],
+      ['1', '2'],
+    ]);
+  });
+
+  it('gives a batch up after maxAttempts, reports it as the on-failure destination would, and moves on', async () => {
+    for (const id of ['1', '2', '3']) await put(id);
+    const failures: FailedBatch[] = [];
+    const { consumer, batches } = recorder('poison', {
+      batchSize: 1,
+      maxAttempts: 3,
+      answer: async (event) => {
+        if (idOf(event.Records[0]!) === '2') throw new Error('poison record');
+        return undefined;
+      },
+    });
+    await start([consumer], (f) => failures.push(f)).drained();
+
+    expect(batches.map((b) => b.map(idOf))).toEqual([['1'], ['2'], ['2'], ['2'], ['3']]);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({
+      consumer: 'poison',
+      requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 },
+      DDBStreamBatchInfo: { batchSize: 1, streamArn },
+      error: 'Error: poison record',
+    });
+    expect(failures[0]?.records.map(idOf)).toEqual(['2']);
+    expect(failures[0]?.DDBStreamBatchInfo.startSequenceNumber).toBe(seqOf(failures[0]!.records[0]!));
+  });
+
+  it('resolves drained() only after records written by one consumer reached the others', async () => {
+    const downstream = recorder('downstream', {
+      filters: [{ dynamodb: { NewImage: { type: { S: ['OUT'] } } } }],
+    });
+    const upstream = recorder('upstream', {
+      filters: [{ dynamodb: { NewImage: { type: { S: ['IN'] } } } }],
+      answer: async (event) => {
+        // Slow enough that the downstream consumer polls (empty) while this write is pending.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        for (const r of event.Records) await put(`out-${idOf(r)}`, { type: 'OUT' });
+        return undefined;
+      },
+    });
+    const p = start([downstream.consumer, upstream.consumer]);
+    await put('x', { type: 'IN' });
+    await p.drained();
+
+    expect(downstream.ids()).toEqual(['out-x']);
+  });
+
+  it('counts invocations and delivered records', async () => {
+    for (const id of ['1', '2']) await put(id);
+    const { consumer } = recorder('counted', { batchSize: 1 });
+    const p = start([consumer]);
+    await p.drained();
+
+    const stats = p.stats();
+    expect(stats.shards).toBeGreaterThanOrEqual(1);
+    expect(stats.consumers.counted).toEqual({
+      invocations: 2,
+      recordsDelivered: 2,
+      failedInvocations: 0,
+      batchesGivenUp: 0,
+    });
+    expect(logs).toEqual([]);
+  });
+});
