@@ -101,6 +101,9 @@ export class Api extends Construct {
     const ingestIntegration = new HttpLambdaIntegration('IngestIntegration', this.ingest.function);
 
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
+      // CloudFormation requires a name; API names need not be unique, and the stack name tells
+      // the stages apart in the console.
+      apiName: Stack.of(this).stackName,
       description: `keywatch signed API (${Stack.of(this).stackName})`,
       // The explicit stage below carries throttling and access logs.
       createDefaultStage: false,

@@ -40,7 +40,6 @@ export type TableAction =
   | 'dynamodb:PutItem'
   | 'dynamodb:UpdateItem'
   | 'dynamodb:DeleteItem'
-  | 'dynamodb:ConditionCheckItem'
   | 'dynamodb:TransactWriteItems';
 
 export interface KeywatchFunctionProps {
@@ -114,10 +113,12 @@ export class KeywatchFunction extends Construct {
         // The map only needs to translate positions; the TypeScript source is in the repository.
         sourcesContent: false,
         banner: ESM_REQUIRE_BANNER,
-        // Bundle the AWS SDK instead of using the runtime's copy: the version tested locally is the
-        // one that runs, and a tree-shaken bundle loads faster than the runtime's full packages
-        // (measurements in docs/deploy.md, "Bundling").
-        externalModules: [],
+        // The AWS SDK v3 is left out and taken from the nodejs24.x runtime. Measured with this
+        // configuration: bundling it makes ingest 678 KB and notify 470 KB instead of 330 KB and
+        // 116 KB, over the 400 KB budget; the price is that the runtime's SDK version, not the
+        // lock file's, runs in Lambda (v3 keeps compatibility within its major version).
+        // Details in docs/deploy.md, "Bundling".
+        externalModules: ['@aws-sdk/*', '@smithy/*'],
       },
     });
 

@@ -95,7 +95,6 @@ export class Processing extends Construct {
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
         'dynamodb:DeleteItem',
-        'dynamodb:ConditionCheckItem',
         'dynamodb:TransactWriteItems',
       ],
       { indexes: [INDEX.byParent, INDEX.byCollection] },
