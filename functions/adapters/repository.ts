@@ -5,7 +5,6 @@ import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -17,7 +16,6 @@ import {
   type StatusUpdate,
 } from '#core/endpoint.ts';
 import type { FieldChanges } from '#core/fields.ts';
-import type { Transition } from '#core/transition.ts';
 import { endpointFromItem, type Item, scopeFromItem } from './items.ts';
 import { FIELD_ATTR_PREFIX, ITEM, keys, WRITER } from './keys.ts';
 
@@ -168,22 +166,6 @@ export function createRepository(doc: DynamoDBDocumentClient, tableName: string)
         }
       }
       return found;
-    },
-
-    async recentTransitionsOf(endpointId: string, limit: number): Promise<Transition[]> {
-      const out = await doc.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: {
-            ':pk': keys.endpoint(endpointId).PK,
-            ':prefix': keys.transitionsPrefix,
-          },
-          ScanIndexForward: false,
-          Limit: limit,
-        }),
-      );
-      return (out.Items ?? []) as Transition[];
     },
   };
 }

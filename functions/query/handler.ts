@@ -1,0 +1,21 @@
+// Lambda entry for the read and group-management routes (and 404 / 405 for unknown ones).
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createDynamoClient, documentClient } from '#adapters/clients.ts';
+import { requireEnv } from '#adapters/config.ts';
+import { createGroupStore } from '#adapters/group-store.ts';
+import { createQueryStore } from '#adapters/query-store.ts';
+import { createRepository } from '#adapters/repository.ts';
+import { secretsFromEnvironment } from '#adapters/secrets.ts';
+import { createQueryHandler } from './routes.ts';
+
+const tableName = requireEnv('TABLE_NAME');
+const doc = documentClient(createDynamoClient());
+
+export const handler = createQueryHandler({
+  repo: createRepository(doc, tableName),
+  groups: createGroupStore(doc, tableName),
+  reads: createQueryStore(doc, tableName),
+  nowMs: Date.now,
+  secrets: secretsFromEnvironment(),
+  logger: new Logger({ serviceName: 'keywatch' }),
+});

@@ -1,0 +1,132 @@
+// Read and group-management use cases behind the query function.
+import type { GroupStore } from '#adapters/group-store.ts';
+import type { QueryStore } from '#adapters/query-store.ts';
+import { type Repository, scopeKey } from '#adapters/repository.ts';
+import { compileGroups, compileWithCandidate, dependentsOf, parseGroupDefinition } from '#core/criteria/index.ts';
+import { effectiveFields } from '#core/endpoint.ts';
+import { ConflictError, NotFoundError } from '#core/errors.ts';
+import { decodeCursor, encodeCursor } from '#http/cursor.ts';
+
+export interface QueryDeps {
+  readonly repo: Pick<Repository, 'getEndpoint' | 'getScopes'>;
+  readonly groups: GroupStore;
+  readonly reads: QueryStore;
+  readonly nowMs: () => number;
+}
+
+/** Transitions shown with an endpoint. */
+const ENDPOINT_TRANSITIONS = 20;
+
+export async function getEndpoint(deps: QueryDeps, endpointId: string) {
+  const endpoint = await deps.repo.getEndpoint(endpointId);
+  if (endpoint === undefined) throw new NotFoundError(`No endpoint "${endpointId}"`);
+  const siteRef = { companyId: endpoint.companyId, siteId: endpoint.siteId };
+  const companyRef = { companyId: endpoint.companyId };
+  const [scopes, history] = await Promise.all([
+    deps.repo.getScopes([companyRef, siteRef]),
+    deps.reads.transitions({ endpointId }, ENDPOINT_TRANSITIONS),
+  ]);
+  const site = scopes.get(scopeKey(siteRef));
+  const company = scopes.get(scopeKey(companyRef));
+  return {
+    endpoint: {
+      endpointId: endpoint.endpointId,
+      companyId: endpoint.companyId,
+      siteId: endpoint.siteId,
+      hostname: endpoint.hostname,
+      osType: endpoint.osType,
+      endpointType: endpoint.endpointType,
+      observedAt: endpoint.observedAt,
+      fields: endpoint.fields,
+    },
+    company: { companyId: endpoint.companyId, name: company?.name ?? null },
+    site: { siteId: endpoint.siteId, name: site?.name ?? null },
+    effectiveFields: effectiveFields(endpoint, site, company),
+    groups: Object.keys(endpoint.groups).sort(),
+    transitions: history.items,
+  };
+}
+
+export async function listGroups(deps: QueryDeps) {
+  const stored = await deps.groups.list();
+  const groups = await Promise.all(
+    stored.map(async ({ definition, updatedAt }) => ({
+      id: definition.id,
+      name: definition.name,
+      ...(definition.description !== undefined ? { description: definition.description } : {}),
+      alert: definition.alert ?? null,
+      memberCount: await deps.groups.memberCount(definition.id),
+      updatedAt,
+    })),
+  );
+  groups.sort((a, b) => a.id.localeCompare(b.id));
+  return { groups };
+}
+
+export async function getGroup(deps: QueryDeps, groupId: string) {
+  const found = await deps.reads.getGroup(groupId);
+  if (found === undefined) throw new NotFoundError(`No group "${groupId}"`);
+  return { ...found.definition, updatedAt: found.updatedAt };
+}
+
+/** Validates against the stored set (references, cycles), stores; the evaluator re-evaluates the fleet. */
+export async function putGroup(deps: QueryDeps, groupId: string, body: unknown) {
+  const definition = parseGroupDefinition(groupId, body);
+  const existing = (await deps.groups.list()).map((g) => g.definition);
+  const clash = existing.find((d) => d.id !== groupId && d.id.toLowerCase() === groupId.toLowerCase());
+  if (clash !== undefined) {
+    throw new ConflictError(`Group "${clash.id}" already exists (ids ignore case)`);
+  }
+  const compiled = compileWithCandidate(existing, definition);
+  const stored = compiled.get(groupId)?.definition ?? definition;
+  const nowIso = new Date(deps.nowMs()).toISOString();
+  const { created } = await deps.groups.put(stored, nowIso);
+  return { status: created ? 201 : 200, body: { ...stored, updatedAt: nowIso } };
+}
+
+export async function deleteGroup(deps: QueryDeps, groupId: string) {
+  const existing = (await deps.groups.list()).map((g) => g.definition);
+  if (!existing.some((d) => d.id === groupId)) throw new NotFoundError(`No group "${groupId}"`);
+  const dependents = dependentsOf(compileGroups(existing), groupId).filter((id) => id !== groupId);
+  if (dependents.length > 0) {
+    throw new ConflictError(
+      `Group "${groupId}" is referenced by ${dependents.join(', ')}`,
+      dependents.map((id) => ({ path: `groups.${id}`, message: `references "${groupId}"` })),
+    );
+  }
+  await deps.groups.delete(groupId);
+  return { deleted: groupId };
+}
+
+export async function listMembers(
+  deps: QueryDeps,
+  groupId: string,
+  q: { companyId?: string; limit: number; cursor?: string },
+) {
+  const list = `members:${groupId}:${q.companyId ?? ''}`;
+  const start = decodeCursor(list, q.cursor);
+  if ((await deps.reads.getGroup(groupId)) === undefined) throw new NotFoundError(`No group "${groupId}"`);
+  const page = await deps.reads.members(groupId, q.companyId, q.limit, start);
+  const endpoints = await deps.reads.endpoints(page.items.map((m) => String(m.endpointId)));
+  const members = page.items.map((m) => {
+    const e = endpoints.get(String(m.endpointId));
+    return {
+      endpointId: String(m.endpointId),
+      companyId: String(m.companyId),
+      siteId: e?.siteId ?? null,
+      hostname: e?.hostname ?? null,
+      since: String(m.since),
+    };
+  });
+  return { members, cursor: encodeCursor(list, page.lastKey) };
+}
+
+export async function listTransitions(
+  deps: QueryDeps,
+  q: { groupId?: string; endpointId?: string; limit: number; cursor?: string },
+) {
+  const list = `transitions:${q.groupId ?? ''}:${q.endpointId ?? ''}`;
+  const start = decodeCursor(list, q.cursor);
+  const page = await deps.reads.transitions({ groupId: q.groupId, endpointId: q.endpointId }, q.limit, start);
+  return { transitions: page.items, cursor: encodeCursor(list, page.lastKey) };
+}

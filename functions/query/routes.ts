@@ -1,0 +1,58 @@
+// The read and group-management routes wired onto the shared HTTP chain.
+import type { Logger } from '@aws-lambda-powertools/logger';
+import * as z from 'zod/mini';
+import type { SecretsProvider } from '#adapters/secrets.ts';
+import { createApiHandler } from '#http/api.ts';
+import { Id, parseOrThrow } from '#http/validation.ts';
+import {
+  deleteGroup,
+  getEndpoint,
+  getGroup,
+  listGroups,
+  listMembers,
+  listTransitions,
+  putGroup,
+  type QueryDeps,
+} from './queries.ts';
+
+const Limit = z.optional(
+  z.string().check(z.regex(/^(?:[1-9]\d{0,2})$/, 'must be an integer from 1 to 500'), z.refine((s) => Number(s) <= 500, 'must be an integer from 1 to 500')),
+);
+const Cursor = z.optional(z.string().check(z.minLength(1), z.maxLength(4096)));
+const MembersQuery = z.strictObject({ companyId: z.optional(Id), limit: Limit, cursor: Cursor });
+const TransitionsQuery = z.strictObject({
+  groupId: z.optional(Id),
+  endpointId: z.optional(Id),
+  limit: Limit,
+  cursor: Cursor,
+});
+const EndpointPath = z.object({ endpointId: Id });
+const GroupPath = z.object({ groupId: Id });
+
+const DEFAULT_LIMIT = 50;
+const limitOf = (raw: string | undefined) => (raw === undefined ? DEFAULT_LIMIT : Number(raw));
+
+export function createQueryHandler(deps: QueryDeps & { secrets: SecretsProvider; logger: Logger }) {
+  const ok = (body: unknown) => ({ status: 200, body });
+  return createApiHandler({
+    secrets: deps.secrets,
+    logger: deps.logger,
+    nowMs: deps.nowMs,
+    routes: {
+      getEndpoint: async (req) => ok(await getEndpoint(deps, parseOrThrow(EndpointPath, req.params, 'path').endpointId)),
+      listGroups: async () => ok(await listGroups(deps)),
+      getGroup: async (req) => ok(await getGroup(deps, parseOrThrow(GroupPath, req.params, 'path').groupId)),
+      putGroup: async (req) => putGroup(deps, parseOrThrow(GroupPath, req.params, 'path').groupId, req.body),
+      deleteGroup: async (req) => ok(await deleteGroup(deps, parseOrThrow(GroupPath, req.params, 'path').groupId)),
+      listMembers: async (req) => {
+        const { groupId } = parseOrThrow(GroupPath, req.params, 'path');
+        const q = parseOrThrow(MembersQuery, req.query, 'query');
+        return ok(await listMembers(deps, groupId, { ...q, limit: limitOf(q.limit) }));
+      },
+      listTransitions: async (req) => {
+        const q = parseOrThrow(TransitionsQuery, req.query, 'query');
+        return ok(await listTransitions(deps, { ...q, limit: limitOf(q.limit) }));
+      },
+    },
+  });
+}

@@ -1,0 +1,172 @@
+// `npm run send -- <command>`: signs and sends keywatch API requests, for trying the API and for
+// wiring an RMM. URL and secret come from KEYWATCH_URL / KEYWATCH_SECRET, else from the running
+// `npm start` (.keywatch/local.json).
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createClient } from './client.ts';
+
+const USAGE = `Usage: npm run send -- <command> [options]
+
+Commands:
+  status   --endpoint ID --company ID --site ID [--status TEXT] [--hostname NAME]
+           [--os Windows|macOS|Linux] [--type Desktop|Laptop|Server|"Virtual Machine"]
+           [--disable true|false] [--observed-at ISO] [--field "Name=JSON value"]...
+  company  ID [--name NAME] [--enable "Windows Workstation and Server"|...|Disabled]
+  site     COMPANY SITE [--name NAME] [--disable true|false]
+  group    ID FILE.json          create or replace a group from a JSON file
+  get      PATH                  e.g. /v1/endpoints/LAPTOP-042, /v1/groups, /v1/transitions
+  delete   PATH                  e.g. /v1/groups/my-group
+  raw      METHOD PATH [JSON]
+
+Environment: KEYWATCH_URL (default http://127.0.0.1:3000), KEYWATCH_SECRET.`;
+
+function die(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function connection(): { url: string; secret: string } {
+  let local: { url?: string; secret?: string } = {};
+  try {
+    local = JSON.parse(readFileSync('.keywatch/local.json', 'utf8'));
+  } catch {
+    // no running npm start here
+  }
+  const url = process.env.KEYWATCH_URL ?? local.url ?? 'http://127.0.0.1:3000';
+  const secret = (process.env.KEYWATCH_SECRET ?? local.secret ?? '').split(',')[0]?.trim();
+  if (!secret) die('No secret: set KEYWATCH_SECRET (or run `npm start` in this directory).');
+  return { url: url.replace(/\/$/, ''), secret };
+}
+
+function flag(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  die(`--${name} takes true or false`);
+}
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    endpoint: { type: 'string' },
+    company: { type: 'string' },
+    site: { type: 'string' },
+    status: { type: 'string' },
+    hostname: { type: 'string' },
+    os: { type: 'string' },
+    type: { type: 'string' },
+    disable: { type: 'string' },
+    enable: { type: 'string' },
+    name: { type: 'string' },
+    'observed-at': { type: 'string' },
+    field: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+const [command, ...args] = positionals;
+if (values.help || command === undefined) {
+  console.log(USAGE);
+  process.exit(command === undefined && !values.help ? 2 : 0);
+}
+
+const enc = encodeURIComponent;
+let method = 'GET';
+let target = '';
+let body: unknown;
+
+switch (command) {
+  case 'status': {
+    if (!values.endpoint || !values.company || !values.site) die('status needs --endpoint, --company and --site');
+    const fields: Record<string, unknown> = {};
+    if (values.status !== undefined) fields['BitLocker Key Backup Status'] = values.status;
+    const disable = flag(values.disable, 'disable');
+    if (disable !== undefined) fields['Disable BitLocker Key Backup'] = disable;
+    for (const f of values.field ?? []) {
+      const eq = f.indexOf('=');
+      if (eq < 1) die(`--field takes "Name=JSON value", got ${f}`);
+      const raw = f.slice(eq + 1);
+      try {
+        fields[f.slice(0, eq)] = JSON.parse(raw);
+      } catch {
+        fields[f.slice(0, eq)] = raw;
+      }
+    }
+    method = 'POST';
+    target = '/v1/endpoints/status';
+    body = {
+      updates: [
+        {
+          endpointId: values.endpoint,
+          companyId: values.company,
+          siteId: values.site,
+          observedAt: values['observed-at'] ?? new Date().toISOString(),
+          ...(values.hostname ? { hostname: values.hostname } : { hostname: values.endpoint }),
+          ...(values.os ? { osType: values.os } : {}),
+          ...(values.type ? { endpointType: values.type } : {}),
+          fields,
+        },
+      ],
+    };
+    break;
+  }
+  case 'company': {
+    const [id] = args;
+    if (!id) die('company needs an id');
+    method = 'PUT';
+    target = `/v1/companies/${enc(id)}`;
+    body = {
+      ...(values.name ? { name: values.name } : {}),
+      fields: values.enable ? { 'Enable BitLocker Key Backup': values.enable } : {},
+    };
+    break;
+  }
+  case 'site': {
+    const [company, site] = args;
+    if (!company || !site) die('site needs a company id and a site id');
+    method = 'PUT';
+    target = `/v1/companies/${enc(company)}/sites/${enc(site)}`;
+    const disable = flag(values.disable, 'disable');
+    body = {
+      ...(values.name ? { name: values.name } : {}),
+      fields: disable === undefined ? {} : { 'Disable BitLocker Key Backup': disable },
+    };
+    break;
+  }
+  case 'group': {
+    const [id, file] = args;
+    if (!id || !file) die('group needs an id and a JSON file');
+    method = 'PUT';
+    target = `/v1/groups/${enc(id)}`;
+    body = JSON.parse(readFileSync(file, 'utf8'));
+    break;
+  }
+  case 'get':
+  case 'delete': {
+    const [path] = args;
+    if (!path?.startsWith('/')) die(`${command} needs a path starting with /`);
+    method = command.toUpperCase();
+    target = path;
+    break;
+  }
+  case 'raw': {
+    const [m, path, json] = args;
+    if (!m || !path) die('raw needs METHOD and PATH');
+    method = m.toUpperCase();
+    target = path;
+    body = json === undefined ? undefined : json;
+    break;
+  }
+  default:
+    die(`Unknown command ${command}`);
+}
+
+const { url, secret } = connection();
+try {
+  const res = await createClient({ url, secret }).request(method, target, body);
+  console.log(`${method} ${target} → ${res.status}`);
+  console.log(typeof res.body === 'string' ? res.body : JSON.stringify(res.body, null, 2));
+  process.exit(res.status >= 400 ? 1 : 0);
+} catch (e: unknown) {
+  console.error(`Could not reach ${url}: ${e instanceof Error ? e.message : String(e)} (is \`npm start\` running?)`);
+  process.exit(1);
+}

@@ -1,0 +1,49 @@
+// `npm start`: the whole keywatch pipeline on this machine (see README "Quick start").
+import { mkdir, writeFile } from 'node:fs/promises';
+import { startPipeline } from './pipeline.ts';
+
+const started = Date.now();
+const port = Number(process.env.PORT ?? 3000);
+const dataDir = process.env.KEYWATCH_DATA_DIR || undefined;
+
+const pipeline = await startPipeline({
+  port,
+  ...(process.env.KEYWATCH_SECRET ? { secret: process.env.KEYWATCH_SECRET } : {}),
+  ...(dataDir ? { dataDir } : {}),
+  ...(process.env.ALERT_TOPIC_ARN ? { topicArn: process.env.ALERT_TOPIC_ARN } : {}),
+  ...(process.env.KEYWATCH_ALERTS_FILE ? { alertsFile: process.env.KEYWATCH_ALERTS_FILE } : {}),
+}).catch((e: unknown) => {
+  console.error(`keywatch failed to start: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
+
+// So `npm run send` in another terminal finds this instance without copying the secret around.
+await mkdir('.keywatch', { recursive: true });
+await writeFile('.keywatch/local.json', JSON.stringify({ url: pipeline.url, secret: pipeline.secret }), {
+  mode: 0o600,
+});
+
+const secretLine = pipeline.secretGenerated
+  ? `${pipeline.secret}   (generated; set KEYWATCH_SECRET to choose one)`
+  : '(from KEYWATCH_SECRET)';
+console.log(`
+keywatch is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
+  API        ${pipeline.url}
+  secret     ${secretLine}
+  DynamoDB   ${pipeline.dynamodbEndpoint}  table ${pipeline.tableName}  ${pipeline.dataDir ? `data in ${pipeline.dataDir}` : 'in memory (set KEYWATCH_DATA_DIR to keep data)'}
+  alerts     ${pipeline.alerts}
+  try        npm run send -- status --endpoint LAPTOP-042 --company contoso --site hq --status "| C: - FAILED - 123456-789012; Azure AD |"
+Ctrl-C stops everything.
+`);
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping keywatch...`);
+  await pipeline.stop();
+  console.log('stopped.');
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
