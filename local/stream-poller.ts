@@ -334,9 +334,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   // --- reading one shard for one consumer ---------------------------------------------------
   function parentDone(task: ShardTask): boolean {
     const parentId = task.shard.parentShardId;
-    if (parentId === undefined) return true;
-    // A parent no longer described has been trimmed: nothing of it is left to read first.
-    return tasks.get(taskKey(task.consumer.name, parentId))?.done ?? true;
+    // A parent the stream does not describe has been trimmed: nothing of it is left to read first.
+    if (parentId === undefined || !shards.has(parentId)) return true;
+    return tasks.get(taskKey(task.consumer.name, parentId))?.done === true;
   }
 
   async function iteratorFor(task: ShardTask): Promise<string | undefined> {

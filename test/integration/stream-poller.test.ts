@@ -1,6 +1,12 @@
 import { DescribeTableCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
 import {
@@ -253,6 +259,66 @@ describe('startStreamPoller', () => {
       failedInvocations: 0,
       batchesGivenUp: 0,
     });
+    expect(logs).toEqual([]);
+  });
+});
+
+describe('startStreamPoller with shards that close and split', () => {
+  it('discovers shards across DescribeStream pages and reads a parent to its end before its children', async () => {
+    // DynamoDB Local seldom rolls shards over, so the stream API is simulated here.
+    const simulated = new DynamoDBStreamsClient({ region: 'local' });
+    const mock = mockClient(simulated);
+    const calls: string[] = [];
+    const rec = (id: string, seq: string) => ({
+      eventID: id,
+      eventName: 'INSERT' as const,
+      dynamodb: { Keys: { PK: { S: id } }, NewImage: { id: { S: id } }, SequenceNumber: seq },
+    });
+    mock.on(DescribeStreamCommand).callsFake((input: { ExclusiveStartShardId?: string }) =>
+      input.ExclusiveStartShardId === undefined
+        ? {
+            StreamDescription: {
+              Shards: [{ ShardId: 'child-a', ParentShardId: 'parent' }],
+              LastEvaluatedShardId: 'child-a',
+            },
+          }
+        : {
+            StreamDescription: {
+              Shards: [{ ShardId: 'parent' }, { ShardId: 'child-b', ParentShardId: 'parent' }],
+            },
+          },
+    );
+    mock
+      .on(GetShardIteratorCommand)
+      .callsFake((input: { ShardId: string }) => ({ ShardIterator: `${input.ShardId}#0` }));
+    const pages: Record<string, { Records: ReturnType<typeof rec>[]; NextShardIterator?: string }> = {
+      'parent#0': { Records: [rec('p1', '1'), rec('p2', '2')], NextShardIterator: 'parent#1' },
+      'parent#1': { Records: [] }, // closed: no next iterator
+      'child-a#0': { Records: [rec('a1', '3')], NextShardIterator: 'child-a#1' },
+      'child-a#1': { Records: [], NextShardIterator: 'child-a#1' },
+      'child-b#0': { Records: [rec('b1', '4')], NextShardIterator: 'child-b#1' },
+      'child-b#1': { Records: [], NextShardIterator: 'child-b#1' },
+    };
+    mock.on(GetRecordsCommand).callsFake((input: { ShardIterator: string }) => {
+      calls.push(input.ShardIterator);
+      return pages[input.ShardIterator];
+    });
+    const { consumer, ids } = recorder('lineage');
+    const p = startStreamPoller({
+      client: simulated,
+      tableStreamArn: 'arn:aws:dynamodb:eu-west-1:000000000000:table/t/stream/x',
+      consumers: [consumer],
+      pollIntervalMs: 10,
+      log: (message) => logs.push(message),
+    });
+    await p.drained();
+    await p.stop();
+
+    expect(ids().slice(0, 2)).toEqual(['p1', 'p2']);
+    expect(ids().slice(2).sort()).toEqual(['a1', 'b1']);
+    const parentClosedAt = calls.indexOf('parent#1');
+    expect(calls.findIndex((c) => c.startsWith('child'))).toBeGreaterThan(parentClosedAt);
+    expect(p.stats().shards).toBe(3);
     expect(logs).toEqual([]);
   });
 });
