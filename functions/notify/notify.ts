@@ -1,0 +1,144 @@
+// The notify function, built from its dependencies: one alert per recorded transition whose group asks
+// for one. handler.ts wires it for Lambda (SNS); the local runtime wires it with the file sink. Kept
+// apart from handler.ts so importing the factory never reads Lambda's environment.
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import middy from '@middy/core';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import * as z from 'zod/mini';
+import { type AlertPublisher, publishInputFor } from '#adapters/alert-publisher.ts';
+import { ITEM } from '#adapters/keys.ts';
+import type { Transition } from '#core/transition.ts';
+
+/** Idempotency records share the table, in one partition of their own (TTL attribute `expiresAt`). */
+export const IDEMPOTENCY_PK = 'IDEMPOTENCY#notify';
+/** Longer than any stream redelivery (records live 24 h; retries stop well before). */
+const IDEMPOTENCY_EXPIRY_SECONDS = 7 * 24 * 3600;
+
+export interface NotifyDependencies {
+  readonly publisher: AlertPublisher;
+  readonly topicArn: string;
+  /** Where publishes are remembered, so a redelivered transition is not published again. */
+  readonly table: { readonly client: DynamoDBClient; readonly tableName: string };
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+}
+
+export type NotifyHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
+
+/** A transition record whose stored shape does not match the contract: fails its record. */
+export class InvalidTransitionError extends Error {
+  override readonly name = 'InvalidTransitionError';
+  readonly issues: readonly { path: string; message: string }[];
+  constructor(issues: readonly { path: string; message: string }[]) {
+    super(`Invalid transition record: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    this.issues = issues;
+  }
+}
+
+const fieldValue = z.nullable(z.union([z.string(), z.number(), z.boolean()]));
+const transitionSchema = z.object({
+  transitionId: z.string().check(z.minLength(1)),
+  groupId: z.string().check(z.minLength(1)),
+  groupName: z.string(),
+  endpointId: z.string().check(z.minLength(1)),
+  hostname: z.nullable(z.string()),
+  companyId: z.string().check(z.minLength(1)),
+  siteId: z.string().check(z.minLength(1)),
+  companyName: z.nullable(z.string()),
+  siteName: z.nullable(z.string()),
+  event: z.enum(['entered', 'exited']),
+  occurredAt: z.string(),
+  alert: z.boolean(),
+  severity: z.nullable(z.enum(['critical', 'high', 'medium', 'low'])),
+  fields: z.record(z.string(), fieldValue),
+  statusText: z.nullable(z.string()),
+});
+
+/**
+ * The transition to alert on, or undefined for a record the notify filter should not have passed
+ * (anything but a newly inserted transition with `alert: true`): those are skipped, not failed.
+ */
+export function alertedTransition(record: DynamoDBRecord): Transition | undefined {
+  const image = record.dynamodb?.NewImage;
+  if (record.eventName !== 'INSERT' || image === undefined) return undefined;
+  if (image.type?.S !== ITEM.transition || image.alert?.BOOL !== true) return undefined;
+  const parsed = transitionSchema.safeParse(unmarshall(image as Parameters<typeof unmarshall>[0]));
+  if (!parsed.success) {
+    throw new InvalidTransitionError(
+      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
+  }
+  return parsed.data;
+}
+
+export function createNotifyHandler(deps: NotifyDependencies) {
+  const logger = deps.logger ?? new Logger({ serviceName: 'keywatch-notify' });
+  const metrics =
+    deps.metrics ?? new Metrics({ namespace: 'keywatch', serviceName: 'keywatch-notify', logger });
+  const idempotency = new IdempotencyConfig({
+    eventKeyJmesPath: 'transitionId',
+    throwOnNoIdempotencyKey: true,
+    expiresAfterSeconds: IDEMPOTENCY_EXPIRY_SECONDS,
+  });
+  const persistenceStore = new DynamoDBPersistenceLayer({
+    tableName: deps.table.tableName,
+    keyAttr: 'PK',
+    sortKeyAttr: 'SK',
+    staticPkValue: IDEMPOTENCY_PK,
+    // Powertools writes epoch seconds here, which is what the table's TTL reads.
+    expiryAttr: 'expiresAt',
+    awsSdkV3Client: deps.table.client,
+  });
+
+  // Runs at most once per transition id: Powertools records it in progress before publishing and
+  // completed after; a failed publish deletes the record so the retry publishes.
+  const publishOnce = makeIdempotent(
+    async (transition: Transition) => {
+      await deps.publisher.publish(publishInputFor(transition, deps.topicArn));
+      metrics.addMetric('AlertsPublished', MetricUnit.Count, 1);
+      logger.info('Alert published', {
+        transitionId: transition.transitionId,
+        groupId: transition.groupId,
+        endpointId: transition.endpointId,
+        event: transition.event,
+      });
+      return { transitionId: transition.transitionId };
+    },
+    // A fixed prefix, not the function name, so a renamed function still recognises its records.
+    { persistenceStore, config: idempotency, keyPrefix: 'notify' },
+  );
+
+  const recordHandler = async (record: DynamoDBRecord): Promise<void> => {
+    const transition = alertedTransition(record);
+    if (transition === undefined) {
+      logger.warn('Skipped a record that is not an alerted transition', { eventID: record.eventID });
+      return;
+    }
+    await publishOnce(transition);
+  };
+
+  const handler: NotifyHandler = async (event, context) => {
+    // Lets Powertools expire an in-progress record when this invocation times out mid-publish.
+    idempotency.registerLambdaContext(context);
+    // A processor per invocation: it holds the batch's state, and the local poller may run several
+    // invocations (one per shard) at once in one process.
+    const processor = new BatchProcessor(EventType.DynamoDBStreams);
+    return processPartialResponse(event, recordHandler, processor, {
+      context,
+      // Publish in stream order; the failed record and what follows is retried, not what preceded.
+      processInParallel: false,
+      // All records failed: answer with all of them rather than throw; Lambda retries the same way.
+      throwOnFullBatchFailure: false,
+    });
+  };
+
+  return middy(handler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}
