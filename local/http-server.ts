@@ -10,7 +10,10 @@ import { type ApiFunction, matchRoute } from '#http/routes.ts';
 /** API Gateway HTTP APIs refuse payloads over 10 MB before any function runs. */
 const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
 
-export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
+export type HttpHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyResultV2>;
 
 export function lambdaContext(functionName: string, timeoutMs = 30_000): Context {
   const started = Date.now();
@@ -53,7 +56,8 @@ export function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEven
     headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
   }
   const query: Record<string, string> = {};
-  for (const [k, v] of new URLSearchParams(rawQueryString)) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+  for (const [k, v] of new URLSearchParams(rawQueryString))
+    query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
   const method = (req.method ?? 'GET').toUpperCase();
   const match = matchRoute(method, rawPath);
   const now = new Date();
@@ -64,7 +68,9 @@ export function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEven
     rawQueryString,
     headers,
     ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
-    ...(match.kind === 'found' && Object.keys(match.params).length > 0 ? { pathParameters: match.params } : {}),
+    ...(match.kind === 'found' && Object.keys(match.params).length > 0
+      ? { pathParameters: match.params }
+      : {}),
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
@@ -114,7 +120,9 @@ export async function startHttpServer(opts: {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(structured.headers ?? {})) headers[k] = String(v);
       res.writeHead(structured.statusCode ?? 200, headers);
-      res.end(structured.isBase64Encoded ? Buffer.from(structured.body ?? '', 'base64') : (structured.body ?? ''));
+      res.end(
+        structured.isBase64Encoded ? Buffer.from(structured.body ?? '', 'base64') : (structured.body ?? ''),
+      );
     } catch (e: unknown) {
       // API Gateway answers 500 when the integration fails; the details stay in the log.
       opts.log?.(`handler crashed: ${e instanceof Error ? e.stack : String(e)}`);

@@ -63,7 +63,9 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   try {
     let endpoint = opts.dynamodbEndpoint;
     if (endpoint === undefined) {
-      const ddb: DynamoDbLocal = await startDynamoDbLocal({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
+      const ddb: DynamoDbLocal = await startDynamoDbLocal({
+        ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+      });
       cleanups.push(() => ddb.stop());
       endpoint = ddb.endpoint;
     }
@@ -89,8 +91,11 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       import('#functions/evaluate/handler.ts'),
     ]);
     const topicArn = opts.topicArn ?? LOCAL_TOPIC_ARN;
-    const sink = opts.publisher ?? (opts.topicArn ? snsPublisher(new SNSClient({})) : fileAlertSink(opts.alertsFile));
-    const alerts = opts.topicArn ? `SNS ${opts.topicArn}` : ((sink as { path?: string }).path ?? 'custom publisher');
+    const sink =
+      opts.publisher ?? (opts.topicArn ? snsPublisher(new SNSClient({})) : fileAlertSink(opts.alertsFile));
+    const alerts = opts.topicArn
+      ? `SNS ${opts.topicArn}`
+      : ((sink as { path?: string }).path ?? 'custom publisher');
     const notify = createNotifyHandler({ publisher: sink, topicArn, table: { client, tableName } });
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
@@ -102,7 +107,8 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     const invoke =
-      (name: string, fn: (e: DynamoDBStreamEvent, c: Context) => Promise<unknown>) => (event: DynamoDBStreamEvent) =>
+      (name: string, fn: (e: DynamoDBStreamEvent, c: Context) => Promise<unknown>) =>
+      (event: DynamoDBStreamEvent) =>
         fn(event, lambdaContext(`keywatch-${name}`, 900_000)) as never;
     const poller = startStreamPoller({
       client: streams,
@@ -110,7 +116,12 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       pollIntervalMs: opts.pollIntervalMs ?? 250,
       log,
       consumers: [
-        { name: 'evaluate', filters: EVALUATE_FILTERS, batchSize: 100, handler: invoke('evaluate', evaluate as never) },
+        {
+          name: 'evaluate',
+          filters: EVALUATE_FILTERS,
+          batchSize: 100,
+          handler: invoke('evaluate', evaluate as never),
+        },
         { name: 'notify', filters: NOTIFY_FILTERS, batchSize: 10, handler: invoke('notify', notify) },
       ],
     });

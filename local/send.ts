@@ -76,7 +76,8 @@ let body: unknown;
 
 switch (command) {
   case 'status': {
-    if (!values.endpoint || !values.company || !values.site) die('status needs --endpoint, --company and --site');
+    if (!values.endpoint || !values.company || !values.site)
+      die('status needs --endpoint, --company and --site');
     const fields: Record<string, unknown> = {};
     if (values.status !== undefined) fields['BitLocker Key Backup Status'] = values.status;
     const disable = flag(values.disable, 'disable');
@@ -167,6 +168,8 @@ try {
   console.log(typeof res.body === 'string' ? res.body : JSON.stringify(res.body, null, 2));
   process.exit(res.status >= 400 ? 1 : 0);
 } catch (e: unknown) {
-  console.error(`Could not reach ${url}: ${e instanceof Error ? e.message : String(e)} (is \`npm start\` running?)`);
+  console.error(
+    `Could not reach ${url}: ${e instanceof Error ? e.message : String(e)} (is \`npm start\` running?)`,
+  );
   process.exit(1);
 }

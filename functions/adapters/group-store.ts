@@ -45,7 +45,11 @@ export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string)
     /** Creates or replaces; returns whether it existed before. */
     async put(definition: GroupDefinition, nowIso: string): Promise<{ created: boolean }> {
       const out = await doc.send(
-        new PutCommand({ TableName: tableName, Item: groupItem(definition, nowIso), ReturnValues: 'ALL_OLD' }),
+        new PutCommand({
+          TableName: tableName,
+          Item: groupItem(definition, nowIso),
+          ReturnValues: 'ALL_OLD',
+        }),
       );
       return { created: out.Attributes === undefined };
     },

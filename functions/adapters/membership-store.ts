@@ -61,11 +61,16 @@ export class StaleEndpointError extends Error {
 }
 
 export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: string) {
-  async function transact(items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>) {
+  async function transact(
+    items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>,
+  ) {
     try {
       await doc.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (e: unknown) {
-      if (e instanceof TransactionCanceledException && e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+      if (
+        e instanceof TransactionCanceledException &&
+        e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
+      ) {
         throw new StaleEndpointError('endpoint changed while it was evaluated');
       }
       throw e;
@@ -98,7 +103,8 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
             Update: {
               TableName: tableName,
               Key: keys.endpoint(e.endpointId),
-              UpdateExpression: 'SET #groups = :groups, grev = :next, writer = :writer, groupsCompanyId = :company',
+              UpdateExpression:
+                'SET #groups = :groups, grev = :next, writer = :writer, groupsCompanyId = :company',
               ConditionExpression: 'rev = :rev AND grev = :grev',
               ExpressionAttributeNames: { '#groups': 'groups' },
               ExpressionAttributeValues: {
@@ -123,7 +129,14 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
             items.push({
               Put: {
                 TableName: tableName,
-                Item: { ...key, type: ITEM.member, groupId: c.groupId, endpointId: e.endpointId, companyId: e.companyId, since: input.nowIso },
+                Item: {
+                  ...key,
+                  type: ITEM.member,
+                  groupId: c.groupId,
+                  endpointId: e.endpointId,
+                  companyId: e.companyId,
+                  since: input.nowIso,
+                },
               },
             });
           } else {
@@ -147,11 +160,20 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
     /** Moves member items of an endpoint that changed company (member keys carry the company). */
     async rehomeMembers(e: EndpointRecord, fromCompanyId: string): Promise<void> {
       for (const [groupId, since] of Object.entries(e.groups)) {
-        await doc.send(new DeleteCommand({ TableName: tableName, Key: keys.member(groupId, fromCompanyId, e.endpointId) }));
+        await doc.send(
+          new DeleteCommand({ TableName: tableName, Key: keys.member(groupId, fromCompanyId, e.endpointId) }),
+        );
         await doc.send(
           new PutCommand({
             TableName: tableName,
-            Item: { ...keys.member(groupId, e.companyId, e.endpointId), type: ITEM.member, groupId, endpointId: e.endpointId, companyId: e.companyId, since },
+            Item: {
+              ...keys.member(groupId, e.companyId, e.endpointId),
+              type: ITEM.member,
+              groupId,
+              endpointId: e.endpointId,
+              companyId: e.companyId,
+              since,
+            },
           }),
         );
       }
@@ -166,7 +188,11 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
     },
 
     /** One page of endpoints of a company (or one of its sites), or of one fleet shard. */
-    async endpointsPage(scope: Scope, cursor: PageCursor | null, limit: number): Promise<Page<EndpointRecord>> {
+    async endpointsPage(
+      scope: Scope,
+      cursor: PageCursor | null,
+      limit: number,
+    ): Promise<Page<EndpointRecord>> {
       if (scope.kind === 'company') {
         const out = await doc.send(
           new QueryCommand({
@@ -211,7 +237,10 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
         new QueryCommand({
           TableName: tableName,
           KeyConditionExpression: 'PK = :pk AND SK = :sk',
-          ExpressionAttributeValues: { ':pk': keys.endpoint(endpointId).PK, ':sk': keys.endpoint(endpointId).SK },
+          ExpressionAttributeValues: {
+            ':pk': keys.endpoint(endpointId).PK,
+            ':sk': keys.endpoint(endpointId).SK,
+          },
           ConsistentRead: true,
         }),
       );
@@ -243,45 +272,66 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
         }),
       );
       return {
-        items: (out.Items ?? []).map((i) => ({ endpointId: String(i.endpointId), companyId: String(i.companyId) })),
+        items: (out.Items ?? []).map((i) => ({
+          endpointId: String(i.endpointId),
+          companyId: String(i.companyId),
+        })),
         next: out.LastEvaluatedKey ? { key: out.LastEvaluatedKey } : null,
       };
     },
 
     /** Removes a deleted group from one endpoint: member item and map entry, no transition. */
     async purgeMember(groupId: string, companyId: string, endpointId: string): Promise<void> {
-      await doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Delete: { TableName: tableName, Key: keys.member(groupId, companyId, endpointId) } },
-            {
-              Update: {
-                TableName: tableName,
-                Key: keys.endpoint(endpointId),
-                UpdateExpression: 'REMOVE #groups.#g SET grev = grev + :one, writer = :w',
-                ConditionExpression: 'attribute_exists(PK)',
-                ExpressionAttributeNames: { '#groups': 'groups', '#g': groupId },
-                ExpressionAttributeValues: { ':one': 1, ':w': WRITER.evaluate },
+      await doc
+        .send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Delete: { TableName: tableName, Key: keys.member(groupId, companyId, endpointId) } },
+              {
+                Update: {
+                  TableName: tableName,
+                  Key: keys.endpoint(endpointId),
+                  UpdateExpression: 'REMOVE #groups.#g SET grev = grev + :one, writer = :w',
+                  ConditionExpression: 'attribute_exists(PK)',
+                  ExpressionAttributeNames: { '#groups': 'groups', '#g': groupId },
+                  ExpressionAttributeValues: { ':one': 1, ':w': WRITER.evaluate },
+                },
               },
-            },
-          ],
-        }),
-      ).catch((e: unknown) => {
-        // The endpoint is gone or never had the map: the member item alone is removed.
-        if (e instanceof TransactionCanceledException) {
-          return doc.send(new DeleteCommand({ TableName: tableName, Key: keys.member(groupId, companyId, endpointId) }));
-        }
-        throw e;
-      });
+            ],
+          }),
+        )
+        .catch((e: unknown) => {
+          // The endpoint is gone or never had the map: the member item alone is removed.
+          if (e instanceof TransactionCanceledException) {
+            return doc.send(
+              new DeleteCommand({ TableName: tableName, Key: keys.member(groupId, companyId, endpointId) }),
+            );
+          }
+          throw e;
+        });
     },
 
     /** Creates a job unless one with this id exists (ids derive from the stream record: redelivery-safe). */
-    async createJob(job: Omit<JobItem, 'status' | 'page' | 'cursor' | 'processed'>, nowIso: string, expiresAt: number) {
+    async createJob(
+      job: Omit<JobItem, 'status' | 'page' | 'cursor' | 'processed'>,
+      nowIso: string,
+      expiresAt: number,
+    ) {
       try {
         await doc.send(
           new PutCommand({
             TableName: tableName,
-            Item: { ...keys.job(job.jobId), type: ITEM.job, ...job, status: 'running', page: 0, cursor: null, processed: 0, createdAt: nowIso, expiresAt },
+            Item: {
+              ...keys.job(job.jobId),
+              type: ITEM.job,
+              ...job,
+              status: 'running',
+              page: 0,
+              cursor: null,
+              processed: 0,
+              createdAt: nowIso,
+              expiresAt,
+            },
             ConditionExpression: 'attribute_not_exists(PK)',
           }),
         );
@@ -291,15 +341,28 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
     },
 
     /** Records a page as done; the condition makes a redelivered page a no-op. */
-    async advanceJob(job: JobItem, next: PageCursor | null, processed: number, nowIso: string): Promise<boolean> {
+    async advanceJob(
+      job: JobItem,
+      next: PageCursor | null,
+      processed: number,
+      nowIso: string,
+    ): Promise<boolean> {
       try {
         await doc.send(
           new UpdateCommand({
             TableName: tableName,
             Key: keys.job(job.jobId),
-            UpdateExpression: 'SET #cursor = :cursor, page = :next, #status = :status, processed = :processed, updatedAt = :now',
-            ConditionExpression: 'page = :page',
-            ExpressionAttributeNames: { '#cursor': 'cursor', '#status': 'status' },
+            UpdateExpression:
+              'SET #cursor = :cursor, #page = :next, #status = :status, #processed = :processed, #updatedAt = :now',
+            ConditionExpression: '#page = :page',
+            // Several of these names are DynamoDB reserved words: every one goes through a placeholder.
+            ExpressionAttributeNames: {
+              '#cursor': 'cursor',
+              '#page': 'page',
+              '#status': 'status',
+              '#processed': 'processed',
+              '#updatedAt': 'updatedAt',
+            },
             ExpressionAttributeValues: {
               ':cursor': next,
               ':next': job.page + 1,

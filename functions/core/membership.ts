@@ -88,7 +88,11 @@ export interface TransitionContext {
   readonly grev: number;
 }
 
-export function buildTransition(change: MembershipChange, set: CompiledGroupSet, ctx: TransitionContext): Transition {
+export function buildTransition(
+  change: MembershipChange,
+  set: CompiledGroupSet,
+  ctx: TransitionContext,
+): Transition {
   const group = set.get(change.groupId);
   if (group === undefined) throw new Error(`group ${change.groupId} is not compiled`);
   const policy = group.definition.alert;
@@ -112,8 +116,9 @@ export function buildTransition(change: MembershipChange, set: CompiledGroupSet,
     alert,
     severity: policy?.severity ?? null,
     fields,
-    statusText: typeof ctx.facts['ENDPOINT:BitLocker Key Backup Status'] === 'string'
-      ? (ctx.facts['ENDPOINT:BitLocker Key Backup Status'] as string)
-      : null,
+    statusText:
+      typeof ctx.facts['ENDPOINT:BitLocker Key Backup Status'] === 'string'
+        ? (ctx.facts['ENDPOINT:BitLocker Key Backup Status'] as string)
+        : null,
   };
 }

@@ -13,7 +13,9 @@ export interface TickEvent {
 }
 
 function isTick(event: unknown): event is TickEvent {
-  return typeof event === 'object' && event !== null && (event as { source?: unknown }).source === 'keywatch.tick';
+  return (
+    typeof event === 'object' && event !== null && (event as { source?: unknown }).source === 'keywatch.tick'
+  );
 }
 
 export function createEvaluateHandler(deps: { evaluator: Evaluator; logger: Logger }) {

@@ -5,8 +5,6 @@
 // - group deletion: a purge job removing its memberships without transitions;
 // - the minute tick: a fleet job when some group has time-based criteria.
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Repository, ScopeRef } from '#adapters/repository.ts';
-import { scopeKey } from '#adapters/repository.ts';
 import type { GroupStore } from '#adapters/group-store.ts';
 import {
   type JobItem,
@@ -15,6 +13,8 @@ import {
   type Scope,
   StaleEndpointError,
 } from '#adapters/membership-store.ts';
+import type { Repository, ScopeRef } from '#adapters/repository.ts';
+import { scopeKey } from '#adapters/repository.ts';
 import { compileGroups, evaluate } from '#core/criteria/index.ts';
 import type { CompiledGroupSet } from '#core/criteria/types.ts';
 import type { EndpointRecord, ScopeRecord } from '#core/endpoint.ts';
@@ -130,7 +130,14 @@ export function createEvaluator(deps: EvaluatorDeps) {
           historyExpiresAt: historyExpiry(),
           transitions: (chunk, chunkChanges) =>
             chunkChanges.map((c) =>
-              buildTransition(c, set, { endpoint: e, site, company, facts, occurredAt, grev: e.grev + 1 + chunk }),
+              buildTransition(c, set, {
+                endpoint: e,
+                site,
+                company,
+                facts,
+                occurredAt,
+                grev: e.grev + 1 + chunk,
+              }),
             ),
         });
         return changes.length;
@@ -145,7 +152,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
 
   async function loadScopes(endpoints: readonly EndpointRecord[]): Promise<Map<string, ScopeRecord>> {
     const refs: ScopeRef[] = [];
-    for (const e of endpoints) refs.push({ companyId: e.companyId }, { companyId: e.companyId, siteId: e.siteId });
+    for (const e of endpoints)
+      refs.push({ companyId: e.companyId }, { companyId: e.companyId, siteId: e.siteId });
     return refs.length === 0 ? new Map() : deps.scopes.getScopes(refs, true);
   }
 
@@ -209,16 +217,20 @@ export function createEvaluator(deps: EvaluatorDeps) {
      */
     async prepare(records: readonly ChangeRecord[]) {
       const endpointChanges = records.filter(
-        (r): r is ChangeRecord & { change: Extract<Change, { kind: 'endpoint' }> } => r.change.kind === 'endpoint',
+        (r): r is ChangeRecord & { change: Extract<Change, { kind: 'endpoint' }> } =>
+          r.change.kind === 'endpoint',
       );
-      if (endpointChanges.length === 0) return { relevant: new Set<string>(), scopes: new Map<string, ScopeRecord>() };
+      if (endpointChanges.length === 0)
+        return { relevant: new Set<string>(), scopes: new Map<string, ScopeRecord>() };
       const set = await groupSet();
       const relevant = new Set(
         endpointChanges
           .filter((r) => endpointChangeMatters(r.change.before, r.change.after, set.readKeys))
           .map((r) => r.id),
       );
-      const scopes = await loadScopes(endpointChanges.filter((r) => relevant.has(r.id)).map((r) => r.change.after));
+      const scopes = await loadScopes(
+        endpointChanges.filter((r) => relevant.has(r.id)).map((r) => r.change.after),
+      );
       return { relevant, scopes };
     },
 
@@ -236,7 +248,12 @@ export function createEvaluator(deps: EvaluatorDeps) {
           if (!scopeChangeMatters(change.level, change.before, change.after, set.readKeys)) return;
           const scope: Scope = { kind: 'company', ...change.ref };
           await deps.store.createJob(
-            { jobId: `scope-${record.id}`, kind: 'evaluate', scope, reason: `${change.level} ${JSON.stringify(change.ref)} changed` },
+            {
+              jobId: `scope-${record.id}`,
+              kind: 'evaluate',
+              scope,
+              reason: `${change.level} ${JSON.stringify(change.ref)} changed`,
+            },
             new Date(deps.nowMs()).toISOString(),
             jobExpiry(),
           );
@@ -248,7 +265,12 @@ export function createEvaluator(deps: EvaluatorDeps) {
           const nowIso = new Date(deps.nowMs()).toISOString();
           if (change.removed) {
             await deps.store.createJob(
-              { jobId: `purge-${record.id}`, kind: 'purge', groupId: change.groupId, reason: `group ${change.groupId} deleted` },
+              {
+                jobId: `purge-${record.id}`,
+                kind: 'purge',
+                groupId: change.groupId,
+                reason: `group ${change.groupId} deleted`,
+              },
               nowIso,
               jobExpiry(),
             );

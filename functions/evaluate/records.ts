@@ -3,7 +3,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { endpointFromItem, scopeFromItem, type Item } from '#adapters/items.ts';
+import { endpointFromItem, type Item, scopeFromItem } from '#adapters/items.ts';
 import { ITEM, WRITER } from '#adapters/keys.ts';
 import type { JobItem } from '#adapters/membership-store.ts';
 import type { Change, ChangeRecord } from './evaluate.ts';
@@ -30,7 +30,10 @@ export function toChange(record: DynamoDBRecord): Change {
       return {
         kind: 'scope',
         level: type === ITEM.company ? 'COMPANY' : 'SITE',
-        ref: ref.siteId === undefined ? { companyId: ref.companyId } : { companyId: ref.companyId, siteId: ref.siteId },
+        ref:
+          ref.siteId === undefined
+            ? { companyId: ref.companyId }
+            : { companyId: ref.companyId, siteId: ref.siteId },
         before: before ? scopeFromItem(before) : undefined,
         after: after ? scopeFromItem(after) : undefined,
       };

@@ -1,0 +1,258 @@
+// The evaluate handler against DynamoDB Local with real stream batches: membership, transitions,
+// redelivery, irrelevant changes, fan-out jobs, group changes and deletion.
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createDynamoClient, documentClient } from '#adapters/clients.ts';
+import { createGroupStore } from '#adapters/group-store.ts';
+import { INDEX } from '#adapters/keys.ts';
+import { createMembershipStore } from '#adapters/membership-store.ts';
+import { createRepository } from '#adapters/repository.ts';
+import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
+import { parseGroupDefinition } from '#core/criteria/index.ts';
+import type { StatusUpdate } from '#core/endpoint.ts';
+import { SHIPPED_GROUPS } from '#core/group-pack.ts';
+import { createEvaluateHandler } from '#functions/evaluate/app.ts';
+import { createEvaluator } from '#functions/evaluate/evaluate.ts';
+import { lambdaContext } from '#local/http-server.ts';
+import { freshTable } from '#test/helpers/dynamo.ts';
+import { countRequests } from '#test/helpers/request-counter.ts';
+import { batchOf, streamReader } from '#test/helpers/stream.ts';
+
+const FAILED = '| C: - FAILED - 123456-789012; Azure AD |';
+const SUCCESS = '| All BitLocker keys are backed up successfully. |';
+const FAILED_GROUP = 'bitlocker-key-backup-failed';
+const ENABLED_GROUP = 'bitlocker-key-backup-enabled';
+
+let clock = Date.parse('2026-11-26T10:00:00Z');
+const at = (offsetSeconds: number) => new Date(clock + offsetSeconds * 1000).toISOString();
+
+async function setup() {
+  const { client: admin, tableName, endpoint } = await freshTable();
+  // The evaluator gets its own client so its requests can be counted alone.
+  const evalClient: DynamoDBClient = createDynamoClient(endpoint);
+  const counter = countRequests(evalClient);
+  const adminDoc = documentClient(admin);
+  const evalDoc = documentClient(evalClient);
+  const repo = createRepository(adminDoc, tableName);
+  const groups = createGroupStore(adminDoc, tableName);
+  for (const raw of SHIPPED_GROUPS) await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), at(0));
+  const logger = new Logger({
+    serviceName: 'keywatch-test',
+    logLevel: process.env.TEST_LOG_LEVEL ?? 'SILENT',
+  });
+  const evaluator = createEvaluator({
+    groups: createGroupStore(evalDoc, tableName),
+    scopes: createRepository(evalDoc, tableName),
+    store: createMembershipStore(evalDoc, tableName),
+    nowMs: () => clock,
+    logger,
+    sleep: async () => undefined,
+    config: { groupCacheMs: 60_000, pageSize: 50 },
+  });
+  const handler = createEvaluateHandler({ evaluator, logger });
+  const stream = await streamReader(admin, tableName, endpoint);
+  const deliver = async (records: DynamoDBRecord[]) => {
+    const event = batchOf(records, EVALUATE_FILTERS);
+    if (event.Records.length === 0) return { batchItemFailures: [] };
+    return handler(event, lambdaContext('keywatch-evaluate'));
+  };
+  /** Delivers stream records until the stream is quiet (jobs write follow-up records). */
+  const settle = async () => {
+    for (let round = 0; round < 200; round++) {
+      const records = await stream.next();
+      if (records.length === 0) return;
+      const res = await deliver(records);
+      expect(res?.batchItemFailures ?? []).toEqual([]);
+    }
+    throw new Error('stream did not settle');
+  };
+  const report = (
+    id: string,
+    seconds: number,
+    fields: Record<string, unknown>,
+    extra: Partial<StatusUpdate> = {},
+  ) =>
+    repo.writeReport(
+      {
+        endpointId: id,
+        companyId: 'contoso',
+        siteId: 'hq',
+        observedAt: at(seconds),
+        observedAtMs: clock + seconds * 1000,
+        hostname: id,
+        osType: 'Windows',
+        endpointType: 'Laptop',
+        fields: { set: fields as Record<string, string>, clear: [] },
+        ...extra,
+      },
+      at(seconds),
+    );
+  const transitions = async (groupId: string) => {
+    const out = await adminDoc.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: INDEX.byParent,
+        KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :p)',
+        ExpressionAttributeValues: { ':pk': `GROUP#${groupId}`, ':p': 'TRANSITION#' },
+      }),
+    );
+    return out.Items ?? [];
+  };
+  return { repo, groups, stream, deliver, settle, report, transitions, counter, evaluator };
+}
+
+describe('evaluate handler', () => {
+  beforeEach(() => {
+    clock = Date.parse('2026-11-26T10:00:00Z');
+  });
+
+  it('records one transition when a report moves an endpoint into an alerting group', async () => {
+    const t = await setup();
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { 'BitLocker Key Backup Status': FAILED });
+    await t.settle();
+    const endpoint = await t.repo.getEndpoint('LAPTOP-1', true);
+    expect(Object.keys(endpoint?.groups ?? {})).toEqual([FAILED_GROUP]);
+    const recorded = await t.transitions(FAILED_GROUP);
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]).toMatchObject({
+      event: 'entered',
+      alert: true,
+      severity: 'high',
+      endpointId: 'LAPTOP-1',
+    });
+    expect(recorded[0]?.fields).toEqual({ 'ENDPOINT:BitLocker Key Backup Status': FAILED });
+  });
+
+  it('records nothing more when the same batch is delivered again', async () => {
+    const t = await setup();
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { 'BitLocker Key Backup Status': FAILED });
+    const batch = await t.stream.next();
+    await t.deliver(batch);
+    await t.deliver(batch);
+    await t.deliver(batch);
+    await t.settle();
+    expect(await t.transitions(FAILED_GROUP)).toHaveLength(1);
+  });
+
+  it('keeps order within a batch: failure then recovery gives an entry and an exit', async () => {
+    const t = await setup();
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { 'BitLocker Key Backup Status': FAILED });
+    await t.report('LAPTOP-1', 2, { 'BitLocker Key Backup Status': SUCCESS });
+    await t.settle();
+    const events = (await t.transitions(FAILED_GROUP)).map((i) => i.event).sort();
+    // The first record is evaluated against a newer item (rev moved on): it re-reads and sees success,
+    // so no spurious entry is recorded; either way membership ends empty and entries equal exits.
+    expect(events.filter((e) => e === 'entered').length).toBe(events.filter((e) => e === 'exited').length);
+    const endpoint = await t.repo.getEndpoint('LAPTOP-1', true);
+    expect(endpoint?.groups[FAILED_GROUP]).toBeUndefined();
+  });
+
+  it('costs no table request when a change touches no field any group reads', async () => {
+    const t = await setup();
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { 'BitLocker Key Backup Status': SUCCESS });
+    await t.settle();
+    t.counter.reset();
+    // A newer report with the same values, and a hostname change: no group reads either.
+    await t.report('LAPTOP-1', 2, { 'BitLocker Key Backup Status': SUCCESS });
+    await t.report('LAPTOP-1', 3, {}, { hostname: 'RENAMED-1' });
+    const batch = await t.stream.next();
+    expect(batchOf(batch, EVALUATE_FILTERS).Records).toHaveLength(2);
+    await t.deliver(batch);
+    expect(t.counter.snapshot()).toEqual({});
+  });
+
+  it('skips its own membership writes through the stream filter', async () => {
+    const t = await setup();
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { 'BitLocker Key Backup Status': FAILED });
+    await t.deliver(await t.stream.next());
+    const followUps = batchOf(await t.stream.next(), EVALUATE_FILTERS).Records;
+    expect(followUps.filter((r) => r.dynamodb?.NewImage?.type?.S === 'ENDPOINT')).toEqual([]);
+  });
+
+  it('re-evaluates every endpoint of a company after a company change, none missed or twice', async () => {
+    const t = await setup();
+    await t.settle();
+    const ids = Array.from({ length: 230 }, (_, i) => `WS-${String(i).padStart(4, '0')}`);
+    for (const [i, id] of ids.entries()) {
+      await t.report(
+        id,
+        1,
+        { 'BitLocker Key Backup Status': SUCCESS },
+        { siteId: i % 2 === 0 ? 'hq' : 'branch' },
+      );
+    }
+    await t.settle();
+    await t.repo.upsertScope(
+      { companyId: 'contoso' },
+      'Contoso',
+      { set: { 'Enable BitLocker Key Backup': 'Windows Workstation' }, clear: [] },
+      at(5),
+    );
+    await t.settle();
+    expect(await t.groups.memberCount(ENABLED_GROUP)).toBe(230);
+    const entered = (await t.transitions(ENABLED_GROUP)).map((i) => i.endpointId);
+    expect(new Set(entered).size).toBe(230);
+    expect(entered).toHaveLength(230);
+
+    // A site disabling the backup takes out exactly its own endpoints.
+    await t.repo.upsertScope(
+      { companyId: 'contoso', siteId: 'branch' },
+      undefined,
+      { set: { 'Disable BitLocker Key Backup': true }, clear: [] },
+      at(6),
+    );
+    await t.settle();
+    expect(await t.groups.memberCount(ENABLED_GROUP)).toBe(115);
+  });
+
+  it('evaluates the fleet when a group is created and drops memberships silently when it is deleted', async () => {
+    const t = await setup();
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { 'BitLocker Key Backup Status': FAILED });
+    await t.report('SERVER-1', 1, { 'BitLocker Key Backup Status': SUCCESS }, { endpointType: 'Server' });
+    await t.settle();
+    const servers = parseGroupDefinition('servers', {
+      name: 'Servers',
+      blocks: [[{ field: 'Endpoint Type', operator: 'Equal', values: ['server'] }]],
+      alert: { on: ['enter'], severity: 'low' },
+    });
+    await t.groups.put(servers, at(2));
+    await t.settle();
+    expect((await t.repo.getEndpoint('SERVER-1', true))?.groups.servers).toBeDefined();
+    expect(await t.transitions('servers')).toHaveLength(1);
+
+    await t.groups.delete('servers');
+    await t.settle();
+    expect((await t.repo.getEndpoint('SERVER-1', true))?.groups.servers).toBeUndefined();
+    expect(await t.groups.memberCount('servers')).toBe(0);
+    expect(await t.transitions('servers')).toHaveLength(1);
+  });
+
+  it('re-evaluates time-based groups on the minute tick', async () => {
+    const t = await setup();
+    await t.groups.put(
+      parseGroupDefinition('silent', {
+        name: 'Not reporting',
+        criteria: { field: 'Last Report', operator: 'Older than days', values: ['1'] },
+      }),
+      at(0),
+    );
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { 'BitLocker Key Backup Status': SUCCESS });
+    await t.settle();
+    expect((await t.repo.getEndpoint('LAPTOP-1', true))?.groups.silent).toBeUndefined();
+    clock += 2 * 86_400_000;
+    t.evaluator.invalidateGroups();
+    expect(await t.evaluator.tick()).toBe(true);
+    await t.settle();
+    expect((await t.repo.getEndpoint('LAPTOP-1', true))?.groups.silent).toBeDefined();
+  });
+});
