@@ -1,6 +1,15 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { PublishCommand, type PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -8,8 +17,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { snsPublisher } from '#adapters/alert-publisher.ts';
 import { keys } from '#adapters/keys.ts';
+import { NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
 import type { Transition } from '#core/transition.ts';
 import { createNotifyHandler, IDEMPOTENCY_PK } from '#functions/notify/notify.ts';
+import { fileAlertSink } from '#local/alert-sink.ts';
+import { startStreamPoller } from '#local/stream-poller.ts';
 import { freshTable } from '#test/helpers/dynamo.ts';
 
 const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:keywatch-alerts';
@@ -17,7 +29,7 @@ const STATUS = '| C: - FAILED - 123456-789012; Azure AD |';
 
 const sns = new SNSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
 const snsMock = mockClient(sns);
-let table: { client: DynamoDBClient; tableName: string };
+let table: { client: DynamoDBClient; tableName: string; endpoint: string };
 let metrics: Metrics;
 let handler: ReturnType<typeof createNotifyHandler>;
 let sequence = 0;
@@ -275,6 +287,8 @@ describe('notify handler', () => {
       expect(item.SK).toMatch(/^notify#/);
       expect(item.type).toBeUndefined(); // invisible to the stream filters
       expect(Number.isInteger(item.expiresAt)).toBe(true);
+      // Set from the Lambda context, so a crash mid-publish frees the record when the invocation ends.
+      expect(item.in_progress_expiration).toBeGreaterThan(Date.now());
       expect(item.expiresAt).toBeGreaterThan(nowSeconds + 7 * 24 * 3600 - 120);
       expect(item.expiresAt).toBeLessThan(nowSeconds + 7 * 24 * 3600 + 120);
     }
@@ -287,5 +301,83 @@ describe('notify handler', () => {
     await invoke(streamRecord(t), streamRecord(transition()), streamRecord(t));
 
     expect(addMetric.mock.calls.filter(([name]) => name === 'AlertsPublished')).toHaveLength(2);
+  });
+});
+
+describe('fileAlertSink', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'keywatch-alerts-'));
+    return () => rm(dir, { recursive: true, force: true });
+  });
+
+  it('appends each Publish input as one JSON line, creating directories, never interleaving', async () => {
+    const path = join(dir, 'nested', 'alerts.jsonl');
+    const lines: string[] = [];
+    const sink = fileAlertSink(path, (line) => lines.push(line));
+    const inputs = Array.from({ length: 50 }, (_, i) => ({
+      TopicArn: 'local',
+      Subject: `Alert ${i}`,
+      Message: JSON.stringify({ default: 'x'.repeat(10_000 + i) }),
+      MessageAttributes: { severity: { DataType: 'String', StringValue: 'high' } },
+    }));
+
+    await Promise.all(inputs.map((input) => sink.publish(input)));
+
+    const written = (await readFile(path, 'utf8')).split('\n');
+    expect(written.pop()).toBe('');
+    expect(written.map((l) => JSON.parse(l))).toEqual(inputs);
+    expect(lines[0]).toBe('ALERT high     Alert 0');
+  });
+});
+
+describe('notify through the local stream poller and file sink', () => {
+  it('turns one inserted alerted transition into one alert line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keywatch-alerts-'));
+    const path = join(dir, 'alerts.jsonl');
+    const summaries: string[] = [];
+    const local = createNotifyHandler({
+      publisher: fileAlertSink(path, (line) => summaries.push(line)),
+      topicArn: 'arn:aws:sns:local:000000000000:keywatch-alerts',
+      table,
+      logger: new Logger({ serviceName: 'notify', logLevel: 'SILENT' }),
+      metrics,
+    });
+    const streams = new DynamoDBStreamsClient({
+      endpoint: table.endpoint,
+      region: 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const described = await table.client.send(new DescribeTableCommand({ TableName: table.tableName }));
+    const poller = startStreamPoller({
+      client: streams,
+      tableStreamArn: described.Table!.LatestStreamArn!,
+      consumers: [{ name: 'notify', filters: NOTIFY_FILTERS, batchSize: 10, handler: local }],
+      startingPosition: 'LATEST',
+      pollIntervalMs: 50,
+    });
+    try {
+      await poller.drained();
+      const alerted = transition();
+      for (const t of [alerted, transition({ alert: false, severity: null })]) {
+        const item = {
+          ...keys.transition(t.endpointId, t.occurredAt, t.transitionId),
+          type: 'TRANSITION',
+          ...t,
+        };
+        await table.client.send(new PutItemCommand({ TableName: table.tableName, Item: marshall(item) }));
+      }
+      await poller.drained();
+
+      const lines = (await readFile(path, 'utf8')).trim().split('\n');
+      expect(lines).toHaveLength(1);
+      const input = JSON.parse(lines[0]!) as PublishCommandInput;
+      expect(input.Message).toContain(alerted.transitionId);
+      expect(summaries).toEqual(['ALERT high     BitLocker Key Backup Failed: LAPTOP-042 (Contoso / HQ)']);
+    } finally {
+      await poller.stop();
+      streams.destroy();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
