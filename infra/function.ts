@@ -27,8 +27,8 @@ export const BASE_ENVIRONMENT: Readonly<Record<string, string>> = {
 };
 
 /**
- * ESM output needs `require` for the few CommonJS dependencies esbuild inlines (the AWS SDK's
- * transitive deps use it for Node built-ins). The alias avoids clashing with a bundled `createRequire`.
+ * ESM output has no `require`, but CommonJS code that esbuild inlines may still call it for Node
+ * built-ins. The alias avoids clashing with a bundled `createRequire`.
  */
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __keywatchCreateRequire } from 'node:module'; const require = __keywatchCreateRequire(import.meta.url);";

@@ -47,8 +47,8 @@ export const TICK_EVENT = { source: 'keywatch.tick' } as const;
  * - `startingPosition` TRIM_HORIZON: an event source mapping created after the table (first
  *   deployment, or a replaced mapping) still sees every record the stream holds, so nothing
  *   written in between — such as the group pack seeded at deploy — is skipped. LATEST would drop
- *   them. A replaced mapping replays at most the stream's 24 h; evaluate is idempotent by design
- *   and notify's idempotency records must outlive that window.
+ *   them. A replaced mapping replays at most the stream's 24 h: evaluate's writes are conditional
+ *   on the stored revisions and notify's idempotency records (7 days) outlive that window.
  * - Retries: ReportBatchItemFailures makes Lambda retry from the first failed record instead of the
  *   whole batch, so records already published are not published again; bisecting isolates a
  *   record that crashes the function (timeout, out of memory). After `retryAttempts` attempts or
