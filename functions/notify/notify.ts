@@ -31,7 +31,7 @@ export interface NotifyDependencies {
   readonly metrics?: Metrics;
 }
 
-export type NotifyHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
+type NotifyHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
 
 /** A transition record whose stored shape does not match the contract: fails its record. */
 export class InvalidTransitionError extends Error {
@@ -66,7 +66,7 @@ const transitionSchema = z.object({
  * The transition to alert on, or undefined for a record the notify filter should not have passed
  * (anything but a newly inserted transition with `alert: true`): those are skipped, not failed.
  */
-export function alertedTransition(record: DynamoDBRecord): Transition | undefined {
+function alertedTransition(record: DynamoDBRecord): Transition | undefined {
   const image = record.dynamodb?.NewImage;
   if (record.eventName !== 'INSERT' || image === undefined) return undefined;
   if (image.type?.S !== ITEM.transition || image.alert?.BOOL !== true) return undefined;
