@@ -29,6 +29,13 @@ import {
 export interface EvaluatorConfig {
   /** How long compiled group definitions are reused before being reloaded. */
   readonly groupCacheMs: number;
+  /**
+   * Delay before a fleet walk for a changed group starts. Other evaluator instances may judge changes
+   * with the old definitions until their cache expires; starting the walk after that means no change
+   * they skipped is missed. A single evaluator (the local runtime) reloads on the GROUP record itself
+   * and needs no delay.
+   */
+  readonly fleetDelayMs: number;
   /** Endpoints per fan-out page. */
   readonly pageSize: number;
   /** Time a job may work in one invocation before it checkpoints and hands over to the next record. */
@@ -40,6 +47,7 @@ export interface EvaluatorConfig {
 
 export const DEFAULT_EVALUATOR_CONFIG: EvaluatorConfig = {
   groupCacheMs: 5_000,
+  fleetDelayMs: 5_000,
   pageSize: 200,
   jobBudgetMs: 20_000,
   historyDays: 400,
@@ -275,14 +283,12 @@ export function createEvaluator(deps: EvaluatorDeps) {
               jobExpiry(),
             );
           } else {
-            // Other evaluator instances may hold the old definitions for up to groupCacheMs; the fleet
-            // walk starts after that, so no change seen by a stale instance is missed.
             await deps.store.createJob(
               {
                 jobId: `fleet-${record.id}`,
                 kind: 'evaluate',
                 scope: { kind: 'fleet' },
-                notBefore: deps.nowMs() + config.groupCacheMs,
+                notBefore: deps.nowMs() + config.fleetDelayMs,
                 reason: `group ${change.groupId} saved`,
               },
               nowIso,

@@ -1,7 +1,7 @@
 // Lambda entry for the evaluate function (table stream + minute tick).
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
-import { requireEnv } from '#adapters/config.ts';
+import { intEnv, requireEnv } from '#adapters/config.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
 import { createMembershipStore } from '#adapters/membership-store.ts';
 import { createRepository } from '#adapters/repository.ts';
@@ -20,5 +20,9 @@ export const handler = createEvaluateHandler({
     store: createMembershipStore(doc, tableName),
     nowMs: Date.now,
     logger,
+    config: {
+      groupCacheMs: intEnv('GROUP_CACHE_MS', 5_000),
+      fleetDelayMs: intEnv('FLEET_JOB_DELAY_MS', intEnv('GROUP_CACHE_MS', 5_000)),
+    },
   }),
 });

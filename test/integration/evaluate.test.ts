@@ -41,7 +41,7 @@ async function setup() {
   for (const raw of SHIPPED_GROUPS) await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), at(0));
   const logger = new Logger({
     serviceName: 'keywatch-test',
-    logLevel: process.env.TEST_LOG_LEVEL ?? 'SILENT',
+    logLevel: (process.env.TEST_LOG_LEVEL ?? 'SILENT') as 'SILENT',
   });
   const evaluator = createEvaluator({
     groups: createGroupStore(evalDoc, tableName),
