@@ -261,3 +261,54 @@ describe('compileWithCandidate', () => {
     expect(evaluate(set, { [STATUS]: 'new' }, NOW)).toEqual(new Set(['A']));
   });
 });
+
+describe('compileGroups: generated evaluator', () => {
+  it('treats quotes, backslashes and line separators in values as plain text', () => {
+    // Prepare
+    const hostile = ['"); globalThis.pwned = true; ("', '\\', '\u2028', '`$', '{1}`'].join('');
+    const set = compileGroups([group('g', { field: 'Hostname', operator: 'Equal', values: [hostile] })]);
+
+    // Act
+    const hit = evaluate(set, { 'ENDPOINT:Hostname': hostile.toUpperCase() }, NOW);
+    const miss = evaluate(set, { 'ENDPOINT:Hostname': 'x' }, NOW);
+
+    // Assess
+    expect(hit).toEqual(new Set(['g']));
+    expect(miss).toEqual(new Set());
+    expect((globalThis as { pwned?: boolean }).pwned).toBeUndefined();
+  });
+
+  it('gives the same answers when blocks share criteria, also when one block is only the shared part', () => {
+    // Prepare
+    const windows = { field: 'OS Type', operator: 'Equal', values: ['Windows'] };
+    const laptop = { field: 'Endpoint Type', operator: 'Equal', values: ['Laptop'] };
+    const set = compileGroups([
+      parseGroupDefinition('shared', {
+        name: 'S',
+        blocks: [
+          [windows, laptop],
+          [windows, statusHas('failed')],
+        ],
+      }),
+      parseGroupDefinition('subsumed', { name: 'S', blocks: [[windows, laptop], [windows]] }),
+    ]);
+
+    // Act
+    const failedDesktop = evaluate(
+      set,
+      { [OS]: 'Windows', 'ENDPOINT:Endpoint Type': 'Desktop', [STATUS]: 'FAILED' },
+      NOW,
+    );
+    const okDesktop = evaluate(set, { [OS]: 'Windows', 'ENDPOINT:Endpoint Type': 'Desktop' }, NOW);
+    const macLaptop = evaluate(
+      set,
+      { [OS]: 'macOS', 'ENDPOINT:Endpoint Type': 'Laptop', [STATUS]: 'FAILED' },
+      NOW,
+    );
+
+    // Assess
+    expect(failedDesktop).toEqual(new Set(['shared', 'subsumed']));
+    expect(okDesktop).toEqual(new Set(['subsumed']));
+    expect(macLaptop).toEqual(new Set());
+  });
+});

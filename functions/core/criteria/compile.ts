@@ -2,17 +2,23 @@
 // rejects unknown groups and cycles, orders the groups topologically and turns each into a closure.
 import { ALL_FIELDS, type FieldDefinition, fieldKey } from '../catalogue.ts';
 import { type ProblemDetail, ValidationError } from '../errors.ts';
-import { compileFieldLeaf } from './leaves.ts';
+import {
+  andExpression,
+  type CodeScope,
+  fieldExpression,
+  helpers,
+  literal,
+  memberExpression,
+  orExpression,
+} from './codegen.ts';
 import { criteriaOf } from './parse.ts';
 import {
   type CompiledGroup,
   type CompiledGroupSet,
   type CriteriaNode,
   type Criterion,
-  type EvalContext,
   GROUP_FIELD,
   type GroupDefinition,
-  type Predicate,
 } from './types.ts';
 
 interface Reference {
@@ -201,40 +207,40 @@ function fieldOf(leaf: Criterion, groupId: string, fields: FieldsByName): FieldD
 
 function build(order: readonly GroupPlan[], fields: FieldsByName): CompiledGroupSet {
   const indexOf = new Map(order.map((p, i) => [p.definition.id, i]));
-  const slots = new Map<string, number>();
-  const slotOf = (key: string): number => {
-    let slot = slots.get(key);
-    if (slot === undefined) {
-      slot = slots.size;
-      slots.set(key, slot);
-    }
-    return slot;
+  const textVars = new Map<string, string>();
+  const instantVars = new Map<string, string>();
+  const scope: CodeScope = {
+    textVar: (key) => nameFor(textVars, key, 't'),
+    instantVar: (key) => nameFor(instantVars, key, 'd'),
   };
 
   const groups: CompiledGroup[] = [];
-  const predicates: Predicate[] = [];
-  for (const plan of order) {
+  const statements: string[] = [];
+  order.forEach((plan, position) => {
     const { definition } = plan;
     const reads = new Set<string>();
     let timeBased = false;
-    const compileNode = (node: CriteriaNode): Predicate => {
-      if ('all' in node) return allOf(node.all.map(compileNode));
-      if ('any' in node) return anyOf(node.any.map(compileNode));
+    const compileNode = (node: CriteriaNode): Compiled => {
+      if ('all' in node) return combine(node.all.map(compileNode), andExpression);
+      if ('any' in node) return combine(node.any.map(compileNode), orExpression);
       if ('not' in node) {
         const inner = compileNode(node.not);
-        return (f, c) => !inner(f, c);
+        return { code: `!(${inner.code})`, cost: inner.cost };
       }
       if (node.field === GROUP_FIELD) {
-        const member = memberOfAny((node.values ?? []).map((id) => indexOf.get(id) as number));
-        return node.operator === 'Member of group' ? member : (f, c) => !member(f, c);
+        const member = memberExpression((node.values ?? []).map((id) => indexOf.get(id) as number));
+        return { code: node.operator === 'Member of group' ? member : `!(${member})`, cost: 1 };
       }
       const field = fieldOf(node, definition.id, fields);
       const key = fieldKey(field.level, field.name);
       reads.add(key);
       if (node.operator === 'Older than days' || node.operator === 'Within last days') timeBased = true;
-      return compileFieldLeaf(field, node, { key, slot: slotOf(key) });
+      return { code: fieldExpression(field, node, key, scope), cost: leafCost(field, node) };
     };
-    predicates.push(compileNode(criteriaOf(definition)));
+    const { code } = compileNode(factorCommon(criteriaOf(definition)));
+    statements.push(
+      `  if (${code}) { r[${position}] = 1; m.add(${literal(definition.id)}); } else { r[${position}] = 0; }`,
+    );
     groups.push({
       id: definition.id,
       definition,
@@ -242,57 +248,85 @@ function build(order: readonly GroupPlan[], fields: FieldsByName): CompiledGroup
       dependsOn: [...new Set(plan.references.map((r) => r.target))],
       timeBased,
     });
-  }
+  });
+
+  const source = [
+    '"use strict";',
+    ...[...instantVars.values()].map((name) => `const ${name} = h.instantReader();`),
+    'return function evaluateGroups(f, now, r, m) {',
+    ...(textVars.size > 0 ? [`  let ${[...textVars.values()].join(', ')};`] : []),
+    ...statements,
+    '};',
+  ].join('\n');
+  const run = new Function('h', source)(helpers) as CompiledGroupSet['run'];
 
   const byLowerId = new Map(groups.map((g) => [g.id.toLowerCase(), g]));
-  const ctx: EvalContext = {
-    now: 0,
-    gen: 0,
-    textGen: new Int32Array(slots.size),
-    text: new Array<string>(slots.size).fill(''),
-    results: new Uint8Array(groups.length),
-  };
   return {
     groups,
     readKeys: new Set(groups.flatMap((g) => g.reads)),
     hasTimeBased: groups.some((g) => g.timeBased),
     get: (id) => byLowerId.get(id.toLowerCase()),
-    predicates,
-    ctx,
+    run,
+    results: new Uint8Array(groups.length),
+    source,
   };
 }
 
-function allOf(ps: readonly Predicate[]): Predicate {
-  const [a, b, c] = ps;
-  if (ps.length === 1 && a !== undefined) return a;
-  if (ps.length === 2 && a !== undefined && b !== undefined) return (f, x) => a(f, x) && b(f, x);
-  if (ps.length === 3 && a !== undefined && b !== undefined && c !== undefined) {
-    return (f, x) => a(f, x) && b(f, x) && c(f, x);
+function nameFor(names: Map<string, string>, key: string, prefix: string): string {
+  let name = names.get(key);
+  if (name === undefined) {
+    name = `${prefix}${names.size}`;
+    names.set(key, name);
   }
-  return (f, x) => {
-    for (let i = 0; i < ps.length; i++) if (!(ps[i] as Predicate)(f, x)) return false;
-    return true;
-  };
+  return name;
 }
 
-function anyOf(ps: readonly Predicate[]): Predicate {
-  const [a, b, c] = ps;
-  if (ps.length === 1 && a !== undefined) return a;
-  if (ps.length === 2 && a !== undefined && b !== undefined) return (f, x) => a(f, x) || b(f, x);
-  if (ps.length === 3 && a !== undefined && b !== undefined && c !== undefined) {
-    return (f, x) => a(f, x) || b(f, x) || c(f, x);
-  }
-  return (f, x) => {
-    for (let i = 0; i < ps.length; i++) if ((ps[i] as Predicate)(f, x)) return true;
-    return false;
-  };
+/**
+ * Hoists the criteria every alternative of an `any` of `all`s shares (the RMM's blocks repeat them:
+ * both blocks of the shipped Enabled group test OS Type and both Disable flags), so they run once:
+ * any(all(A, B, X), all(A, B, Y)) = all(A, B, any(X, Y)). Same result, fewer tests.
+ */
+function factorCommon(node: CriteriaNode): CriteriaNode {
+  if ('all' in node) return { all: node.all.map(factorCommon) };
+  if ('not' in node) return { not: factorCommon(node.not) };
+  if (!('any' in node)) return node;
+  const children = node.any.map(factorCommon);
+  const alls = children.map((c) => ('all' in c ? c.all : undefined));
+  if (children.length < 2 || alls.some((a) => a === undefined)) return { any: children };
+  const lists = alls as (readonly CriteriaNode[])[];
+  const keyOf = (n: CriteriaNode): string => JSON.stringify(n);
+  const common = (lists[0] as readonly CriteriaNode[]).filter((n) =>
+    lists.every((list) => list.some((m) => keyOf(m) === keyOf(n))),
+  );
+  if (common.length === 0) return { any: children };
+  const commonKeys = new Set(common.map(keyOf));
+  const rests = lists.map((list) => list.filter((n) => !commonKeys.has(keyOf(n))));
+  // An alternative left with nothing is always true, and so is the `any`.
+  if (rests.some((rest) => rest.length === 0)) return { all: common };
+  return { all: [...common, { any: rests.map((rest) => ({ all: rest })) }] };
 }
 
-function memberOfAny(indices: readonly number[]): Predicate {
-  const [i0] = indices;
-  if (indices.length === 1 && i0 !== undefined) return (_f, c) => c.results[i0] === 1;
-  return (_f, c) => {
-    for (let i = 0; i < indices.length; i++) if (c.results[indices[i] as number] === 1) return true;
-    return false;
-  };
+interface Compiled {
+  readonly code: string;
+  /** Rough cost of one evaluation, to run cheap tests first. */
+  readonly cost: number;
+}
+
+/**
+ * Rough relative cost of a leaf: a strict comparison of a flag or canonical option is cheapest, text
+ * operators lower-case and scan, dates parse. Only the order of `all` / `any` children depends on it;
+ * both are free of side effects, so any order gives the same result.
+ */
+function leafCost(field: FieldDefinition, leaf: Criterion): number {
+  const n = leaf.values?.length ?? 1;
+  if (leaf.operator === 'Is Blank') return 1;
+  if (field.type === 'Date') return 6;
+  if (field.type === 'Flag' || field.type === 'Number') return 1 + n * 0.1;
+  if (leaf.operator === 'Equal' || leaf.operator === 'Not Equal') return 1.5 + n * 0.5;
+  return 3 + n;
+}
+
+function combine(children: readonly Compiled[], join: (parts: readonly string[]) => string): Compiled {
+  const ordered = [...children].sort((x, y) => x.cost - y.cost);
+  return { code: join(ordered.map((c) => c.code)), cost: children.reduce((sum, c) => sum + c.cost, 0) };
 }

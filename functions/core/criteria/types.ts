@@ -78,22 +78,6 @@ export type GroupDefinition = GroupDefinitionBase &
  */
 export type Facts = Readonly<Record<string, FieldValue | undefined>>;
 
-/** Membership results of the groups evaluated so far, indexed by topological position. */
-export type Results = Uint8Array;
-
-/** Per-evaluation scratch space shared by the compiled predicates of one set. */
-export interface EvalContext {
-  now: number;
-  /** Generation of the current evaluation; a text slot is valid when `textGen[slot] === gen`. */
-  gen: number;
-  readonly textGen: Int32Array;
-  /** Lower-cased text of a fact key, computed at most once per evaluation. */
-  readonly text: string[];
-  readonly results: Results;
-}
-
-export type Predicate = (facts: Facts, ctx: EvalContext) => boolean;
-
 export interface CompiledGroup {
   readonly id: string;
   /** The definition with membership references resolved to the referenced groups' stored ids. */
@@ -114,8 +98,13 @@ export interface CompiledGroupSet {
   readonly hasTimeBased: boolean;
   /** Lookup by id, ignoring case. */
   get(id: string): CompiledGroup | undefined;
-  /** @internal predicates in the order of `groups`. */
-  readonly predicates: readonly Predicate[];
+  /**
+   * @internal The generated evaluator: sets `results[i]` to 1 or 0 for `groups[i]` in order (so a
+   * membership criterion reads the groups before it) and adds each member's id to `members`.
+   */
+  readonly run: (facts: Facts, now: number, results: Uint8Array, members: Set<string>) => void;
   /** @internal scratch space reused by every evaluation of this set. */
-  readonly ctx: EvalContext;
+  readonly results: Uint8Array;
+  /** The generated source, for debugging and review. */
+  readonly source: string;
 }
