@@ -5,6 +5,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
@@ -234,30 +235,16 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
 
     async getEndpoint(endpointId: string): Promise<EndpointRecord | undefined> {
       const out = await doc.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'PK = :pk AND SK = :sk',
-          ExpressionAttributeValues: {
-            ':pk': keys.endpoint(endpointId).PK,
-            ':sk': keys.endpoint(endpointId).SK,
-          },
-          ConsistentRead: true,
-        }),
+        new GetCommand({ TableName: tableName, Key: keys.endpoint(endpointId), ConsistentRead: true }),
       );
-      const item = out.Items?.[0];
-      return item ? endpointFromItem(item) : undefined;
+      return out.Item ? endpointFromItem(out.Item) : undefined;
     },
 
     async getJob(jobId: string): Promise<JobItem | undefined> {
       const out = await doc.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'PK = :pk AND SK = :sk',
-          ExpressionAttributeValues: { ':pk': keys.job(jobId).PK, ':sk': keys.job(jobId).SK },
-          ConsistentRead: true,
-        }),
+        new GetCommand({ TableName: tableName, Key: keys.job(jobId), ConsistentRead: true }),
       );
-      return out.Items?.[0] as JobItem | undefined;
+      return out.Item as JobItem | undefined;
     },
 
     /** Member items of a deleted group, one page; the purge removes them without transitions. */
