@@ -93,10 +93,10 @@ export async function inChildProcess(moduleUrl: string, name: string): Promise<{
       else console.log(line);
     });
     child.once('error', reject);
-    child.once('exit', () => {
+    child.once('close', () => {
       if (emf > 0) console.log(`(${emf} EMF metric lines from the notify handler not shown)`);
     });
-    child.once('exit', (c) => resolve(c));
+    child.once('close', (c) => resolve(c));
   });
   const text = await readFile(path, 'utf8').catch(() => undefined);
   if (text === undefined) throw new Error(`bench ${name} exited with ${code} and wrote no summary`);
