@@ -1,10 +1,12 @@
 // zod (mini, for bundle size) helpers shared by route schemas: ids, and turning zod issues into the
 // `{ path, message }` details of DESIGN §4.
 import * as z from 'zod/mini';
+// Only the English messages: `z.locales` would pull every locale (≈250 KB) into the bundle.
+import en from 'zod/v4/locales/en.js';
 import { type ProblemDetail, ValidationError } from '#core/errors.ts';
 import { ID_PATTERN } from '#core/fields.ts';
 
-z.config(z.locales.en());
+z.config(en());
 
 export const Id = z.string().check(z.regex(ID_PATTERN, 'must be 1-128 characters without /, ?, # or spaces'));
 
