@@ -76,6 +76,8 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     process.env.AWS_REGION ??= 'local';
     process.env.POWERTOOLS_SERVICE_NAME ??= 'keywatch';
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+    // CloudWatch EMF lines would flood the console; there is no CloudWatch here.
+    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     // One evaluator instance here: it reloads groups on the GROUP record, so fleet walks need no delay.
     process.env.FLEET_JOB_DELAY_MS ??= '0';
 

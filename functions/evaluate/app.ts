@@ -3,6 +3,8 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Evaluator } from './evaluate.ts';
@@ -18,9 +20,9 @@ function isTick(event: unknown): event is TickEvent {
   );
 }
 
-export function createEvaluateHandler(deps: { evaluator: Evaluator; logger: Logger }) {
+export function createEvaluateHandler(deps: { evaluator: Evaluator; logger: Logger; metrics?: Metrics }) {
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
-  return middy(async (event: DynamoDBStreamEvent | TickEvent, context: Context) => {
+  const handler = middy(async (event: DynamoDBStreamEvent | TickEvent, context: Context) => {
     if (isTick(event)) {
       const started = await deps.evaluator.tick();
       deps.logger.info('tick', { fleetJob: started });
@@ -49,5 +51,7 @@ export function createEvaluateHandler(deps: { evaluator: Evaluator; logger: Logg
       processInParallel: false,
       throwOnFullBatchFailure: false,
     });
-  }).use(injectLambdaContext(deps.logger));
+  });
+  const chain = handler.use(injectLambdaContext(deps.logger));
+  return deps.metrics ? chain.use(logMetrics(deps.metrics)) : chain;
 }

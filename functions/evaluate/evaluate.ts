@@ -62,7 +62,17 @@ export interface EvaluatorDeps {
   readonly logger: Logger;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly config?: Partial<EvaluatorConfig>;
+  /** Counts for operators (CloudWatch metrics on Lambda); optional so tests need not care. */
+  readonly count?: (metric: EvaluatorMetric, value?: number) => void;
 }
+
+export type EvaluatorMetric =
+  | 'EndpointsEvaluated'
+  | 'IrrelevantChanges'
+  | 'TransitionsRecorded'
+  | 'EvaluationConflicts'
+  | 'JobsStarted'
+  | 'JobPages';
 
 /** What one stream record means to the evaluator, decided from its images alone. */
 export type Change =
@@ -94,6 +104,7 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
 export function createEvaluator(deps: EvaluatorDeps) {
   const config = { ...DEFAULT_EVALUATOR_CONFIG, ...deps.config };
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const count = deps.count ?? (() => undefined);
   let cache: { set: CompiledGroupSet; loadedAt: number } | undefined;
 
   async function groupSet(): Promise<CompiledGroupSet> {
@@ -120,6 +131,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const site = scopes.get(scopeKey({ companyId: e.companyId, siteId: e.siteId }));
       const company = scopes.get(scopeKey({ companyId: e.companyId }));
       const facts = factsFor(e, site, company);
+      count('EndpointsEvaluated');
       const nowMs = deps.nowMs();
       const next = evaluate(set, facts, nowMs);
       const { changes, dropped } = diffMembership(e.groups, next, set);
@@ -148,9 +160,11 @@ export function createEvaluator(deps: EvaluatorDeps) {
               }),
             ),
         });
+        count('TransitionsRecorded', changes.length);
         return changes.length;
       } catch (err: unknown) {
         if (!(err instanceof StaleEndpointError)) throw err;
+        count('EvaluationConflicts');
         endpoint = await deps.store.getEndpoint(e.endpointId);
       }
     }
@@ -185,6 +199,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
         );
         processed += page.items.length;
         cursor = page.next;
+        count('JobPages');
       } else if (current.scope !== undefined) {
         const set = await groupSet();
         const page = await deps.store.endpointsPage(current.scope, cursor, config.pageSize);
@@ -194,6 +209,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
         });
         processed += page.items.length;
         cursor = page.next;
+        count('JobPages');
       } else {
         cursor = null;
       }
@@ -209,6 +225,10 @@ export function createEvaluator(deps: EvaluatorDeps) {
   }
 
   const jobExpiry = () => Math.floor(deps.nowMs() / 1000) + 7 * 86_400;
+  const startJob: MembershipStore['createJob'] = async (...args) => {
+    await deps.store.createJob(...args);
+    count('JobsStarted');
+  };
 
   return {
     config,
@@ -236,6 +256,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
           .filter((r) => endpointChangeMatters(r.change.before, r.change.after, set.readKeys))
           .map((r) => r.id),
       );
+      count('IrrelevantChanges', endpointChanges.length - relevant.size);
       const scopes = await loadScopes(
         endpointChanges.filter((r) => relevant.has(r.id)).map((r) => r.change.after),
       );
@@ -255,7 +276,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
           const set = await groupSet();
           if (!scopeChangeMatters(change.level, change.before, change.after, set.readKeys)) return;
           const scope: Scope = { kind: 'company', ...change.ref };
-          await deps.store.createJob(
+          await startJob(
             {
               jobId: `scope-${record.id}`,
               kind: 'evaluate',
@@ -272,7 +293,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
           if (!change.changed) return;
           const nowIso = new Date(deps.nowMs()).toISOString();
           if (change.removed) {
-            await deps.store.createJob(
+            await startJob(
               {
                 jobId: `purge-${record.id}`,
                 kind: 'purge',
@@ -283,7 +304,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
               jobExpiry(),
             );
           } else {
-            await deps.store.createJob(
+            await startJob(
               {
                 jobId: `fleet-${record.id}`,
                 kind: 'evaluate',
@@ -310,7 +331,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const set = await groupSet();
       if (!set.hasTimeBased) return false;
       const minute = Math.floor(deps.nowMs() / 60_000);
-      await deps.store.createJob(
+      await startJob(
         { jobId: `tick-${minute}`, kind: 'evaluate', scope: { kind: 'fleet' }, reason: 'time-based groups' },
         new Date(deps.nowMs()).toISOString(),
         jobExpiry(),

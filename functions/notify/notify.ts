@@ -82,7 +82,12 @@ function alertedTransition(record: DynamoDBRecord): Transition | undefined {
 export function createNotifyHandler(deps: NotifyDependencies) {
   const logger = deps.logger ?? new Logger({ serviceName: 'keywatch-notify' });
   const metrics =
-    deps.metrics ?? new Metrics({ namespace: 'keywatch', serviceName: 'keywatch-notify', logger });
+    deps.metrics ??
+    new Metrics({
+      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Keywatch',
+      serviceName: 'keywatch-notify',
+      logger,
+    });
   const idempotency = new IdempotencyConfig({
     eventKeyJmesPath: 'transitionId',
     throwOnNoIdempotencyKey: true,
