@@ -1,8 +1,8 @@
 // Validation and canonicalisation of custom-field updates (DESIGN §1): a field update names fields of
 // exactly one level; values must fit the field's type; `null` clears.
 import {
+  CUSTOM_FIELDS,
   canonicalOption,
-  customFieldsAt,
   ENDPOINT_TYPES,
   type FieldDefinition,
   type FieldValue,
@@ -18,10 +18,15 @@ export interface FieldChanges {
 }
 
 /** ISO-8601 date-time with an explicit time zone (Z or ±hh:mm). */
-const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
 export function parseIsoInstant(value: string): number | undefined {
-  if (!ISO_WITH_ZONE.test(value)) return undefined;
+  const m = ISO_WITH_ZONE.exec(value);
+  if (m === null) return undefined;
+  // Date.parse rolls 2024-02-30 over into March; a day the month does not have is no date.
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : ms;
 }
@@ -72,6 +77,7 @@ export function validateFields(
   input: unknown,
   path: string,
   problems: ProblemDetail[],
+  catalogue: readonly FieldDefinition[] = CUSTOM_FIELDS,
 ): FieldChanges {
   const set: Record<string, FieldValue> = {};
   const clear: string[] = [];
@@ -80,7 +86,7 @@ export function validateFields(
     problems.push({ path, message: 'must be an object of field name to value' });
     return { set, clear };
   }
-  const defs = customFieldsAt(level);
+  const defs = new Map(catalogue.filter((f) => f.level === level && !f.builtIn).map((f) => [f.name, f]));
   for (const [name, value] of Object.entries(input)) {
     const fieldPath = `${path}.${name}`;
     const def = defs.get(name);
