@@ -9,8 +9,11 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { verify } from '#core/signing.ts';
 import { httpProblem, INTERNAL_ERROR_BODY, problemFor } from './problem.ts';
 import { matchRoute, type RouteName, type RouteSpec } from './routes.ts';
+import { nestsDeeperThan } from './validation.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** No route takes bodies nested this deep; deeper ones would overflow recursive validators (a 500). */
+export const MAX_JSON_DEPTH = 64;
 
 export interface ApiRequest {
   readonly route: RouteSpec;
@@ -131,6 +134,11 @@ export function createApiHandler(deps: ApiDeps) {
           s.body = JSON.parse(raw);
         } catch {
           throw httpProblem(400, 'malformed_json', 'Request body is not valid JSON');
+        }
+        if (nestsDeeperThan(s.body, MAX_JSON_DEPTH)) {
+          throw httpProblem(400, 'validation', 'Invalid request body', [
+            { path: '(body)', message: `nests deeper than ${MAX_JSON_DEPTH} levels` },
+          ]);
         }
       }
     },

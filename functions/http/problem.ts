@@ -11,7 +11,10 @@ export function httpProblem(
   headers?: Record<string, string>,
 ) {
   const body = { error: { code, message, ...(details && details.length > 0 ? { details } : {}) } };
-  return createError(status, JSON.stringify(body), { expose: true, ...(headers ? { headers } : {}) });
+  // createError reads only `expose` from its options; http-error-handler copies `headers` from the
+  // error itself, so they are set there (405 needs its Allow header).
+  const error = createError(status, JSON.stringify(body), { expose: true });
+  return headers ? Object.assign(error, { headers }) : error;
 }
 
 /** Maps a domain error to its HTTP problem; anything else is left for the 500 fallback. */

@@ -33,3 +33,19 @@ export function parseOrThrow<T>(schema: z.ZodMiniType<T>, input: unknown, what: 
 export function fail(what: string, details: ProblemDetail[]): never {
   throw new ValidationError(`Invalid ${what}`, details);
 }
+
+/**
+ * Whether a parsed JSON value nests containers (objects, arrays) deeper than `max` levels. Iterative,
+ * so a hostile body cannot overflow the stack here, which is the point: recursive code downstream
+ * (zod, the criteria parser, the SDK marshaller) would.
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [v, depth] = top;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth + 1 > max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

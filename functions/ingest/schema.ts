@@ -1,4 +1,5 @@
-// Shapes of the ingest routes' bodies. Field values are checked against the catalogue by the core.
+// Shapes of the ingest routes' bodies. `fields` is left to the core, which checks it against the
+// catalogue: z.record would silently drop an own `__proto__` key instead of rejecting it as unknown.
 import * as z from 'zod/mini';
 import { Id } from '#http/validation.ts';
 
@@ -12,7 +13,7 @@ const StatusUpdate = z.strictObject({
   hostname: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
   osType: z.optional(z.string()),
   endpointType: z.optional(z.string()),
-  fields: z.optional(z.record(z.string(), z.unknown())),
+  fields: z.optional(z.unknown()),
 });
 
 export const StatusBody = z.strictObject({
@@ -22,6 +23,6 @@ export type StatusBody = z.infer<typeof StatusBody>;
 
 export const ScopeBody = z.strictObject({
   name: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
-  fields: z.optional(z.record(z.string(), z.unknown())),
+  fields: z.optional(z.unknown()),
 });
 export type ScopeBody = z.infer<typeof ScopeBody>;

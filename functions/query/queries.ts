@@ -2,10 +2,16 @@
 import type { GroupStore } from '#adapters/group-store.ts';
 import type { QueryStore } from '#adapters/query-store.ts';
 import { type Repository, scopeKey } from '#adapters/repository.ts';
-import { compileGroups, compileWithCandidate, dependentsOf, parseGroupDefinition } from '#core/criteria/index.ts';
+import {
+  compileGroups,
+  compileWithCandidate,
+  dependentsOf,
+  parseGroupDefinition,
+} from '#core/criteria/index.ts';
 import { effectiveFields } from '#core/endpoint.ts';
-import { ConflictError, NotFoundError } from '#core/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '#core/errors.ts';
 import { decodeCursor, encodeCursor } from '#http/cursor.ts';
+import { nestsDeeperThan } from '#http/validation.ts';
 
 export interface QueryDeps {
   readonly repo: Pick<Repository, 'getEndpoint' | 'getScopes'>;
@@ -16,6 +22,13 @@ export interface QueryDeps {
 
 /** Transitions shown with an endpoint. */
 const ENDPOINT_TRANSITIONS = 20;
+
+/**
+ * DynamoDB stores attribute values nested at most 31 containers deep (measured on DynamoDB Local;
+ * "32 levels" in the AWS limits, counting the item). A deeper definition is valid criteria that
+ * cannot be stored: a 400, not the 500 of a failed PutItem.
+ */
+const MAX_DEFINITION_DEPTH = 31;
 
 export async function getEndpoint(deps: QueryDeps, endpointId: string) {
   const endpoint = await deps.repo.getEndpoint(endpointId);
@@ -72,6 +85,12 @@ export async function getGroup(deps: QueryDeps, groupId: string) {
 /** Validates against the stored set (references, cycles), stores; the evaluator re-evaluates the fleet. */
 export async function putGroup(deps: QueryDeps, groupId: string, body: unknown) {
   const definition = parseGroupDefinition(groupId, body);
+  if (nestsDeeperThan(definition, MAX_DEFINITION_DEPTH)) {
+    const where = definition.criteria !== undefined ? 'criteria' : 'blocks';
+    throw new ValidationError(`Invalid group definition: ${where} nests too deep`, [
+      { path: where, message: `nests deeper than ${MAX_DEFINITION_DEPTH} levels, more than can be stored` },
+    ]);
+  }
   const existing = (await deps.groups.list()).map((g) => g.definition);
   const clash = existing.find((d) => d.id !== groupId && d.id.toLowerCase() === groupId.toLowerCase());
   if (clash !== undefined) {

@@ -1,0 +1,212 @@
+// The HTTP API of DESIGN §4 as a client sees it: the real ingest and query handlers behind the local
+// HTTP adapter, on a fresh table. Counts the DynamoDB commands the handlers send and records handler
+// crashes, so tests can assert the request budget and that bad input never reaches a 5xx.
+import { type IncomingHttpHeaders, request } from 'node:http';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { createDynamoClient, documentClient } from '#adapters/clients.ts';
+import { createGroupStore } from '#adapters/group-store.ts';
+import { createQueryStore } from '#adapters/query-store.ts';
+import { createRepository } from '#adapters/repository.ts';
+import { staticSecrets } from '#adapters/secrets.ts';
+import { parseGroupDefinition } from '#core/criteria/index.ts';
+import { SHIPPED_GROUPS } from '#core/group-pack.ts';
+import { sign } from '#core/signing.ts';
+import { createIngestHandler } from '#functions/ingest/routes.ts';
+import { createQueryHandler } from '#functions/query/routes.ts';
+import { createClient } from '#local/client.ts';
+import { type HttpHandler, startHttpServer } from '#local/http-server.ts';
+import { freshTable } from './dynamo.ts';
+
+/** Two active secrets, as during a rotation. */
+export const SECRETS = ['current-secret', 'next-secret'] as const;
+
+export interface RawRequest {
+  readonly method: string;
+  /** Path and query exactly as sent. */
+  readonly target: string;
+  /** Raw body; sent when defined. */
+  readonly body?: string;
+  readonly headers?: Record<string, string>;
+  /** Sign with this secret (default the first); `null` sends no signature headers. */
+  readonly secret?: string | null;
+  /** Overrides of what is signed, to sign something other than what is sent. */
+  readonly signed?: { method?: string; target?: string; body?: string; timestamp?: string };
+}
+
+export async function startApi() {
+  const table = await freshTable();
+  const commands: string[] = [];
+  table.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      commands.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  const doc = documentClient(table.client);
+  const logger = new Logger({ serviceName: 'keywatch-test', logLevel: 'SILENT' });
+  const secrets = staticSecrets(SECRETS.join(','));
+  const repo = createRepository(doc, table.tableName);
+  const groups = createGroupStore(doc, table.tableName);
+  const ingest = createIngestHandler({ repo, secrets, logger });
+  const query = createQueryHandler({
+    repo,
+    groups,
+    reads: createQueryStore(doc, table.tableName),
+    nowMs: Date.now,
+    secrets,
+    logger,
+  });
+  const crashes: string[] = [];
+  const http = await startHttpServer({
+    port: 0,
+    handlers: { ingest: ingest as unknown as HttpHandler, query: query as unknown as HttpHandler },
+    log: (line) => crashes.push(line),
+  });
+  const client = createClient({ url: http.url, secret: SECRETS[0] });
+  // A second client on its own connection to the table, so scans and seeding are not counted.
+  const scanner = createDynamoClient(table.endpoint);
+
+  return {
+    url: http.url,
+    tableName: table.tableName,
+    /** A document client of its own, for seeding what other functions would write; not counted. */
+    seeder: documentClient(scanner),
+    client,
+    commands,
+    crashes,
+    /** Sends a request with full control over what is sent and what is signed. */
+    async raw(r: RawRequest) {
+      const timestamp = r.signed?.timestamp ?? String(Math.floor(Date.now() / 1000));
+      const signature =
+        r.secret === null
+          ? undefined
+          : sign(
+              r.secret ?? SECRETS[0],
+              timestamp,
+              r.signed?.method ?? r.method,
+              r.signed?.target ?? r.target,
+              r.signed?.body ?? r.body ?? '',
+            );
+      const res = await send(
+        http.url,
+        r.method,
+        r.target,
+        {
+          ...(r.body !== undefined ? { 'content-length': String(Buffer.byteLength(r.body)) } : {}),
+          ...(signature !== undefined
+            ? { 'x-keywatch-timestamp': timestamp, 'x-keywatch-signature': signature }
+            : {}),
+          ...r.headers,
+        },
+        r.body,
+      );
+      const text = res.text;
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.status, headers: res.headers, body, text };
+    },
+    /** Every item in the table, sorted by key, for before / after comparisons. */
+    async scan(): Promise<Record<string, unknown>[]> {
+      const items: Record<string, unknown>[] = [];
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const page = await scanner.send(
+          new ScanCommand({ TableName: table.tableName, ConsistentRead: true, ExclusiveStartKey: start }),
+        );
+        for (const item of page.Items ?? []) items.push(unmarshall(item));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return items.sort((a, b) => `${a.PK}|${a.SK}`.localeCompare(`${b.PK}|${b.SK}`));
+    },
+    async seedShippedGroups() {
+      const nowIso = new Date().toISOString();
+      for (const raw of SHIPPED_GROUPS) await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), nowIso);
+    },
+    async close() {
+      await http.close();
+      scanner.destroy();
+      table.client.destroy();
+    },
+  };
+}
+
+export type Api = Awaited<ReturnType<typeof startApi>>;
+
+let counter = 0;
+/** A status update with unique ids unless given. */
+export function update(over: Record<string, unknown> = {}): Record<string, unknown> {
+  counter += 1;
+  return {
+    endpointId: `EP-${process.pid}-${counter}`,
+    companyId: 'acme',
+    siteId: 'hq',
+    observedAt: new Date(Date.now() - 60_000).toISOString(),
+    ...over,
+  };
+}
+
+/** An ISO instant `offsetMs` from a fixed base in the recent past. */
+export function at(offsetMs: number): string {
+  return new Date(BASE_MS + offsetMs).toISOString();
+}
+const BASE_MS = Date.now() - 3_600_000;
+
+/** Asserts the DESIGN §4 error shape and returns the error object. */
+export function errorOf(body: unknown): {
+  code: string;
+  message: string;
+  details?: { path: string; message: string }[];
+} {
+  const e = (body as { error?: unknown } | null)?.error as
+    | { code: string; message: string; details?: { path: string; message: string }[] }
+    | undefined;
+  if (e === undefined || typeof e.code !== 'string' || typeof e.message !== 'string') {
+    throw new Error(`not an error body: ${JSON.stringify(body)}`);
+  }
+  if (e.details !== undefined) {
+    for (const d of e.details) {
+      if (typeof d.path !== 'string' || typeof d.message !== 'string') {
+        throw new Error(`bad detail: ${JSON.stringify(d)}`);
+      }
+    }
+  }
+  return e;
+}
+
+/**
+ * One request through node:http, which sends the target byte for byte (fetch would normalise it and
+ * refuses a body on GET, both of which the contract has something to say about).
+ */
+function send(
+  base: string,
+  method: string,
+  target: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, method, path: target, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          text: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.end(body);
+    else req.end();
+  });
+}
