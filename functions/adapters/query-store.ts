@@ -1,9 +1,14 @@
 // Read models for the query routes: group members and transition history, paged by DynamoDB keys.
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { GroupDefinition } from '#core/criteria/types.ts';
 import type { Transition } from '#core/transition.ts';
 import type { Item } from './items.ts';
 import { INDEX, keys } from './keys.ts';
-import type { GroupDefinition } from '#core/criteria/types.ts';
 
 export interface KeyPage<T> {
   readonly items: T[];
@@ -11,8 +16,21 @@ export interface KeyPage<T> {
 }
 
 const TRANSITION_FIELDS = [
-  'transitionId', 'groupId', 'groupName', 'endpointId', 'hostname', 'companyId', 'siteId',
-  'companyName', 'siteName', 'event', 'occurredAt', 'alert', 'severity', 'fields', 'statusText',
+  'transitionId',
+  'groupId',
+  'groupName',
+  'endpointId',
+  'hostname',
+  'companyId',
+  'siteId',
+  'companyName',
+  'siteName',
+  'event',
+  'occurredAt',
+  'alert',
+  'severity',
+  'fields',
+  'statusText',
 ] as const;
 
 export function transitionFromItem(item: Item): Transition {
@@ -22,13 +40,19 @@ export function transitionFromItem(item: Item): Transition {
 }
 
 export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string) {
-  async function query(input: ConstructorParameters<typeof QueryCommand>[0], limit: number, filtered: boolean) {
+  async function query(
+    input: ConstructorParameters<typeof QueryCommand>[0],
+    limit: number,
+    filtered: boolean,
+  ) {
     // With a filter, DynamoDB's Limit counts items read, not returned: keep reading until the page is full.
     const items: Item[] = [];
     let start = input.ExclusiveStartKey;
     let lastKey: Record<string, unknown> | undefined;
     do {
-      const out = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start, Limit: limit - items.length }));
+      const out = await doc.send(
+        new QueryCommand({ ...input, ExclusiveStartKey: start, Limit: limit - items.length }),
+      );
       for (const item of out.Items ?? []) items.push(item);
       lastKey = out.LastEvaluatedKey;
       start = lastKey;
@@ -39,15 +63,25 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
   return {
     async getGroup(groupId: string): Promise<{ definition: GroupDefinition; updatedAt: string } | undefined> {
       const out = await doc.send(new GetCommand({ TableName: tableName, Key: keys.group(groupId) }));
-      return out.Item ? { definition: out.Item.definition as GroupDefinition, updatedAt: String(out.Item.updatedAt) } : undefined;
+      return out.Item
+        ? { definition: out.Item.definition as GroupDefinition, updatedAt: String(out.Item.updatedAt) }
+        : undefined;
     },
 
-    async members(groupId: string, companyId: string | undefined, limit: number, start?: Record<string, unknown>) {
+    async members(
+      groupId: string,
+      companyId: string | undefined,
+      limit: number,
+      start?: Record<string, unknown>,
+    ) {
       const page = await query(
         {
           TableName: tableName,
           KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.group(groupId).PK, ':prefix': keys.membersPrefix(companyId) },
+          ExpressionAttributeValues: {
+            ':pk': keys.group(groupId).PK,
+            ':prefix': keys.membersPrefix(companyId),
+          },
           ExclusiveStartKey: start,
         },
         limit,
@@ -101,7 +135,10 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
             ...base,
             IndexName: INDEX.byParent,
             KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :prefix)',
-            ExpressionAttributeValues: { ':pk': keys.group(filter.groupId).PK, ':prefix': keys.transitionsPrefix },
+            ExpressionAttributeValues: {
+              ':pk': keys.group(filter.groupId).PK,
+              ':prefix': keys.transitionsPrefix,
+            },
           },
           limit,
           false,

@@ -18,7 +18,8 @@ export function encodeCursor(list: string, key: Record<string, unknown> | undefi
 
 export function decodeCursor(list: string, cursor: string | undefined): Record<string, unknown> | undefined {
   if (cursor === undefined) return undefined;
-  const invalid = () => new ValidationError('Invalid cursor', [{ path: 'cursor', message: 'not a cursor issued for this list' }]);
+  const invalid = () =>
+    new ValidationError('Invalid cursor', [{ path: 'cursor', message: 'not a cursor issued for this list' }]);
   if (!cursor.startsWith(PREFIX)) throw invalid();
   const [payload, sum] = cursor.slice(PREFIX.length).split('.');
   if (payload === undefined || sum === undefined || checksum(list, payload) !== sum) throw invalid();

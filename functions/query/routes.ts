@@ -16,7 +16,10 @@ import {
 } from './queries.ts';
 
 const Limit = z.optional(
-  z.string().check(z.regex(/^(?:[1-9]\d{0,2})$/, 'must be an integer from 1 to 500'), z.refine((s) => Number(s) <= 500, 'must be an integer from 1 to 500')),
+  z.string().check(
+    z.regex(/^(?:[1-9]\d{0,2})$/, 'must be an integer from 1 to 500'),
+    z.refine((s) => Number(s) <= 500, 'must be an integer from 1 to 500'),
+  ),
 );
 const Cursor = z.optional(z.string().check(z.minLength(1), z.maxLength(4096)));
 const MembersQuery = z.strictObject({ companyId: z.optional(Id), limit: Limit, cursor: Cursor });
@@ -39,11 +42,13 @@ export function createQueryHandler(deps: QueryDeps & { secrets: SecretsProvider;
     logger: deps.logger,
     nowMs: deps.nowMs,
     routes: {
-      getEndpoint: async (req) => ok(await getEndpoint(deps, parseOrThrow(EndpointPath, req.params, 'path').endpointId)),
+      getEndpoint: async (req) =>
+        ok(await getEndpoint(deps, parseOrThrow(EndpointPath, req.params, 'path').endpointId)),
       listGroups: async () => ok(await listGroups(deps)),
       getGroup: async (req) => ok(await getGroup(deps, parseOrThrow(GroupPath, req.params, 'path').groupId)),
       putGroup: async (req) => putGroup(deps, parseOrThrow(GroupPath, req.params, 'path').groupId, req.body),
-      deleteGroup: async (req) => ok(await deleteGroup(deps, parseOrThrow(GroupPath, req.params, 'path').groupId)),
+      deleteGroup: async (req) =>
+        ok(await deleteGroup(deps, parseOrThrow(GroupPath, req.params, 'path').groupId)),
       listMembers: async (req) => {
         const { groupId } = parseOrThrow(GroupPath, req.params, 'path');
         const q = parseOrThrow(MembersQuery, req.query, 'query');
