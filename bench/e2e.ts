@@ -7,7 +7,16 @@ import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '../local/client.ts';
 import type { BenchReport } from './run.ts';
-import { inChildProcess, isMain, ms, percentile, quietPipeline, report, runAsMain, writeResult } from './support.ts';
+import {
+  inChildProcess,
+  isMain,
+  ms,
+  percentile,
+  quietPipeline,
+  report,
+  runAsMain,
+  writeResult,
+} from './support.ts';
 
 const NAME = 'e2e';
 const UPDATES = 240;
@@ -144,12 +153,20 @@ async function measure(): Promise<BenchReport> {
     console.log(
       `${UPDATES} signed status POSTs over ${POOL} endpoints, one every ${SPACING_MS} ms (${(UPDATES / sendSeconds).toFixed(1)}/s), each one transition of ${FAILED_GROUP}`,
     );
-    console.log(`POST → alert line: p50 ${ms(p50)}, p95 ${ms(p95)}, max ${ms(max)} (n = ${latencies.length})`);
-    console.log(`alert lines: ${lines} for ${UPDATES} expected; matched ${latencies.length}, missing ${missing}, unexpected ${unmatched.length}`);
+    console.log(
+      `POST → alert line: p50 ${ms(p50)}, p95 ${ms(p95)}, max ${ms(max)} (n = ${latencies.length})`,
+    );
+    console.log(
+      `alert lines: ${lines} for ${UPDATES} expected; matched ${latencies.length}, missing ${missing}, unexpected ${unmatched.length}`,
+    );
     if (unmatched.length > 0) console.log(`unexpected: ${unmatched.slice(0, 5).join('; ')}`);
 
     const budgets = [
-      { budget: 'local end to end p95 ≤ 1 s', measured: `p95 ${ms(p95)} (p50 ${ms(p50)}, max ${ms(max)})`, pass: p95 <= BUDGET_P95_MS && latencies.length > 0 },
+      {
+        budget: 'local end to end p95 ≤ 1 s',
+        measured: `p95 ${ms(p95)} (p50 ${ms(p50)}, max ${ms(max)})`,
+        pass: p95 <= BUDGET_P95_MS && latencies.length > 0,
+      },
       {
         budget: 'exactly one alert per transition',
         measured: `${lines} alerts / ${UPDATES} transitions`,

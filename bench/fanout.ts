@@ -21,7 +21,8 @@ async function measure(): Promise<BenchReport> {
     const client = createClient({ url: pipeline.url, secret: pipeline.secret });
     const ok = async (method: string, target: string, body?: unknown) => {
       const res = await client.request(method, target, body);
-      if (res.status !== 200) throw new Error(`${method} ${target} answered ${res.status}: ${res.text.slice(0, 300)}`);
+      if (res.status !== 200)
+        throw new Error(`${method} ${target} answered ${res.status}: ${res.text.slice(0, 300)}`);
       return res.body as Record<string, unknown>;
     };
 
@@ -63,7 +64,9 @@ async function measure(): Promise<BenchReport> {
 
     // 2. The change, and the time until every endpoint is a member.
     const t0 = performance.now();
-    await ok('PUT', `/v1/companies/${COMPANY}`, { fields: { 'Enable BitLocker Key Backup': 'Windows Workstation' } });
+    await ok('PUT', `/v1/companies/${COMPANY}`, {
+      fields: { 'Enable BitLocker Key Backup': 'Windows Workstation' },
+    });
     let count = 0;
     const progress: { atMs: number; members: number }[] = [];
     const reached = await waitFor(
@@ -124,7 +127,9 @@ async function measure(): Promise<BenchReport> {
     const budgets = [
       {
         budget: 'company fan-out of 10,000 endpoints ≤ 60 s',
-        measured: reached ? `${(fanoutMs / 1000).toFixed(2)} s` : `only ${count} members after ${(fanoutMs / 1000).toFixed(1)} s`,
+        measured: reached
+          ? `${(fanoutMs / 1000).toFixed(2)} s`
+          : `only ${count} members after ${(fanoutMs / 1000).toFixed(1)} s`,
         pass: reached && fanoutMs <= BUDGET_MS,
       },
       {

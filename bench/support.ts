@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { type Pipeline, type PipelineOptions, startPipeline } from '../local/pipeline.ts';
 import { fileAlertSink } from '../local/alert-sink.ts';
+import { type Pipeline, type PipelineOptions, startPipeline } from '../local/pipeline.ts';
 import type { BudgetResult } from './run.ts';
 
 export const RESULTS_DIR = join(process.cwd(), '.keywatch', 'bench');
@@ -64,7 +64,11 @@ export function report(budgets: BudgetResult[]): { budgets: BudgetResult[] } {
 }
 
 /** Polls `check` every `everyMs` until it returns true or `timeoutMs` passes; returns whether it did. */
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, everyMs = 250): Promise<boolean> {
+export async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if (await check()) return true;
@@ -85,7 +89,9 @@ export async function inChildProcess(moduleUrl: string, name: string): Promise<{
   const path = join(RESULTS_DIR, `${name}.json`);
   await rm(path, { force: true });
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(moduleUrl)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [fileURLToPath(moduleUrl)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     // Powertools Metrics prints one EMF line per notify invocation: counted, not shown.
     let emf = 0;
     createInterface({ input: child.stdout }).on('line', (line) => {
