@@ -29,6 +29,13 @@ export interface ApiProps {
 /** Steady-state and burst request rates of the stage, per second, for the whole API. */
 export const API_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;
 
+/**
+ * HTTP API hands the function a percent-decoded `rawPath`; the handlers then also accept a signature
+ * over the path's canonical encoding (docs/decisions.md §8). Locally the path arrives as sent and is
+ * verified strictly.
+ */
+const API_ENVIRONMENT = { API_PATH_DECODED: 'true' } as const;
+
 export class Api extends Construct {
   readonly httpApi: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
@@ -64,9 +71,11 @@ export class Api extends Construct {
       memorySize: 512,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      environment: API_ENVIRONMENT,
       ...(props.functionsRoot === undefined ? {} : { functionsRoot: props.functionsRoot }),
     })
-      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'])
+      // Every status update and company / site upsert is a single UpdateItem: nothing else is needed.
+      .bindTable(props.table, ['dynamodb:UpdateItem'])
       .bindSecret(this.secret);
 
     this.query = new KeywatchFunction(this, 'Query', {
@@ -77,6 +86,7 @@ export class Api extends Construct {
       memorySize: 512,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      environment: API_ENVIRONMENT,
       ...(props.functionsRoot === undefined ? {} : { functionsRoot: props.functionsRoot }),
     })
       .bindTable(

@@ -36,6 +36,8 @@ export interface ApiDeps {
   readonly secrets: () => Promise<readonly string[]>;
   readonly logger: Logger;
   readonly nowMs?: () => number;
+  /** True behind API Gateway HTTP API, which decodes `rawPath` before the function sees it. */
+  readonly pathArrivesDecoded?: boolean;
 }
 
 interface Internal {
@@ -53,23 +55,16 @@ function header(event: Event, name: string): string | undefined {
 }
 
 /**
- * HTTP API (payload 2.0) hands Lambda a decoded `rawPath`; the client signed the path as it sent it.
- * Verify against the path received and its canonical RFC 3986 encoding, which covers every client
- * that encodes only what must be encoded (see docs/decisions.md, "Signed request target").
+ * The signed target is the path and query exactly as sent. Behind API Gateway's HTTP API the function
+ * receives a decoded `rawPath` (`pathArrivesDecoded`), so there the canonical RFC 3986 encoding of that
+ * path is accepted too, which covers every client that encodes only what must be encoded
+ * (docs/decisions.md §8). Where the path arrives as sent (the local runtime), only it is accepted.
  */
-function signingTargets(event: Event): string[] {
+function signingTargets(event: Event, pathArrivesDecoded: boolean): string[] {
   const query = event.rawQueryString ? `?${event.rawQueryString}` : '';
   const raw = event.rawPath;
-  const encoded = raw
-    .split('/')
-    .map((segment) => {
-      try {
-        return encodeURIComponent(decodeURIComponent(segment));
-      } catch {
-        return segment;
-      }
-    })
-    .join('/');
+  if (!pathArrivesDecoded) return [raw + query];
+  const encoded = raw.split('/').map(encodeURIComponent).join('/');
   return encoded === raw ? [raw + query] : [raw + query, encoded + query];
 }
 
@@ -99,7 +94,7 @@ export function createApiHandler(deps: ApiDeps) {
       const secrets = await deps.secrets();
       const timestamp = header(event, 'x-keywatch-timestamp');
       const signature = header(event, 'x-keywatch-signature');
-      const ok = signingTargets(event).some(
+      const ok = signingTargets(event, deps.pathArrivesDecoded ?? false).some(
         (target) => verify({ timestamp, signature, method, target, body: raw }, secrets, now()).ok,
       );
       if (!ok) {
@@ -116,7 +111,7 @@ export function createApiHandler(deps: ApiDeps) {
         });
         throw httpProblem(401, 'unauthorized', 'Missing, expired or invalid request signature');
       }
-      const match = matchRoute(method, event.rawPath);
+      const match = matchRoute(method, event.rawPath, deps.pathArrivesDecoded ?? false);
       if (match.kind === 'not-found') throw httpProblem(404, 'not_found', 'No such route');
       if (match.kind === 'method-not-allowed') {
         throw httpProblem(405, 'method_not_allowed', `Method ${method} not allowed here`, undefined, {

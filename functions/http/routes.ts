@@ -51,8 +51,11 @@ const compiled = ROUTES.map((route) => {
   return { route, names, re: new RegExp(`^${source}$`) };
 });
 
-/** Matches a raw (still percent-encoded) path. Parameters are decoded; a malformed escape is not found. */
-export function matchRoute(method: string, rawPath: string): RouteMatch {
+/**
+ * Matches a path. An encoded path (as sent) has its parameters decoded, and a malformed escape is not
+ * found; a path API Gateway already decoded is taken as it is.
+ */
+export function matchRoute(method: string, rawPath: string, decoded = false): RouteMatch {
   const allow: Method[] = [];
   for (const { route, names, re } of compiled) {
     const m = re.exec(rawPath);
@@ -64,7 +67,7 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
     const params: Record<string, string> = {};
     try {
       names.forEach((name, i) => {
-        params[name] = decodeURIComponent(m[i + 1] ?? '');
+        params[name] = decoded ? (m[i + 1] ?? '') : decodeURIComponent(m[i + 1] ?? '');
       });
     } catch {
       return { kind: 'not-found' };

@@ -10,4 +10,5 @@ export const handler = createIngestHandler({
   repo: createRepository(documentClient(createDynamoClient()), requireEnv('TABLE_NAME')),
   secrets: secretsFromEnvironment(),
   logger: new Logger({ serviceName: 'keywatch' }),
+  pathArrivesDecoded: process.env.API_PATH_DECODED === 'true',
 });

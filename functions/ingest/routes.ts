@@ -16,6 +16,7 @@ export interface IngestDeps {
   readonly secrets: SecretsProvider;
   readonly logger: Logger;
   readonly nowMs?: () => number;
+  readonly pathArrivesDecoded?: boolean;
 }
 
 export function createIngestHandler(deps: IngestDeps) {
@@ -24,6 +25,7 @@ export function createIngestHandler(deps: IngestDeps) {
     secrets: deps.secrets,
     logger: deps.logger,
     nowMs: now,
+    ...(deps.pathArrivesDecoded !== undefined ? { pathArrivesDecoded: deps.pathArrivesDecoded } : {}),
     routes: {
       postStatus: async (req) => {
         const nowMs = now();

@@ -18,4 +18,5 @@ export const handler = createQueryHandler({
   nowMs: Date.now,
   secrets: secretsFromEnvironment(),
   logger: new Logger({ serviceName: 'keywatch' }),
+  pathArrivesDecoded: process.env.API_PATH_DECODED === 'true',
 });

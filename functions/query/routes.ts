@@ -35,12 +35,15 @@ const GroupPath = z.object({ groupId: Id });
 const DEFAULT_LIMIT = 50;
 const limitOf = (raw: string | undefined) => (raw === undefined ? DEFAULT_LIMIT : Number(raw));
 
-export function createQueryHandler(deps: QueryDeps & { secrets: SecretsProvider; logger: Logger }) {
+export function createQueryHandler(
+  deps: QueryDeps & { secrets: SecretsProvider; logger: Logger; pathArrivesDecoded?: boolean },
+) {
   const ok = (body: unknown) => ({ status: 200, body });
   return createApiHandler({
     secrets: deps.secrets,
     logger: deps.logger,
     nowMs: deps.nowMs,
+    ...(deps.pathArrivesDecoded !== undefined ? { pathArrivesDecoded: deps.pathArrivesDecoded } : {}),
     routes: {
       getEndpoint: async (req) =>
         ok(await getEndpoint(deps, parseOrThrow(EndpointPath, req.params, 'path').endpointId)),

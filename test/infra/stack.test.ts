@@ -136,8 +136,8 @@ describe('functions', () => {
     const secret = { Ref: idOf(s.stack.api.secret) };
     const topic = { Ref: idOf(s.stack.alerting.alertTopic) };
     const expected = {
-      ingest: { ...shared, TABLE_NAME: table, SECRET_ARN: secret },
-      query: { ...shared, TABLE_NAME: table, SECRET_ARN: secret },
+      ingest: { ...shared, TABLE_NAME: table, SECRET_ARN: secret, API_PATH_DECODED: 'true' },
+      query: { ...shared, TABLE_NAME: table, SECRET_ARN: secret, API_PATH_DECODED: 'true' },
       evaluate: { ...shared, TABLE_NAME: table },
       notify: { ...shared, TABLE_NAME: table, ALERT_TOPIC_ARN: topic },
     };
@@ -165,14 +165,10 @@ describe('least privilege', () => {
     'dynamodb:TransactWriteItems',
   ];
 
-  it('lets ingest write and read single table items and read the secret, and nothing else', () => {
+  it('lets ingest update single table items and read the secret, and nothing else', () => {
     const actions = actionsOf(statementsOf(s.stack.api.ingest));
     expect(actions).not.toContain('sns:Publish');
-    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-    ]);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:UpdateItem']);
     expect(actions).toContain('secretsmanager:GetSecretValue');
   });
 

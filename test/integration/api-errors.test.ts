@@ -245,6 +245,16 @@ describe('authentication', () => {
     expect(res.status, res.text).toBe(200);
     expect((res.body as { endpoint: { endpointId: string } }).endpoint.endpointId).toBe('EXISTING');
   });
+
+  it('rejects a signature over the decoded path when the path was sent encoded', async () => {
+    const res = await api.raw({
+      method: 'GET',
+      target: '/v1/endpoints/EXIST%49NG',
+      signed: { target: '/v1/endpoints/EXISTING' },
+    });
+
+    expect(res.status, res.text).toBe(401);
+  });
 });
 
 describe('content type', () => {
