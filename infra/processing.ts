@@ -77,7 +77,7 @@ export class Processing extends Construct {
     this.evaluate = new KeywatchFunction(this, 'Evaluate', {
       name: 'evaluate',
       description: 'keywatch: re-evaluates group membership on data changes and every minute',
-      // A fan-out job page (up to 1 MB of endpoints read from GSI1) is evaluated and written within
+      // A fan-out job page (endpoint keys from GSI3 / GSI4, items by BatchGetItem) is evaluated and written within
       // one invocation; 60 s leaves room for DynamoDB retries without letting a stuck batch block
       // its shard for long (a timeout counts as a failed attempt and is bisected).
       timeout: Duration.seconds(60),
@@ -97,7 +97,8 @@ export class Processing extends Construct {
         'dynamodb:DeleteItem',
         'dynamodb:TransactWriteItems',
       ],
-      { indexes: [INDEX.byParent, INDEX.byCollection] },
+      // GSI3 / GSI4 page the endpoints of a company / the fleet.
+      { indexes: [INDEX.endpointsByParent, INDEX.fleet] },
     );
 
     this.notify = new KeywatchFunction(this, 'Notify', {

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { TABLE_SCHEMA } from '#adapters/keys.ts';
 
-/** Creates the table (stream, both GSIs, TTL) and waits until it is ACTIVE; does nothing if it exists. */
+/** Creates the table (stream, the GSIs, TTL) and waits until it is ACTIVE; does nothing if it exists. */
 export async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const keyAttributes = [
     TABLE_SCHEMA.partitionKey,
@@ -36,7 +36,7 @@ export async function createTable(client: DynamoDBClient, tableName: string): Pr
             { AttributeName: index.partitionKey, KeyType: 'HASH' },
             { AttributeName: index.sortKey, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: index.projection },
         })),
         StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE_SCHEMA.streamView },
       }),

@@ -1,7 +1,8 @@
-// Group definitions in the table: one item per group, listed through GSI2 (`GROUPS`).
+// Group definitions in the table: one item per group, all in the `GROUPS` partition so that the list
+// is read consistently (an index could lag behind a definition just saved).
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { GroupDefinition } from '#core/criteria/types.ts';
-import { INDEX, ITEM, keys } from './keys.ts';
+import { ITEM, keys } from './keys.ts';
 
 export interface StoredGroup {
   readonly definition: GroupDefinition;
@@ -11,7 +12,6 @@ export interface StoredGroup {
 export function groupItem(definition: GroupDefinition, nowIso: string) {
   return {
     ...keys.group(definition.id),
-    ...keys.groupInCollection(definition.id),
     type: ITEM.group,
     groupId: definition.id,
     definition,
@@ -28,9 +28,9 @@ export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string)
         const page = await doc.send(
           new QueryCommand({
             TableName: tableName,
-            IndexName: INDEX.byCollection,
-            KeyConditionExpression: 'GSI2PK = :pk',
-            ExpressionAttributeValues: { ':pk': keys.groupsCollection },
+            KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+            ExpressionAttributeValues: { ':pk': keys.groupsPartition, ':prefix': keys.groupsPrefix },
+            ConsistentRead: true,
             ExclusiveStartKey: start,
           }),
         );
@@ -87,7 +87,10 @@ export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string)
           new QueryCommand({
             TableName: tableName,
             KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-            ExpressionAttributeValues: { ':pk': keys.group(groupId).PK, ':prefix': keys.membersPrefix() },
+            ExpressionAttributeValues: {
+              ':pk': keys.groupPartition(groupId),
+              ':prefix': keys.membersPrefix(),
+            },
             Select: 'COUNT',
             ExclusiveStartKey: start,
           }),

@@ -15,35 +15,47 @@ export type ItemType = (typeof ITEM)[keyof typeof ITEM];
 /** Writers stamped on endpoint items so the evaluator's stream filter can skip its own writes. */
 export const WRITER = { ingest: 'ingest', evaluate: 'evaluate' } as const;
 
-/** Number of GSI2 partitions the fleet is spread over, so a fleet scan never reads the whole table. */
+/** Number of GSI4 partitions the fleet is spread over, so a fleet scan never reads the whole table. */
 export const FLEET_SHARDS = 16;
 
 /** Prefix of custom-field attributes: each field is a top-level attribute `F#<name>`. */
 export const FIELD_ATTR_PREFIX = 'F#';
 
-export const INDEX = { byParent: 'GSI1', byCollection: 'GSI2' } as const;
+/**
+ * GSI1 and GSI2 index items written once (transitions, group definitions) and project ALL. GSI3 and
+ * GSI4 index endpoints, which every report rewrites: they project keys only, so a report that does not
+ * move the endpoint writes no index (1 write unit instead of 3); fan-out pages read the items by key.
+ */
+export const INDEX = {
+  byParent: 'GSI1',
+  byCollection: 'GSI2',
+  endpointsByParent: 'GSI3',
+  fleet: 'GSI4',
+} as const;
 
 export const keys = {
   company: (companyId: string) => ({ PK: `COMPANY#${companyId}`, SK: 'COMPANY' }),
   site: (companyId: string, siteId: string) => ({ PK: `COMPANY#${companyId}`, SK: `SITE#${siteId}` }),
   endpoint: (endpointId: string) => ({ PK: `ENDPOINT#${endpointId}`, SK: 'ENDPOINT' }),
-  /** GSI1: endpoints of a company, of a site by prefix. */
+  /** GSI3: endpoints of a company, of a site by prefix. */
   endpointByParent: (companyId: string, siteId: string, endpointId: string) => ({
-    GSI1PK: `COMPANY#${companyId}`,
-    GSI1SK: `SITE#${siteId}#ENDPOINT#${endpointId}`,
+    GSI3PK: `COMPANY#${companyId}`,
+    GSI3SK: `SITE#${siteId}#ENDPOINT#${endpointId}`,
   }),
   companyEndpoints: (companyId: string) => `COMPANY#${companyId}`,
   siteEndpointsPrefix: (siteId: string) => `SITE#${siteId}#ENDPOINT#`,
-  /** GSI2: the fleet, sharded. */
+  /** GSI4: the fleet, sharded. */
   endpointInFleet: (endpointId: string) => ({
-    GSI2PK: `FLEET#${fleetShard(endpointId)}`,
-    GSI2SK: endpointId,
+    GSI4PK: `FLEET#${fleetShard(endpointId)}`,
+    GSI4SK: endpointId,
   }),
   fleetShard: (shard: number) => `FLEET#${shard}`,
-  group: (groupId: string) => ({ PK: `GROUP#${groupId}`, SK: 'GROUP' }),
-  /** GSI2: every group definition. */
-  groupInCollection: (groupId: string) => ({ GSI2PK: 'GROUPS', GSI2SK: groupId }),
-  groupsCollection: 'GROUPS',
+  /** Every group definition in one partition, so the evaluator lists them with a consistent Query. */
+  group: (groupId: string) => ({ PK: 'GROUPS', SK: `GROUP#${groupId}` }),
+  groupsPartition: 'GROUPS',
+  groupsPrefix: 'GROUP#',
+  /** The partition of a group's member items and (GSI1) its transitions. */
+  groupPartition: (groupId: string) => `GROUP#${groupId}`,
   member: (groupId: string, companyId: string, endpointId: string) => ({
     PK: `GROUP#${groupId}`,
     SK: `MEMBER#${companyId}#${endpointId}`,
@@ -82,10 +94,11 @@ export function fleetShard(endpointId: string): number {
 export const TABLE_SCHEMA = {
   partitionKey: 'PK',
   sortKey: 'SK',
-  /** Both GSIs project ALL: fan-out pages evaluate endpoints straight from GSI1 without reads. */
   indexes: [
-    { name: INDEX.byParent, partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
-    { name: INDEX.byCollection, partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+    { name: INDEX.byParent, partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'ALL' },
+    { name: INDEX.byCollection, partitionKey: 'GSI2PK', sortKey: 'GSI2SK', projection: 'ALL' },
+    { name: INDEX.endpointsByParent, partitionKey: 'GSI3PK', sortKey: 'GSI3SK', projection: 'KEYS_ONLY' },
+    { name: INDEX.fleet, partitionKey: 'GSI4PK', sortKey: 'GSI4SK', projection: 'KEYS_ONLY' },
   ],
   ttlAttribute: 'expiresAt',
   streamView: 'NEW_AND_OLD_IMAGES',

@@ -3,6 +3,7 @@
 // a transition twice), fan-out pages, and re-evaluation jobs.
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -61,7 +62,28 @@ export class StaleEndpointError extends Error {
   override readonly name = 'StaleEndpointError';
 }
 
+/** Index entries carry only keys: the endpoint id is the base table's PK after `ENDPOINT#`. */
+function endpointIdOfKey(key: Record<string, unknown>): string {
+  return String(key.PK).slice('ENDPOINT#'.length);
+}
+
 export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: string) {
+  async function batchGetConsistent(wanted: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+    const found: Record<string, unknown>[] = [];
+    for (let i = 0; i < wanted.length; i += 100) {
+      let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined =
+        {
+          [tableName]: { Keys: wanted.slice(i, i + 100), ConsistentRead: true },
+        };
+      while (request && Object.keys(request).length > 0) {
+        const out = await doc.send(new BatchGetCommand({ RequestItems: request }));
+        found.push(...(out.Responses?.[tableName] ?? []));
+        request = out.UnprocessedKeys as typeof request;
+      }
+    }
+    return found;
+  }
+
   async function transact(
     items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>,
   ) {
@@ -188,19 +210,23 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
       );
     },
 
-    /** One page of endpoints of a company (or one of its sites), or of one fleet shard. */
+    /**
+     * One page of endpoints of a company (or one of its sites), or of one fleet shard. The indexes hold
+     * keys only; the items are then read consistently, so evaluation starts from current data.
+     */
     async endpointsPage(
       scope: Scope,
       cursor: PageCursor | null,
       limit: number,
     ): Promise<Page<EndpointRecord>> {
+      let keysPage: { ids: string[]; next: PageCursor | null };
       if (scope.kind === 'company') {
         const out = await doc.send(
           new QueryCommand({
             TableName: tableName,
-            IndexName: INDEX.byParent,
+            IndexName: INDEX.endpointsByParent,
             KeyConditionExpression:
-              scope.siteId === undefined ? 'GSI1PK = :pk' : 'GSI1PK = :pk AND begins_with(GSI1SK, :prefix)',
+              scope.siteId === undefined ? 'GSI3PK = :pk' : 'GSI3PK = :pk AND begins_with(GSI3SK, :prefix)',
             ExpressionAttributeValues: {
               ':pk': keys.companyEndpoints(scope.companyId),
               ...(scope.siteId === undefined ? {} : { ':prefix': keys.siteEndpointsPrefix(scope.siteId) }),
@@ -209,28 +235,42 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
             Limit: limit,
           }),
         );
-        return {
-          items: (out.Items ?? []).filter((i) => i.type === ITEM.endpoint).map(endpointFromItem),
+        keysPage = {
+          ids: (out.Items ?? []).map(endpointIdOfKey),
           next: out.LastEvaluatedKey ? { key: out.LastEvaluatedKey } : null,
         };
+      } else {
+        const shard = cursor?.shard ?? 0;
+        const out = await doc.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: INDEX.fleet,
+            KeyConditionExpression: 'GSI4PK = :pk',
+            ExpressionAttributeValues: { ':pk': keys.fleetShard(shard) },
+            ExclusiveStartKey: cursor?.key,
+            Limit: limit,
+          }),
+        );
+        keysPage = {
+          ids: (out.Items ?? []).map(endpointIdOfKey),
+          next: out.LastEvaluatedKey
+            ? { shard, key: out.LastEvaluatedKey }
+            : shard + 1 < FLEET_SHARDS
+              ? { shard: shard + 1 }
+              : null,
+        };
       }
-      const shard = cursor?.shard ?? 0;
-      const out = await doc.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: INDEX.byCollection,
-          KeyConditionExpression: 'GSI2PK = :pk',
-          ExpressionAttributeValues: { ':pk': keys.fleetShard(shard) },
-          ExclusiveStartKey: cursor?.key,
-          Limit: limit,
-        }),
-      );
-      const next: PageCursor | null = out.LastEvaluatedKey
-        ? { shard, key: out.LastEvaluatedKey }
-        : shard + 1 < FLEET_SHARDS
-          ? { shard: shard + 1 }
-          : null;
-      return { items: (out.Items ?? []).map(endpointFromItem), next };
+      const items = await batchGetConsistent(keysPage.ids.map((id) => keys.endpoint(id)));
+      const records = items.filter((i) => i.type === ITEM.endpoint).map(endpointFromItem);
+      // An endpoint moved to another company since the index was read is evaluated by its own record.
+      const inScope =
+        scope.kind === 'company'
+          ? records.filter(
+              (e) =>
+                e.companyId === scope.companyId && (scope.siteId === undefined || e.siteId === scope.siteId),
+            )
+          : records;
+      return { items: inScope, next: keysPage.next };
     },
 
     async getEndpoint(endpointId: string): Promise<EndpointRecord | undefined> {
@@ -253,7 +293,7 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
         new QueryCommand({
           TableName: tableName,
           KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.group(groupId).PK, ':prefix': keys.membersPrefix() },
+          ExpressionAttributeValues: { ':pk': keys.groupPartition(groupId), ':prefix': keys.membersPrefix() },
           ExclusiveStartKey: cursor?.key,
           Limit: limit,
         }),

@@ -79,7 +79,7 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
           TableName: tableName,
           KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
           ExpressionAttributeValues: {
-            ':pk': keys.group(groupId).PK,
+            ':pk': keys.groupPartition(groupId),
             ':prefix': keys.membersPrefix(companyId),
           },
           ExclusiveStartKey: start,
@@ -136,7 +136,7 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
             IndexName: INDEX.byParent,
             KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :prefix)',
             ExpressionAttributeValues: {
-              ':pk': keys.group(filter.groupId).PK,
+              ':pk': keys.groupPartition(filter.groupId),
               ':prefix': keys.transitionsPrefix,
             },
           },

@@ -15,23 +15,33 @@ export function factsFor(endpoint: EndpointRecord, site?: ScopeRecord, company?:
   return facts;
 }
 
+export const LAST_REPORT_KEY = fieldKey('ENDPOINT', 'Last Report');
+
 const ENDPOINT_KEYS = ALL_FIELDS.filter((f) => f.level === 'ENDPOINT').map((f) => fieldKey(f.level, f.name));
 
 /**
- * Whether an endpoint write can change any membership: a fact some group reads changed, or the
- * endpoint moved to another company or site (its inherited fields change). A new endpoint always
- * counts. Decided from the stream images alone: no table access.
+ * The endpoint facts an endpoint write changed, from the stream images alone (no table access):
+ * `all` for a new endpoint or one that moved to another company or site (its inherited fields change).
  */
+export function changedEndpointFacts(
+  before: EndpointRecord | undefined,
+  after: EndpointRecord,
+): 'all' | string[] {
+  if (before === undefined) return 'all';
+  if (before.companyId !== after.companyId || before.siteId !== after.siteId) return 'all';
+  const a = effectiveFields(before, undefined, undefined);
+  const b = effectiveFields(after, undefined, undefined);
+  return ENDPOINT_KEYS.filter((k) => a[k] !== b[k]);
+}
+
+/** Whether an endpoint write can change any membership: it changed a fact some group reads. */
 export function endpointChangeMatters(
   before: EndpointRecord | undefined,
   after: EndpointRecord,
   readKeys: ReadonlySet<string>,
 ): boolean {
-  if (before === undefined) return true;
-  if (before.companyId !== after.companyId || before.siteId !== after.siteId) return true;
-  const a = effectiveFields(before, undefined, undefined);
-  const b = effectiveFields(after, undefined, undefined);
-  return ENDPOINT_KEYS.some((k) => readKeys.has(k) && a[k] !== b[k]);
+  const changed = changedEndpointFacts(before, after);
+  return changed === 'all' || changed.some((k) => readKeys.has(k));
 }
 
 /** Whether a company or site write changes a field some group reads. */

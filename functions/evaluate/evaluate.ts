@@ -20,9 +20,11 @@ import type { CompiledGroupSet } from '#core/criteria/types.ts';
 import type { EndpointRecord, ScopeRecord } from '#core/endpoint.ts';
 import {
   buildTransition,
+  changedEndpointFacts,
   diffMembership,
   endpointChangeMatters,
   factsFor,
+  LAST_REPORT_KEY,
   scopeChangeMatters,
 } from '#core/membership.ts';
 
@@ -250,10 +252,22 @@ export function createEvaluator(deps: EvaluatorDeps) {
       );
       if (endpointChanges.length === 0)
         return { relevant: new Set<string>(), scopes: new Map<string, ScopeRecord>() };
-      const set = await groupSet();
+      // A routine re-report moves only Last Report. When no group reads it (per the definitions this
+      // instance holds, however old: a group reading Last Report is re-evaluated by the minute tick
+      // anyway) it is decided here without the group list, so it never costs a table request.
+      const decided = new Set<string>();
+      const pending = endpointChanges.filter((r) => {
+        const changed = changedEndpointFacts(r.change.before, r.change.after);
+        const routine = changed !== 'all' && changed.every((k) => k === LAST_REPORT_KEY);
+        if (routine && cache !== undefined && !cache.set.readKeys.has(LAST_REPORT_KEY)) decided.add(r.id);
+        return !decided.has(r.id);
+      });
+      const set = pending.length > 0 ? await groupSet() : undefined;
       const relevant = new Set(
-        endpointChanges
-          .filter((r) => endpointChangeMatters(r.change.before, r.change.after, set.readKeys))
+        pending
+          .filter(
+            (r) => set !== undefined && endpointChangeMatters(r.change.before, r.change.after, set.readKeys),
+          )
           .map((r) => r.id),
       );
       count('IrrelevantChanges', endpointChanges.length - relevant.size);
@@ -329,7 +343,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
     /** The minute tick: re-evaluates the fleet when the clock alone can change a membership. */
     async tick(): Promise<boolean> {
       const set = await groupSet();
-      if (!set.hasTimeBased) return false;
+      // Time-based criteria change with the clock; any criterion on Last Report is re-checked here
+      // too, since routine re-reports that only move Last Report skip evaluation (see prepare).
+      if (!set.hasTimeBased && !set.readKeys.has(LAST_REPORT_KEY)) return false;
       const minute = Math.floor(deps.nowMs() / 60_000);
       await startJob(
         { jobId: `tick-${minute}`, kind: 'evaluate', scope: { kind: 'fleet' }, reason: 'time-based groups' },

@@ -78,7 +78,7 @@ describe('storage', () => {
           { AttributeName: index.partitionKey, KeyType: 'HASH' },
           { AttributeName: index.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: index.projection },
       })),
     });
   });
@@ -98,7 +98,7 @@ describe('storage', () => {
       expect(call, groupId).toBeDefined();
       expect(call).toContain('attribute_not_exists(PK)');
       expect(call).toContain('ConditionalCheckFailedException');
-      expect(call).toContain('\\"GSI2PK\\":{\\"S\\":\\"GROUPS\\"}');
+      expect(call).toContain('\\"PK\\":{\\"S\\":\\"GROUPS\\"}');
     }
   });
 });
@@ -206,12 +206,16 @@ describe('least privilege', () => {
     expect(actions).not.toContain('dynamodb:BatchWriteItem');
   });
 
-  it('lets query and evaluate Query the two indexes by name, without a wildcard', () => {
-    for (const fn of [s.stack.api.query, s.stack.processing.evaluate]) {
+  it('lets query and evaluate Query the indexes they use by name, without a wildcard', () => {
+    const uses = [
+      [s.stack.api.query, [INDEX.byParent, INDEX.byCollection]],
+      [s.stack.processing.evaluate, [INDEX.endpointsByParent, INDEX.fleet]],
+    ] as const;
+    for (const [fn, indexes] of uses) {
       expect(statementsOf(fn)).toContainEqual(
         expect.objectContaining({
           Action: 'dynamodb:Query',
-          Resource: [INDEX.byParent, INDEX.byCollection].map((name) => ({
+          Resource: indexes.map((name) => ({
             'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(s.stack.storage.table), 'Arn'] }, `/index/${name}`]],
           })),
         }),

@@ -157,7 +157,7 @@ describe('ensureDynamoDbLocal', () => {
 });
 
 describe('createTable', () => {
-  it('creates the keywatch table once, with its stream, both GSIs and TTL', async () => {
+  it('creates the keywatch table once, with its stream, its four GSIs and TTL', async () => {
     const { client, tableName } = await freshTable();
 
     await createTable(client, tableName);
@@ -181,9 +181,11 @@ describe('createTable', () => {
       expect.arrayContaining([
         { name: 'GSI1', keys: ['GSI1PK', 'GSI1SK'], projection: 'ALL' },
         { name: 'GSI2', keys: ['GSI2PK', 'GSI2SK'], projection: 'ALL' },
+        { name: 'GSI3', keys: ['GSI3PK', 'GSI3SK'], projection: 'KEYS_ONLY' },
+        { name: 'GSI4', keys: ['GSI4PK', 'GSI4SK'], projection: 'KEYS_ONLY' },
       ]),
     );
-    expect(indexes).toHaveLength(2);
+    expect(indexes).toHaveLength(4);
     expect(ttl.TimeToLiveDescription).toMatchObject({
       AttributeName: 'expiresAt',
       TimeToLiveStatus: 'ENABLED',
