@@ -31,6 +31,7 @@ export function endpointFromItem(item: Item): EndpointRecord {
     groups: (item.groups as Record<string, string> | undefined) ?? {},
     rev: num(item.rev),
     grev: num(item.grev),
+    ...(typeof item.groupsCompanyId === 'string' ? { groupsCompanyId: item.groupsCompanyId } : {}),
   };
 }
 
@@ -40,5 +41,6 @@ export function scopeFromItem(item: Item): ScopeRecord {
     ...(typeof item.siteId === 'string' ? { siteId: item.siteId } : {}),
     name: str(item.name),
     fields: fieldsOf(item),
+    ...(typeof item.rev === 'number' ? { rev: item.rev } : {}),
   };
 }

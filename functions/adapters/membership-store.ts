@@ -18,8 +18,8 @@ import type { Transition } from '#core/transition.ts';
 import { endpointFromItem } from './items.ts';
 import { FLEET_SHARDS, INDEX, ITEM, keys, WRITER } from './keys.ts';
 
-/** DynamoDB allows 100 actions per transaction: the endpoint update plus two per change. */
-const CHANGES_PER_TRANSACTION = 49;
+/** DynamoDB allows 100 actions per transaction. */
+const MAX_TRANSACTION_ACTIONS = 100;
 
 export type Scope =
   | { readonly kind: 'company'; readonly companyId: string; readonly siteId?: string }
@@ -48,15 +48,28 @@ export interface JobItem {
   readonly processed: number;
 }
 
+/** A company or site the evaluation read: its revision, or undefined when it did not exist. */
+export interface ScopeCheck {
+  readonly companyId: string;
+  readonly siteId?: string;
+  readonly rev: number | undefined;
+}
+
 export interface ApplyInput {
   readonly endpoint: EndpointRecord;
   readonly changes: readonly MembershipChange[];
   readonly dropped: readonly string[];
+  /** The company and site records the evaluation used; the write requires them unchanged. */
+  readonly scopes: readonly ScopeCheck[];
   /** Transitions for `changes`, in the same order; built for membership revision grev + 1 + chunk. */
   readonly transitions: (chunk: number, changes: readonly MembershipChange[]) => Transition[];
   readonly nowIso: string;
   readonly historyExpiresAt: number;
 }
+
+type TransactItem = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+>[number];
 
 export class StaleEndpointError extends Error {
   override readonly name = 'StaleEndpointError';
@@ -84,86 +97,123 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
     return found;
   }
 
-  async function transact(
-    items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>,
-  ) {
+  async function transact(items: TransactItem[]) {
     try {
       await doc.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (e: unknown) {
+      // A failed condition (endpoint, company, site or group changed since it was read) or a conflict
+      // with a concurrent write: the caller re-reads and evaluates again.
+      const retryable = new Set(['ConditionalCheckFailed', 'TransactionConflict']);
       if (
         e instanceof TransactionCanceledException &&
-        e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
+        e.CancellationReasons?.some((r) => retryable.has(r.Code ?? ''))
       ) {
-        throw new StaleEndpointError('endpoint changed while it was evaluated');
+        throw new StaleEndpointError('data changed while it was evaluated');
       }
       throw e;
     }
   }
 
+  function endpointUpdate(e: EndpointRecord, groups: Record<string, string>, grev: number): TransactItem {
+    return {
+      Update: {
+        TableName: tableName,
+        Key: keys.endpoint(e.endpointId),
+        UpdateExpression: 'SET #groups = :groups, grev = :next, writer = :writer, groupsCompanyId = :company',
+        ConditionExpression: 'rev = :rev AND grev = :grev',
+        ExpressionAttributeNames: { '#groups': 'groups' },
+        ExpressionAttributeValues: {
+          ':groups': { ...groups },
+          ':next': grev + 1,
+          ':grev': grev,
+          ':rev': e.rev,
+          ':writer': WRITER.evaluate,
+          ':company': e.companyId,
+        },
+      },
+    };
+  }
+
+  function scopeCheck(scope: ScopeCheck): TransactItem {
+    const Key =
+      scope.siteId === undefined ? keys.company(scope.companyId) : keys.site(scope.companyId, scope.siteId);
+    return {
+      ConditionCheck: {
+        TableName: tableName,
+        Key,
+        ...(scope.rev === undefined
+          ? { ConditionExpression: 'attribute_not_exists(PK)' }
+          : {
+              ConditionExpression: '#rev = :rev',
+              ExpressionAttributeNames: { '#rev': 'rev' },
+              ExpressionAttributeValues: { ':rev': scope.rev },
+            }),
+      },
+    };
+  }
+
+  const memberItem = (groupId: string, e: EndpointRecord, since: string) => ({
+    ...keys.member(groupId, e.companyId, e.endpointId),
+    type: ITEM.member,
+    groupId,
+    endpointId: e.endpointId,
+    companyId: e.companyId,
+    since,
+  });
+
   return {
     /**
      * Writes membership changes, member items and transition records. Each transaction requires the
-     * endpoint's `rev` and `grev` to be what was evaluated; StaleEndpointError otherwise.
+     * endpoint's `rev` and `grev`, the company's and site's revisions and every entered group's
+     * definition to be what was evaluated; StaleEndpointError otherwise. More changes than one
+     * transaction holds go in consecutive transactions, each guarded by the next `grev`.
      */
     async apply(input: ApplyInput): Promise<void> {
       const e = input.endpoint;
       const groups: Record<string, string> = { ...e.groups };
       for (const id of input.dropped) delete groups[id];
-      const chunks: MembershipChange[][] = [];
-      for (let i = 0; i < input.changes.length; i += CHANGES_PER_TRANSACTION) {
-        chunks.push(input.changes.slice(i, i + CHANGES_PER_TRANSACTION));
-      }
-      if (chunks.length === 0) chunks.push([]);
+      const checks = input.scopes.map(scopeCheck);
+      const capacity = MAX_TRANSACTION_ACTIONS - 1 - checks.length;
+      // Packed greedily: a dropped group costs 1 action, an exit 2 (member item, transition), an entry
+      // 3 (member item, transition, and the check that the group still exists).
+      type Chunk = { dropped: string[]; changes: MembershipChange[] };
+      const chunks: Chunk[] = [{ dropped: [], changes: [] }];
+      let used = 0;
+      const room = (cost: number): Chunk => {
+        if (used + cost > capacity) {
+          chunks.push({ dropped: [], changes: [] });
+          used = 0;
+        }
+        used += cost;
+        return chunks[chunks.length - 1] as Chunk;
+      };
+      for (const id of input.dropped) room(1).dropped.push(id);
+      for (const c of input.changes) room(c.event === 'entered' ? 3 : 2).changes.push(c);
       let grev = e.grev;
       for (const [n, chunk] of chunks.entries()) {
-        const transitions = input.transitions(n, chunk);
-        for (const c of chunk) {
+        const transitions = input.transitions(n, chunk.changes);
+        for (const c of chunk.changes) {
           if (c.event === 'entered') groups[c.groupId] = input.nowIso;
           else delete groups[c.groupId];
         }
-        const items: NonNullable<Parameters<typeof transact>[0]> = [
-          {
-            Update: {
-              TableName: tableName,
-              Key: keys.endpoint(e.endpointId),
-              UpdateExpression:
-                'SET #groups = :groups, grev = :next, writer = :writer, groupsCompanyId = :company',
-              ConditionExpression: 'rev = :rev AND grev = :grev',
-              ExpressionAttributeNames: { '#groups': 'groups' },
-              ExpressionAttributeValues: {
-                ':groups': { ...groups },
-                ':next': grev + 1,
-                ':grev': grev,
-                ':rev': e.rev,
-                ':writer': WRITER.evaluate,
-                ':company': e.companyId,
-              },
-            },
-          },
-        ];
-        if (n === 0) {
-          for (const id of input.dropped) {
-            items.push({ Delete: { TableName: tableName, Key: keys.member(id, e.companyId, e.endpointId) } });
-          }
+        const items: TransactItem[] = [endpointUpdate(e, groups, grev), ...checks];
+        for (const id of chunk.dropped) {
+          items.push({ Delete: { TableName: tableName, Key: keys.member(id, e.companyId, e.endpointId) } });
         }
-        for (const c of chunk) {
-          const key = keys.member(c.groupId, e.companyId, e.endpointId);
+        for (const c of chunk.changes) {
           if (c.event === 'entered') {
+            items.push({ Put: { TableName: tableName, Item: memberItem(c.groupId, e, input.nowIso) } });
             items.push({
-              Put: {
+              ConditionCheck: {
                 TableName: tableName,
-                Item: {
-                  ...key,
-                  type: ITEM.member,
-                  groupId: c.groupId,
-                  endpointId: e.endpointId,
-                  companyId: e.companyId,
-                  since: input.nowIso,
-                },
+                Key: keys.group(c.groupId),
+                ConditionExpression: 'attribute_exists(PK)',
               },
             });
           } else {
-            items.push({ Delete: { TableName: tableName, Key: key } });
+            items.push({
+              Delete: { TableName: tableName, Key: keys.member(c.groupId, e.companyId, e.endpointId) },
+            });
           }
         }
         for (const t of transitions) {
@@ -180,34 +230,22 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
       }
     },
 
-    /** Moves member items of an endpoint that changed company (member keys carry the company). */
-    async rehomeMembers(e: EndpointRecord, fromCompanyId: string): Promise<void> {
-      for (const [groupId, since] of Object.entries(e.groups)) {
-        await doc.send(
-          new DeleteCommand({ TableName: tableName, Key: keys.member(groupId, fromCompanyId, e.endpointId) }),
-        );
-        await doc.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: {
-              ...keys.member(groupId, e.companyId, e.endpointId),
-              type: ITEM.member,
-              groupId,
-              endpointId: e.endpointId,
-              companyId: e.companyId,
-              since,
-            },
-          }),
-        );
+    /**
+     * Moves an endpoint's member items to the company it now belongs to (member keys carry the
+     * company), in one transaction guarded like `apply`. No transition: membership is unchanged.
+     */
+    async rehome(e: EndpointRecord): Promise<void> {
+      const from = e.groupsCompanyId ?? e.companyId;
+      const entries = Object.entries(e.groups);
+      if (1 + 2 * entries.length > MAX_TRANSACTION_ACTIONS) {
+        throw new Error(`endpoint ${e.endpointId} is in ${entries.length} groups: too many to move at once`);
       }
-      await doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keys.endpoint(e.endpointId),
-          UpdateExpression: 'SET groupsCompanyId = :c, writer = :w',
-          ExpressionAttributeValues: { ':c': e.companyId, ':w': WRITER.evaluate },
-        }),
-      );
+      const items: TransactItem[] = [endpointUpdate(e, { ...e.groups }, e.grev)];
+      for (const [groupId, since] of entries) {
+        items.push({ Delete: { TableName: tableName, Key: keys.member(groupId, from, e.endpointId) } });
+        items.push({ Put: { TableName: tableName, Item: memberItem(groupId, e, since) } });
+      }
+      await transact(items);
     },
 
     /**
@@ -307,35 +345,55 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
       };
     },
 
-    /** Removes a deleted group from one endpoint: member item and map entry, no transition. */
-    async purgeMember(groupId: string, companyId: string, endpointId: string): Promise<void> {
-      await doc
-        .send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Delete: { TableName: tableName, Key: keys.member(groupId, companyId, endpointId) } },
-              {
-                Update: {
-                  TableName: tableName,
-                  Key: keys.endpoint(endpointId),
-                  UpdateExpression: 'REMOVE #groups.#g SET grev = grev + :one, writer = :w',
-                  ConditionExpression: 'attribute_exists(PK)',
-                  ExpressionAttributeNames: { '#groups': 'groups', '#g': groupId },
-                  ExpressionAttributeValues: { ':one': 1, ':w': WRITER.evaluate },
-                },
-              },
-            ],
-          }),
-        )
-        .catch((e: unknown) => {
-          // The endpoint is gone or never had the map: the member item alone is removed.
-          if (e instanceof TransactionCanceledException) {
-            return doc.send(
-              new DeleteCommand({ TableName: tableName, Key: keys.member(groupId, companyId, endpointId) }),
-            );
-          }
-          throw e;
-        });
+    /**
+     * Removes a deleted group from one endpoint: member item and map entry, no transition. Refused
+     * (`group-exists`) once a group with that id exists again: its own fleet walk owns them now.
+     */
+    async purgeMember(
+      groupId: string,
+      companyId: string,
+      endpointId: string,
+    ): Promise<'purged' | 'group-exists'> {
+      const groupAbsent: TransactItem = {
+        ConditionCheck: {
+          TableName: tableName,
+          Key: keys.group(groupId),
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      };
+      const deleteMember: TransactItem = {
+        Delete: { TableName: tableName, Key: keys.member(groupId, companyId, endpointId) },
+      };
+      const removeFromEndpoint: TransactItem = {
+        Update: {
+          TableName: tableName,
+          Key: keys.endpoint(endpointId),
+          UpdateExpression: 'REMOVE #groups.#g SET grev = grev + :one, writer = :w',
+          ConditionExpression: 'attribute_exists(#groups.#g)',
+          ExpressionAttributeNames: { '#groups': 'groups', '#g': groupId },
+          ExpressionAttributeValues: { ':one': 1, ':w': WRITER.evaluate },
+        },
+      };
+      try {
+        await doc.send(
+          new TransactWriteCommand({ TransactItems: [groupAbsent, deleteMember, removeFromEndpoint] }),
+        );
+        return 'purged';
+      } catch (e: unknown) {
+        if (!(e instanceof TransactionCanceledException)) throw e;
+        const [group, , endpoint] = e.CancellationReasons ?? [];
+        if (group?.Code === 'ConditionalCheckFailed') return 'group-exists';
+        if (endpoint?.Code !== 'ConditionalCheckFailed') throw e;
+        // The endpoint no longer lists the group (or is gone): only the member item is left.
+        try {
+          await doc.send(new TransactWriteCommand({ TransactItems: [groupAbsent, deleteMember] }));
+        } catch (err: unknown) {
+          if (!(err instanceof TransactionCanceledException)) throw err;
+          if (err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return 'group-exists';
+          throw err;
+        }
+        return 'purged';
+      }
     },
 
     /** Creates a job unless one with this id exists (ids derive from the stream record: redelivery-safe). */

@@ -26,6 +26,8 @@ export interface EndpointRecord {
   readonly rev: number;
   /** Membership revision, bumped by every membership change the evaluator writes. */
   readonly grev: number;
+  /** The company the member items were written under (member keys carry it); unset before any. */
+  readonly groupsCompanyId?: string;
 }
 
 export interface ScopeRecord {
@@ -33,6 +35,8 @@ export interface ScopeRecord {
   readonly siteId?: string;
   readonly name: string | null;
   readonly fields: Readonly<Record<string, FieldValue>>;
+  /** Revision bumped by every upsert; evaluations are written only if it is still the one they read. */
+  readonly rev?: number;
 }
 
 export interface StatusUpdate {

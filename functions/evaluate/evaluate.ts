@@ -95,6 +95,9 @@ export interface ChangeRecord {
   readonly change: Change;
 }
 
+/** Attempts at one endpoint's evaluation before its record fails (and the stream retries it). */
+const MAX_ATTEMPTS = 8;
+
 async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>) {
   let next = 0;
   const worker = async () => {
@@ -109,9 +112,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
   const count = deps.count ?? (() => undefined);
   let cache: { set: CompiledGroupSet; loadedAt: number } | undefined;
 
-  async function groupSet(): Promise<CompiledGroupSet> {
+  async function groupSet(force = false): Promise<CompiledGroupSet> {
     const now = deps.nowMs();
-    if (cache === undefined || now - cache.loadedAt > config.groupCacheMs) {
+    if (force || cache === undefined || now - cache.loadedAt > config.groupCacheMs) {
       const defs = (await deps.groups.list()).map((g) => g.definition);
       cache = { set: compileGroups(defs), loadedAt: now };
     }
@@ -120,39 +123,52 @@ export function createEvaluator(deps: EvaluatorDeps) {
 
   const historyExpiry = () => Math.floor(deps.nowMs() / 1000) + config.historyDays * 86_400;
 
-  /** Evaluates one endpoint and writes what changed; re-reads and retries when it changed meanwhile. */
+  /**
+   * Evaluates one endpoint and writes what changed. The write is guarded by everything the evaluation
+   * read (endpoint, company, site, entered groups); when any of it changed meanwhile, all of it is
+   * read again and the endpoint evaluated afresh.
+   */
   async function evaluateEndpoint(
     start: EndpointRecord,
-    scopes: Map<string, ScopeRecord>,
-    set: CompiledGroupSet,
-    movedFrom?: string,
+    startScopes: Map<string, ScopeRecord>,
+    startSet: CompiledGroupSet,
   ): Promise<number> {
     let endpoint: EndpointRecord | undefined = start;
-    for (let attempt = 0; attempt < 5 && endpoint !== undefined; attempt++) {
+    let scopes = startScopes;
+    let set = startSet;
+    for (let attempt = 0; endpoint !== undefined; attempt++) {
       const e: EndpointRecord = endpoint;
-      const site = scopes.get(scopeKey({ companyId: e.companyId, siteId: e.siteId }));
-      const company = scopes.get(scopeKey({ companyId: e.companyId }));
-      const facts = factsFor(e, site, company);
-      count('EndpointsEvaluated');
-      const nowMs = deps.nowMs();
-      const next = evaluate(set, facts, nowMs);
-      const { changes, dropped } = diffMembership(e.groups, next, set);
       try {
-        if (movedFrom !== undefined && movedFrom !== e.companyId && Object.keys(e.groups).length > 0) {
-          await deps.store.rehomeMembers(e, movedFrom);
-          movedFrom = undefined;
+        // Member keys carry the company: after a move they follow the endpoint before anything else.
+        if ((e.groupsCompanyId ?? e.companyId) !== e.companyId && Object.keys(e.groups).length > 0) {
+          await deps.store.rehome(e);
+          endpoint = { ...e, grev: e.grev + 1, groupsCompanyId: e.companyId };
+          continue;
         }
+        const siteRef = { companyId: e.companyId, siteId: e.siteId };
+        const companyRef = { companyId: e.companyId };
+        const site = scopes.get(scopeKey(siteRef));
+        const company = scopes.get(scopeKey(companyRef));
+        const facts = factsFor(e, site, company);
+        count('EndpointsEvaluated');
+        const nowMs = deps.nowMs();
+        const { changes, dropped } = diffMembership(e.groups, evaluate(set, facts, nowMs), set);
         if (changes.length === 0 && dropped.length === 0) return 0;
         const occurredAt = new Date(nowMs).toISOString();
+        const evaluatedSet = set;
         await deps.store.apply({
           endpoint: e,
           changes,
           dropped,
+          scopes: [
+            { ...companyRef, rev: company?.rev },
+            { ...siteRef, rev: site?.rev },
+          ],
           nowIso: occurredAt,
           historyExpiresAt: historyExpiry(),
           transitions: (chunk, chunkChanges) =>
             chunkChanges.map((c) =>
-              buildTransition(c, set, {
+              buildTransition(c, evaluatedSet, {
                 endpoint: e,
                 site,
                 company,
@@ -167,11 +183,16 @@ export function createEvaluator(deps: EvaluatorDeps) {
       } catch (err: unknown) {
         if (!(err instanceof StaleEndpointError)) throw err;
         count('EvaluationConflicts');
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new Error(`endpoint ${start.endpointId} kept changing during evaluation`, { cause: err });
+        }
+        await sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
         endpoint = await deps.store.getEndpoint(e.endpointId);
+        if (endpoint !== undefined) scopes = await loadScopes([endpoint]);
+        set = await groupSet(true);
       }
     }
-    if (endpoint === undefined) return 0;
-    throw new Error(`endpoint ${start.endpointId} kept changing during evaluation`);
+    return 0;
   }
 
   async function loadScopes(endpoints: readonly EndpointRecord[]): Promise<Map<string, ScopeRecord>> {
@@ -189,6 +210,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
     const wait = (current.notBefore ?? 0) - deps.nowMs();
     if (wait > 0) await sleep(wait);
     const startedAt = deps.nowMs();
+    // A job may exist because definitions changed: it always starts from the stored ones.
+    const set = current.kind === 'evaluate' ? await groupSet(true) : undefined;
     let cursor: PageCursor | null = current.cursor;
     let processed = current.processed;
     let changed = 0;
@@ -196,14 +219,16 @@ export function createEvaluator(deps: EvaluatorDeps) {
       if (current.kind === 'purge' && current.groupId !== undefined) {
         const groupId = current.groupId;
         const page = await deps.store.memberPage(groupId, cursor, config.pageSize);
-        await mapLimit(page.items, config.concurrency, (m) =>
-          deps.store.purgeMember(groupId, m.companyId, m.endpointId),
-        );
+        let recreated = false;
+        await mapLimit(page.items, config.concurrency, async (m) => {
+          if ((await deps.store.purgeMember(groupId, m.companyId, m.endpointId)) === 'group-exists')
+            recreated = true;
+        });
         processed += page.items.length;
-        cursor = page.next;
+        // A group with this id exists again: its own fleet walk decides these memberships now.
+        cursor = recreated ? null : page.next;
         count('JobPages');
-      } else if (current.scope !== undefined) {
-        const set = await groupSet();
+      } else if (current.scope !== undefined && set !== undefined) {
         const page = await deps.store.endpointsPage(current.scope, cursor, config.pageSize);
         const scopes = await loadScopes(page.items);
         await mapLimit(page.items, config.concurrency, async (e) => {
@@ -282,8 +307,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       switch (change.kind) {
         case 'endpoint': {
           if (!batch.relevant.has(record.id)) return;
-          const movedFrom = change.before?.companyId;
-          await evaluateEndpoint(change.after, batch.scopes, await groupSet(), movedFrom);
+          await evaluateEndpoint(change.after, batch.scopes, await groupSet());
           return;
         }
         case 'scope': {
@@ -312,6 +336,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
                 jobId: `purge-${record.id}`,
                 kind: 'purge',
                 groupId: change.groupId,
+                // Instances still holding the deleted definition stop entering it within the cache
+                // time; the purge then finds every membership they could have written.
+                notBefore: deps.nowMs() + config.fleetDelayMs,
                 reason: `group ${change.groupId} deleted`,
               },
               nowIso,

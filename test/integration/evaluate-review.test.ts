@@ -4,8 +4,8 @@
 // stream shards and are handled concurrently, by instances with their own group caches) are forced
 // by delivering records in a chosen order or by calling the evaluator directly.
 //
-// Tests marked `it.fails` prove a bug: they fail today (so the suite stays green) and should be
-// turned into plain `it` once the bug is fixed.
+// Tests whose comment starts "Regression:" each proved a bug found in review (they failed before the
+// fix named in their comment); they now guard against its return.
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -130,7 +130,7 @@ async function setup(opts: { config?: Partial<EvaluatorConfig> } = {}) {
       new QueryCommand({
         TableName: tableName,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :p)',
-        ExpressionAttributeValues: { ':pk': keys.group(groupId).PK, ':p': keys.membersPrefix() },
+        ExpressionAttributeValues: { ':pk': keys.groupPartition(groupId), ':p': keys.membersPrefix() },
         ConsistentRead: true,
       }),
     );
@@ -192,14 +192,14 @@ describe('evaluator review: company moves', () => {
     expect(await t.transitions(FAILED_GROUP)).toHaveLength(1);
   });
 
-  // BUG: rehomeMembers (membership-store.ts:162, called from evaluate.ts:139-142) re-creates member
+  // Regression (fixed in membership-store / evaluate): rehomeMembers (membership-store.ts:162, called from evaluate.ts:139-142) re-creates member
   // items from the *stream image's* `groups`, unguarded, before the guarded transaction. When the
   // move record is redelivered after it was fully applied (a later record of the batch failed, a
   // bisected batch, a timeout), the image still lists the group the endpoint has since left: the
   // member item is Put back under the new company, then the transaction fails its grev guard, the
   // re-read finds nothing to change, and the phantom member item stays for good (member lists and
   // counts include an endpoint that is not a member).
-  it.fails('does not resurrect a member item when a company-move record is redelivered', async () => {
+  it('does not resurrect a member item when a company-move record is redelivered', async () => {
     const t = await setup();
     await t.settle();
     await t.report('LAPTOP-1', 1, { [STATUS]: FAILED });
@@ -216,13 +216,13 @@ describe('evaluator review: company moves', () => {
     expect(await t.memberItems(FAILED_GROUP)).toEqual([]);
   });
 
-  // BUG: a fan-out job that reaches a moved endpoint before the move's own record evaluates it with
+  // Regression (fixed in membership-store / evaluate): a fan-out job that reaches a moved endpoint before the move's own record evaluates it with
   // movedFrom undefined (evaluate.ts:208) and deletes/puts member items under the *new* company
   // (membership-store.ts:124,128) while they still live under the old one. The later move record
   // then rehomes from its stale image (membership-store.ts:162). Either way a member item of a group
   // the endpoint is not in survives. The stored `groupsCompanyId` (written, never read) is what
   // should decide where member items are, inside the guarded transaction.
-  it.fails('keeps member items right when a fan-out job evaluates a moved endpoint before its move record', async () => {
+  it('keeps member items right when a fan-out job evaluates a moved endpoint before its move record', async () => {
     const t = await setup();
     await t.settle();
     await t.report('LAPTOP-1', 1, { [STATUS]: FAILED });
@@ -250,7 +250,7 @@ describe('evaluator review: records racing with fan-out jobs', () => {
     clock = Date.parse('2026-11-26T10:00:00Z');
   });
 
-  // BUG: company and site records are read once per batch in `prepare` (evaluate.ts:260) and the
+  // Regression (fixed in membership-store / evaluate): company and site records are read once per batch in `prepare` (evaluate.ts:260) and the
   // evaluation applies its result guarded only by the endpoint's rev/grev (membership-store.ts:109),
   // not by the company/site it read. A company change that lands between `prepare` and `handle`
   // starts a job; that job finds nothing to change on this endpoint (its stored membership already
@@ -260,7 +260,7 @@ describe('evaluator review: records racing with fan-out jobs', () => {
   // endpoint but keeps the stale scopes, evaluate.ts:168.)
   // Fix: carry the scope items' `rev` in ScopeRecord and add ConditionChecks on them to the
   // transaction (reload scopes and endpoint on failure), or re-read scopes with the endpoint.
-  it.fails('never applies membership computed from a company record superseded before the write', async () => {
+  it('never applies membership computed from a company record superseded before the write', async () => {
     const t = await setup();
     await t.setCompany('contoso', { [ENABLE]: 'Windows Workstation' }, 0);
     await t.settle();
@@ -285,7 +285,7 @@ describe('evaluator review: records racing with fan-out jobs', () => {
     expect(await t.transitions(ENABLED_GROUP)).toHaveLength(0);
   });
 
-  it.fails('re-reads the company, not only the endpoint, after losing a race to a fan-out job', async () => {
+  it('re-reads the company, not only the endpoint, after losing a race to a fan-out job', async () => {
     const t = await setup();
     await t.setCompany('contoso', { [ENABLE]: 'Windows Workstation' }, 0);
     await t.settle();
@@ -305,14 +305,14 @@ describe('evaluator review: records racing with fan-out jobs', () => {
     expect(await t.groupsOf('LAPTOP-1')).toEqual([FAILED_GROUP]);
   });
 
-  // BUG (same root cause as above, different trigger, alert-visible): after StaleEndpointError the
+  // Regression (fixed by the scope revision checks in the membership transaction): after StaleEndpointError the
   // evaluator re-reads the endpoint (evaluate.ts:168) but evaluates it against the batch's scope
   // map, loaded in `prepare` for the companies the batch's records named. When the endpoint was
   // moved to another company by a report written after `prepare` (the next batch), the re-read
   // endpoint's company is not in the map: it is evaluated as if its company had no fields, the
   // result is written (rev and grev match), and the move's own record then puts it back. Two
   // spurious transitions, both alerted: an exit and a re-entry.
-  it.fails('does not flap an endpoint out and back in when it moved company during its evaluation', async () => {
+  it('does not flap an endpoint out and back in when it moved company during its evaluation', async () => {
     const t = await setup();
     await t.groups.put(
       parseGroupDefinition('backup-on', {
@@ -342,7 +342,7 @@ describe('evaluator review: records racing with fan-out jobs', () => {
     expect((await t.transitions('backup-on')).map((i) => i.event)).toEqual(['entered']);
   });
 
-  // BUG (eventual consistency): the group list is read from GSI2 (group-store.ts:176), which may lag
+  // Regression (fixed: groups are listed with a consistent Query and jobs force a reload): the group list is read from GSI2 (group-store.ts:176), which may lag
   // the GROUP record that invalidated the cache (evaluate.ts:292). The next groupSet() call — the
   // next record of the same batch — can reload the *old* definitions and cache them for
   // GROUP_CACHE_MS. The fleet job waits FLEET_JOB_DELAY_MS (= GROUP_CACHE_MS) from the GROUP record,
@@ -350,7 +350,7 @@ describe('evaluator review: records racing with fan-out jobs', () => {
   // stale set: the saved group is never applied to the fleet (until each endpoint's next relevant
   // report). Fix: a fleet job created for a group change forces a reload when it starts (and
   // ideally checks the loaded set holds the job's group at its saved `updatedAt`, reloading if not).
-  it.fails('applies a saved group to the fleet even if the first reload after it saw a lagging index', async () => {
+  it('applies a saved group to the fleet even if the first reload after it saw a lagging index', async () => {
     let lagging = false;
     let stale: Awaited<ReturnType<GroupStore['list']>> | undefined;
     const t = await setup();
@@ -424,7 +424,7 @@ describe('evaluator review: group deletion', () => {
       alert: { on: ['enter'], severity: 'low' },
     });
 
-  // BUG: the purge job of a deleted group starts at once (evaluate.ts:296, no notBefore), unlike the
+  // Regression (fixed in membership-store / evaluate): the purge job of a deleted group starts at once (evaluate.ts:296, no notBefore), unlike the
   // fleet job of a saved group (evaluate.ts:312), and `apply` does not check that a group it enters
   // still exists. An instance that has not seen the GROUP REMOVE record (other shard) keeps the
   // deleted group in its cache for up to GROUP_CACHE_MS and, after the purge has passed, enters an
@@ -432,7 +432,7 @@ describe('evaluator review: group deletion', () => {
   // and a membership (map entry + member item) the purge will never visit again.
   // Fix: ConditionCheck `attribute_exists(PK)` on GROUP#<g> for every entered group in the
   // transaction (reload groups on failure); and/or start the purge after FLEET_JOB_DELAY_MS.
-  it.fails('never enters an endpoint into a group deleted and purged meanwhile', async () => {
+  it('never enters an endpoint into a group deleted and purged meanwhile', async () => {
     const t = await setup();
     await t.groups.put(servers(), at(0));
     await t.settle();
@@ -451,7 +451,7 @@ describe('evaluator review: group deletion', () => {
     expect(await t.transitions('servers')).toHaveLength(0);
   });
 
-  // BUG: deleting a group and creating one with the same id starts a purge job and a fleet job on
+  // Regression (fixed in membership-store / evaluate): deleting a group and creating one with the same id starts a purge job and a fleet job on
   // two different JOB partitions (so, in production, two shards with no order between them). The
   // purge removes *every* member item of the id and its map entries (membership-store.ts:271),
   // including memberships the new group's fleet walk has just recorded (or left in place because the
@@ -460,7 +460,7 @@ describe('evaluator review: group deletion', () => {
   // Fix: make the purge remove only memberships older than the deletion (condition on
   // groups.<g> = the `since` read from the member item, or `since` < deletion time), or stop the
   // purge when the group exists again.
-  it.fails('keeps the memberships of a group re-created under the id of a deleted one', async () => {
+  it('keeps the memberships of a group re-created under the id of a deleted one', async () => {
     const t = await setup();
     await t.groups.put(servers(), at(0));
     await t.settle();
@@ -527,14 +527,14 @@ describe('evaluator review: many changes at once', () => {
     expect((await t.groupsOf('LAPTOP-1')).filter((g) => g.startsWith('bulk-'))).toEqual([]);
   });
 
-  // BUG: the first chunk of `apply` holds the endpoint update, a Delete per dropped (deleted) group
+  // Regression (fixed in membership-store / evaluate): the first chunk of `apply` holds the endpoint update, a Delete per dropped (deleted) group
   // and 2 actions per change for up to 49 changes (membership-store.ts:21,91-126): with 49 changes
   // and 2 or more dropped groups it has 101+ actions, over DynamoDB's limit of 100. The
   // ValidationException is not a StaleEndpointError, so the record fails on every retry and blocks
   // its stream shard (every later report of that shard waits) until the purge jobs happen to clear
   // the dropped groups from this endpoint — and a purge that already passed never will.
   // Fix: count dropped deletes into the first chunk's budget (or put them in their own chunk).
-  it.fails('stays within 100 transaction actions when groups were deleted as well', async () => {
+  it('stays within 100 transaction actions when groups were deleted as well', async () => {
     const t = await setup();
     for (const id of ['old-1', 'old-2']) await t.groups.put(bulkGroup(id, 'OLD'), at(0));
     for (let i = 0; i < 49; i++) await t.groups.put(bulkGroup(`bulk-${i}`, 'BULK'), at(0));
