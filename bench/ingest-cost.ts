@@ -20,6 +20,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
+import { INDEX, TABLE_SCHEMA } from '#adapters/keys.ts';
 import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
 import { SHIPPED_GROUPS } from '#core/group-pack.ts';
@@ -491,23 +492,24 @@ interface Measured {
 async function price(m: Measured): Promise<BenchReport> {
   const { phases, sizes, memory } = m;
   const kb = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
-  // Write units per item written, table + GSIs: endpoint and transition items carry both GSI keys
-  // (GSI1 and GSI2 project ALL), member and job items none. Transactions cost 2 WRU per base-table
-  // item; the GSI writes they cause are billed as standard writes.
-  const gsis: Record<string, number> = {
-    endpoint: 2,
-    transition: 2,
-    member: 0,
-    job: 0,
-    group: 1,
-    idempotency: 0,
+  // Write units per item written, table + GSIs, from TABLE_SCHEMA: an index is written when the item
+  // carries its keys and either the index projects ALL or the item is new (a KEYS_ONLY index is not
+  // rewritten when only non-key attributes change). Endpoints carry GSI3/GSI4 (keys only),
+  // transitions GSI1/GSI2 (ALL). Transactions cost 2 WRU per base-table item; the index writes they
+  // cause are billed as standard writes.
+  const projections = new Map<string, string>(TABLE_SCHEMA.indexes.map((i) => [i.name, i.projection]));
+  const indexesOf: Record<string, string[]> = {
+    endpoint: [INDEX.endpointsByParent, INDEX.fleet],
+    transition: [INDEX.byParent, INDEX.byCollection],
   };
+  const gsiWrites = (type: string, inserts: boolean) =>
+    (indexesOf[type] ?? []).filter((name) => inserts || projections.get(name) === 'ALL').length;
   const bytes: Record<string, number> = {
     endpoint: sizes.endpointBytes,
     transition: sizes.transitionBytes,
     member: sizes.memberBytes,
   };
-  const wruOf = (writeItems: Record<string, number>) => {
+  const wruOf = (writeItems: Record<string, number>, endpointInserts = false) => {
     let total = 0;
     for (const [key, count] of Object.entries(writeItems)) {
       const parts = key.split(' ');
@@ -516,8 +518,12 @@ async function price(m: Measured): Promise<BenchReport> {
       const isDelete =
         parts.includes('Delete') || parts.includes('DeleteItem') || parts.includes('DeleteRequest');
       const units = kb(bytes[type] ?? 200);
-      total += count * (units * (transact ? 2 : 1) + (isDelete ? 0 : units * (gsis[type] ?? 0)));
-      if (isDelete) total += count * units * (gsis[type] ?? 0); // a delete removes the index entries too
+      const isPut = parts.includes('Put') || parts.includes('PutItem') || parts.includes('PutRequest');
+      const indexWrites = gsiWrites(
+        type,
+        isPut || isDelete || (type === 'endpoint' && endpointInserts && !transact),
+      );
+      total += count * (units * (transact ? 2 : 1) + units * indexWrites);
     }
     return total;
   };
@@ -542,7 +548,7 @@ async function price(m: Measured): Promise<BenchReport> {
       (gbSeconds(p, 'ingest') + gbSeconds(p, 'evaluate') + gbSeconds(p, 'notify')) *
       scale *
       PRICE.lambdaArmPerGbSecond;
-    const wru = wruOf(p.writeItems) * scale * PRICE.wru;
+    const wru = wruOf(p.writeItems, p === phases.seed) * scale * PRICE.wru;
     const rru = rruOf(p) * scale * PRICE.rru;
     const sns = p.alerts * scale * PRICE.snsPublish;
     const total = api + ingestInv + evalInv + notifyInv + duration + wru + rru + sns;
@@ -562,19 +568,24 @@ async function price(m: Measured): Promise<BenchReport> {
       `  ${label.padEnd(44)} API ${fmt(c.api)} + Lambda req ${fmt(c.lambdaInvocations)} + Lambda GB-s ${fmt(c.lambdaDuration)} + WRU ${fmt(c.wru)} + RRU ${fmt(c.rru)} + SNS ${fmt(c.sns)} = ${fmt(c.total)}`,
     );
 
-  // Evaluate invocations per update on Lambda: one per update when they trickle in one per request
-  // (worst case); a 100-update request lands in the stream at once: ceil(100 / batch size 50) = 2.
-  const one = perMillion(phases.routineOne, 1);
+  // Evaluate invocations per update: as counted here, where the poller batches what reached the
+  // stream between two polls (4 per second, as Lambda's event source mapping does); the worst case,
+  // one invocation per update when updates trickle in slower than the polls, is printed beside it.
+  // A 100-update request lands in the stream at once: ceil(100 / batch size 50) = 2.
+  const measuredEvaluate = (p: Phase) => (p.invocations.evaluate?.invocations ?? 0) / p.updates;
+  const one = perMillion(phases.routineOne, measuredEvaluate(phases.routineOne));
+  const oneWorst = perMillion(phases.routineOne, 1);
   const hundred = perMillion(phases.routineHundred, Math.ceil(100 / STACK_EVALUATE_BATCH) / 100);
   const relevantOne = perMillion(phases.relevant, 1);
 
   console.log('\nWrite units per million (table + GSIs):');
   for (const [k, p] of Object.entries(phases))
     console.log(
-      `  ${k.padEnd(16)} ${((wruOf(p.writeItems) * 1e6) / p.updates / 1e6).toFixed(2)} WRU per update`,
+      `  ${k.padEnd(16)} ${((wruOf(p.writeItems, p === phases.seed) * 1e6) / p.updates / 1e6).toFixed(2)} WRU per update`,
     );
   console.log('\nAWS list price per million status updates (us-east-1):');
   line('(a) routine, 1 per request', one);
+  line('(a) same, worst case 1 evaluate call/update', oneWorst);
   line('(b) routine, 100 per request', hundred);
   line('(d) every update a transition + alert, 1/req', relevantOne);
 
@@ -584,8 +595,8 @@ async function price(m: Measured): Promise<BenchReport> {
   const assumptions = [
     'Prices us-east-1 list: HTTP API $1.00/M requests (first 300 M; each request < 512 KB counts once); Lambda arm64 $0.0000133334/GB-s and $0.20/M invocations; DynamoDB on-demand $0.625/M WRU, $0.125/M RRU; SNS $0.50/M publishes (deliveries extra, per protocol); Streams reads by Lambda triggers free; free tiers ignored; Secrets Manager (cached 300 s per instance), CloudWatch Logs/X-Ray and data transfer not counted.',
     `Lambda memory from infra: ingest ${memory.ingest} MB, evaluate ${memory.evaluate} MB, notify ${memory.notify} MB. Duration = the handler's wall time measured here locally (DynamoDB Local on loopback stands in for DynamoDB's few-ms latency; Lambda bills per ms); cold starts not counted.`,
-    `Evaluate invocations: the stream filter passes every endpoint write by ingest, so each update invokes the evaluator: 1 invocation per update at one per request (worst case, no batching), ceil(100 / batch size ${STACK_EVALUATE_BATCH}) = 2 per 100-update request. Notify invocations as measured.`,
-    `Write units: ceil(item KB) per item written, ×2 inside TransactWriteItems; each write of an item carrying GSI keys adds ceil(KB) per GSI (GSI1 and GSI2 project ALL; endpoint and transition items are in both). Item sizes: endpoint ${sizes.endpointBytes} B, transition ${sizes.transitionBytes} B, member ≈ ${sizes.memberBytes} B. Reads: 1 RRU per read request (items < 4 KB), an upper bound.`,
+    `Evaluate invocations: the stream filter passes every endpoint write by ingest, so each update reaches the evaluator: (a) is priced with the invocations counted here (${(measuredEvaluate(phases.routineOne) * 100).toFixed(1)} per 100 updates; the poller batches what arrived between polls, 4 per second like Lambda), the worst case of 1 per update is printed beside it; (b) with ceil(100 / batch size ${STACK_EVALUATE_BATCH}) = 2 per 100-update request. Notify invocations as measured.`,
+    `Write units: ceil(item KB) per item written, ×2 inside TransactWriteItems; each write adds ceil(KB) per GSI whose keys the item carries when that GSI projects ALL or the item is new (endpoints: GSI3/GSI4, keys only; transitions: GSI1/GSI2, ALL). Item sizes: endpoint ${sizes.endpointBytes} B, transition ${sizes.transitionBytes} B, member ≈ ${sizes.memberBytes} B. Reads: 1 RRU per read request (items < 4 KB), an upper bound.`,
     '(a)/(b) are routine daily re-reports: same values, newer observedAt (applied, no transition). (d) is the cost when every update is a transition with an alert, reported beside them.',
   ];
   console.log('\nAssumptions:');

@@ -66,9 +66,10 @@ export class Api extends Construct {
       // 500 updates in one request are 500 single-item writes sent concurrently: well under 2 s.
       // 10 s bounds a stuck call far below the HTTP API's 30 s integration limit.
       timeout: Duration.seconds(10),
-      // CPU scales with memory: 512 MB parses and validates a 1 MiB body and hashes it quickly;
-      // the function holds one request at a time, so memory use itself stays small.
-      memorySize: 512,
+      // The work is waiting on DynamoDB (one write per update); parsing, validating and hashing a
+      // 1 MiB body needs little CPU. 256 MB halves the GB-seconds billed for every status request
+      // (ingest-cost bench) and the function holds one request at a time, so memory stays small.
+      memorySize: 256,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
       environment: API_ENVIRONMENT,
