@@ -38,9 +38,10 @@ export function verify(req: SignedRequest, secrets: readonly string[], nowMs: nu
     return { ok: false, reason: 'skew' };
   }
   // A client mid-rotation may send several signatures, comma-separated.
+  // Hex is case-insensitive: a client printing upper-case digits signed the same bytes.
   const offered = req.signature
     .split(',')
-    .map((s) => s.trim())
+    .map((s) => s.trim().toLowerCase())
     .filter((s) => s.startsWith(`${SIGNATURE_VERSION}=`))
     .map((s) => Buffer.from(s, 'utf8'));
   let matched = false;

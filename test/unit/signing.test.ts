@@ -85,12 +85,17 @@ describe('verify', () => {
   it.each([
     ['without the v1= prefix', (s: string) => s.slice(3)],
     ['with another version', (s: string) => `v2=${s.slice(3)}`],
-    ['upper-cased hex', (s: string) => `v1=${s.slice(3).toUpperCase()}`],
     ['truncated', (s: string) => s.slice(0, -2)],
     ['empty', () => ''],
   ])('rejects a signature %s', (_what, mangle) => {
     const good = request();
     expect(verify({ ...good, signature: mangle(good.signature) }, ['s3cret'], NOW_MS).ok).toBe(false);
+  });
+
+  it('accepts the same MAC written in upper-case hex (PowerShell X2 formatting)', () => {
+    const good = request();
+    const upper = `V1=${good.signature.slice(3).toUpperCase()}`;
+    expect(verify({ ...good, signature: upper }, ['s3cret'], NOW_MS).ok).toBe(true);
   });
 
   it.each([
