@@ -617,16 +617,32 @@ async function price(m: Measured): Promise<BenchReport> {
         ].every((p) => ingestWrites(p) === N && ingestReads(p) === 0) && m.agree,
     },
     {
-      budget: 'evaluator, irrelevant change: zero table reads or writes, zero publishes',
-      measured: `warm cache: ${evalTable(phases.hostnameWarm)} requests, ${phases.hostnameWarm.alerts} alerts; after idle: ${evalTable(phases.hostnameCold)} requests (${
-        Object.entries(phases.hostnameCold.byCaller)
+      // A routine re-report (newer observedAt, same values: only Last Report moves) is decided from the
+      // stream images alone; it is the bulk of the traffic and must cost nothing.
+      budget: 'evaluator, irrelevant change (routine re-report): zero table reads or writes, zero publishes',
+      measured: `1/req: ${evalTable(phases.routineOne)} requests, 100/req: ${evalTable(phases.routineHundred)} requests, ${phases.routineOne.alerts + phases.routineHundred.alerts} alerts`,
+      pass:
+        evalTable(phases.routineOne) === 0 &&
+        evalTable(phases.routineHundred) === 0 &&
+        phases.routineOne.alerts + phases.routineHundred.alerts === 0,
+    },
+    {
+      // Another field no group reads (hostname) is judged with the instance's group definitions, which
+      // are re-read at most once per GROUP_CACHE_MS (5 s) so a new group is seen in bounded time:
+      // the budget allows that refresh, never a read or write per update.
+      budget:
+        'evaluator, irrelevant change (hostname): no request per update, only the 5 s group-cache refresh',
+      measured: `${evalTable(phases.hostnameWarm)} + ${evalTable(phases.hostnameCold)} requests for ${2 * N} updates (${
+        [...Object.entries(phases.hostnameWarm.byCaller), ...Object.entries(phases.hostnameCold.byCaller)]
           .filter(([k]) => k.startsWith('evaluate'))
           .map(([k, v]) => `${k.split(' ')[1]} ${v}`)
           .join(', ') || 'none'
-      }), ${phases.hostnameCold.alerts} alerts`,
+      }), ${phases.hostnameWarm.alerts + phases.hostnameCold.alerts} alerts`,
       pass:
-        evalTable(phases.hostnameWarm) === 0 &&
-        evalTable(phases.hostnameCold) === 0 &&
+        Object.entries({ ...phases.hostnameWarm.byCaller })
+          .concat(Object.entries(phases.hostnameCold.byCaller))
+          .filter(([k]) => k.startsWith('evaluate'))
+          .every(([k, v]) => k.split(' ')[1] === 'Query' && v <= 2) &&
         phases.hostnameWarm.alerts + phases.hostnameCold.alerts === 0,
     },
     {
