@@ -44,23 +44,20 @@ export interface JobItem {
   readonly page: number;
   readonly status: 'running' | 'done';
   readonly notBefore?: number;
+  /**
+   * Bump every walked endpoint's `grev`, changed or not, so that evaluations in flight that read the
+   * data before the change this job applies cannot write their result (company, site and group
+   * changes; the minute tick does not need it).
+   */
+  readonly touch?: boolean;
   readonly reason: string;
   readonly processed: number;
-}
-
-/** A company or site the evaluation read: its revision, or undefined when it did not exist. */
-export interface ScopeCheck {
-  readonly companyId: string;
-  readonly siteId?: string;
-  readonly rev: number | undefined;
 }
 
 export interface ApplyInput {
   readonly endpoint: EndpointRecord;
   readonly changes: readonly MembershipChange[];
   readonly dropped: readonly string[];
-  /** The company and site records the evaluation used; the write requires them unchanged. */
-  readonly scopes: readonly ScopeCheck[];
   /** Transitions for `changes`, in the same order; built for membership revision grev + 1 + chunk. */
   readonly transitions: (chunk: number, changes: readonly MembershipChange[]) => Transition[];
   readonly nowIso: string;
@@ -134,24 +131,6 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
     };
   }
 
-  function scopeCheck(scope: ScopeCheck): TransactItem {
-    const Key =
-      scope.siteId === undefined ? keys.company(scope.companyId) : keys.site(scope.companyId, scope.siteId);
-    return {
-      ConditionCheck: {
-        TableName: tableName,
-        Key,
-        ...(scope.rev === undefined
-          ? { ConditionExpression: 'attribute_not_exists(PK)' }
-          : {
-              ConditionExpression: '#rev = :rev',
-              ExpressionAttributeNames: { '#rev': 'rev' },
-              ExpressionAttributeValues: { ':rev': scope.rev },
-            }),
-      },
-    };
-  }
-
   const memberItem = (groupId: string, e: EndpointRecord, since: string) => ({
     ...keys.member(groupId, e.companyId, e.endpointId),
     type: ITEM.member,
@@ -161,73 +140,115 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
     since,
   });
 
+  /** Actions one endpoint's write needs: its update, a delete per dropped group, two per change. */
+  const actionsOf = (w: ApplyInput) => 1 + w.dropped.length + 2 * w.changes.length;
+
+  /** The actions for one endpoint's membership revision `grev` → `grev + 1`. */
+  function writeActions(
+    w: ApplyInput,
+    chunk: number,
+    dropped: readonly string[],
+    changes: readonly MembershipChange[],
+    groups: Record<string, string>,
+    grev: number,
+  ): TransactItem[] {
+    const e = w.endpoint;
+    for (const c of changes) {
+      if (c.event === 'entered') groups[c.groupId] = w.nowIso;
+      else delete groups[c.groupId];
+    }
+    const items: TransactItem[] = [endpointUpdate(e, groups, grev)];
+    for (const id of dropped) {
+      items.push({ Delete: { TableName: tableName, Key: keys.member(id, e.companyId, e.endpointId) } });
+    }
+    for (const c of changes) {
+      items.push(
+        c.event === 'entered'
+          ? { Put: { TableName: tableName, Item: memberItem(c.groupId, e, w.nowIso) } }
+          : { Delete: { TableName: tableName, Key: keys.member(c.groupId, e.companyId, e.endpointId) } },
+      );
+    }
+    for (const t of w.transitions(chunk, changes)) {
+      items.push({
+        Put: {
+          TableName: tableName,
+          Item: transitionItem(t, w.historyExpiresAt),
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      });
+    }
+    return items;
+  }
+
   return {
     /**
-     * Writes membership changes, member items and transition records. Each transaction requires the
-     * endpoint's `rev` and `grev`, the company's and site's revisions and every entered group's
-     * definition to be what was evaluated; StaleEndpointError otherwise. More changes than one
-     * transaction holds go in consecutive transactions, each guarded by the next `grev`.
+     * Writes one endpoint's membership changes, member items and transition records, guarded by the
+     * endpoint's `rev` and `grev` as evaluated (StaleEndpointError otherwise). A write without changes
+     * still bumps `grev`: fan-out jobs use that to invalidate evaluations in flight that read older
+     * company or site data. No action touches an item other endpoints' writes touch, so concurrent
+     * writes never conflict. More changes than one transaction holds go in consecutive transactions,
+     * each guarded by the next `grev`.
      */
-    async apply(input: ApplyInput): Promise<void> {
-      const e = input.endpoint;
-      const groups: Record<string, string> = { ...e.groups };
-      for (const id of input.dropped) delete groups[id];
-      const checks = input.scopes.map(scopeCheck);
-      const capacity = MAX_TRANSACTION_ACTIONS - 1 - checks.length;
-      // Packed greedily: a dropped group costs 1 action, an exit 2 (member item, transition), an entry
-      // 3 (member item, transition, and the check that the group still exists).
+    async apply(w: ApplyInput): Promise<void> {
+      const groups: Record<string, string> = { ...w.endpoint.groups };
+      for (const id of w.dropped) delete groups[id];
       type Chunk = { dropped: string[]; changes: MembershipChange[] };
       const chunks: Chunk[] = [{ dropped: [], changes: [] }];
-      let used = 0;
+      let used = 1;
       const room = (cost: number): Chunk => {
-        if (used + cost > capacity) {
+        if (used + cost > MAX_TRANSACTION_ACTIONS) {
           chunks.push({ dropped: [], changes: [] });
-          used = 0;
+          used = 1;
         }
         used += cost;
         return chunks[chunks.length - 1] as Chunk;
       };
-      for (const id of input.dropped) room(1).dropped.push(id);
-      for (const c of input.changes) room(c.event === 'entered' ? 3 : 2).changes.push(c);
-      let grev = e.grev;
+      for (const id of w.dropped) room(1).dropped.push(id);
+      for (const c of w.changes) room(2).changes.push(c);
+      let grev = w.endpoint.grev;
       for (const [n, chunk] of chunks.entries()) {
-        const transitions = input.transitions(n, chunk.changes);
-        for (const c of chunk.changes) {
-          if (c.event === 'entered') groups[c.groupId] = input.nowIso;
-          else delete groups[c.groupId];
-        }
-        const items: TransactItem[] = [endpointUpdate(e, groups, grev), ...checks];
-        for (const id of chunk.dropped) {
-          items.push({ Delete: { TableName: tableName, Key: keys.member(id, e.companyId, e.endpointId) } });
-        }
-        for (const c of chunk.changes) {
-          if (c.event === 'entered') {
-            items.push({ Put: { TableName: tableName, Item: memberItem(c.groupId, e, input.nowIso) } });
-            items.push({
-              ConditionCheck: {
-                TableName: tableName,
-                Key: keys.group(c.groupId),
-                ConditionExpression: 'attribute_exists(PK)',
-              },
-            });
-          } else {
-            items.push({
-              Delete: { TableName: tableName, Key: keys.member(c.groupId, e.companyId, e.endpointId) },
-            });
-          }
-        }
-        for (const t of transitions) {
-          items.push({
-            Put: {
-              TableName: tableName,
-              Item: transitionItem(t, input.historyExpiresAt),
-              ConditionExpression: 'attribute_not_exists(PK)',
-            },
-          });
-        }
-        await transact(items);
+        await transact(writeActions(w, n, chunk.dropped, chunk.changes, groups, grev));
         grev += 1;
       }
+    },
+
+    /** Packs writes of different endpoints into transactions of at most 100 actions. */
+    packTogether(writes: readonly ApplyInput[]): ApplyInput[][] {
+      const batches: ApplyInput[][] = [];
+      let current: ApplyInput[] = [];
+      let used = 0;
+      for (const w of writes) {
+        const cost = actionsOf(w);
+        if (cost > MAX_TRANSACTION_ACTIONS) {
+          batches.push([w]);
+          continue;
+        }
+        if (used + cost > MAX_TRANSACTION_ACTIONS) {
+          batches.push(current);
+          current = [];
+          used = 0;
+        }
+        current.push(w);
+        used += cost;
+      }
+      if (current.length > 0) batches.push(current);
+      return batches;
+    },
+
+    /**
+     * Applies several endpoints' writes in one transaction (a fan-out page): all or none. When one
+     * endpoint changed meanwhile the whole batch fails with StaleEndpointError and the caller
+     * evaluates those endpoints one by one.
+     */
+    async applyTogether(batch: readonly ApplyInput[]): Promise<void> {
+      if (batch.length === 1 && batch[0] !== undefined) return this.apply(batch[0]);
+      const items: TransactItem[] = [];
+      for (const w of batch) {
+        const groups: Record<string, string> = { ...w.endpoint.groups };
+        for (const id of w.dropped) delete groups[id];
+        items.push(...writeActions(w, 0, w.dropped, w.changes, groups, w.endpoint.grev));
+      }
+      await transact(items);
     },
 
     /**
@@ -345,22 +366,25 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
       };
     },
 
+    /** Which of these groups are defined now (consistent read; entries are rare, so is this read). */
+    async existingGroups(groupIds: readonly string[]): Promise<Set<string>> {
+      const items = await batchGetConsistent(groupIds.map((id) => keys.group(id)));
+      return new Set(items.map((i) => String(i.groupId)));
+    },
+
+    async groupExists(groupId: string): Promise<boolean> {
+      const out = await doc.send(
+        new GetCommand({ TableName: tableName, Key: keys.group(groupId), ConsistentRead: true }),
+      );
+      return out.Item !== undefined;
+    },
+
     /**
-     * Removes a deleted group from one endpoint: member item and map entry, no transition. Refused
-     * (`group-exists`) once a group with that id exists again: its own fleet walk owns them now.
+     * Removes a deleted group from one endpoint: member item and map entry, no transition. The purge
+     * job checks once per page that the group is still absent (a check inside each transaction would
+     * make every purge transaction conflict on the group item).
      */
-    async purgeMember(
-      groupId: string,
-      companyId: string,
-      endpointId: string,
-    ): Promise<'purged' | 'group-exists'> {
-      const groupAbsent: TransactItem = {
-        ConditionCheck: {
-          TableName: tableName,
-          Key: keys.group(groupId),
-          ConditionExpression: 'attribute_not_exists(PK)',
-        },
-      };
+    async purgeMember(groupId: string, companyId: string, endpointId: string): Promise<void> {
       const deleteMember: TransactItem = {
         Delete: { TableName: tableName, Key: keys.member(groupId, companyId, endpointId) },
       };
@@ -375,24 +399,14 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
         },
       };
       try {
-        await doc.send(
-          new TransactWriteCommand({ TransactItems: [groupAbsent, deleteMember, removeFromEndpoint] }),
-        );
-        return 'purged';
+        await doc.send(new TransactWriteCommand({ TransactItems: [deleteMember, removeFromEndpoint] }));
       } catch (e: unknown) {
-        if (!(e instanceof TransactionCanceledException)) throw e;
-        const [group, , endpoint] = e.CancellationReasons ?? [];
-        if (group?.Code === 'ConditionalCheckFailed') return 'group-exists';
-        if (endpoint?.Code !== 'ConditionalCheckFailed') throw e;
+        const reasons = e instanceof TransactionCanceledException ? (e.CancellationReasons ?? []) : [];
+        if (reasons[1]?.Code !== 'ConditionalCheckFailed') throw e;
         // The endpoint no longer lists the group (or is gone): only the member item is left.
-        try {
-          await doc.send(new TransactWriteCommand({ TransactItems: [groupAbsent, deleteMember] }));
-        } catch (err: unknown) {
-          if (!(err instanceof TransactionCanceledException)) throw err;
-          if (err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return 'group-exists';
-          throw err;
-        }
-        return 'purged';
+        await doc.send(
+          new DeleteCommand({ TableName: tableName, Key: keys.member(groupId, companyId, endpointId) }),
+        );
       }
     },
 

@@ -7,6 +7,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { GroupStore } from '#adapters/group-store.ts';
 import {
+  type ApplyInput,
   type JobItem,
   type MembershipStore,
   type PageCursor,
@@ -123,15 +124,68 @@ export function createEvaluator(deps: EvaluatorDeps) {
 
   const historyExpiry = () => Math.floor(deps.nowMs() / 1000) + config.historyDays * 86_400;
 
+  /** What one evaluation decided for an endpoint: the write `apply` makes (possibly no change). */
+  function plan(e: EndpointRecord, scopes: Map<string, ScopeRecord>, set: CompiledGroupSet): ApplyInput {
+    const siteRef = { companyId: e.companyId, siteId: e.siteId };
+    const companyRef = { companyId: e.companyId };
+    const site = scopes.get(scopeKey(siteRef));
+    const company = scopes.get(scopeKey(companyRef));
+    const facts = factsFor(e, site, company);
+    count('EndpointsEvaluated');
+    const nowMs = deps.nowMs();
+    const { changes, dropped } = diffMembership(e.groups, evaluate(set, facts, nowMs), set);
+    const occurredAt = new Date(nowMs).toISOString();
+    return {
+      endpoint: e,
+      changes,
+      dropped,
+      nowIso: occurredAt,
+      historyExpiresAt: historyExpiry(),
+      transitions: (chunk, chunkChanges) =>
+        chunkChanges.map((c) =>
+          buildTransition(c, set, {
+            endpoint: e,
+            site,
+            company,
+            facts,
+            occurredAt,
+            grev: e.grev + 1 + chunk,
+          }),
+        ),
+    };
+  }
+
+  /** Member keys carry the company: after a move, member items follow the endpoint first. */
+  const needsRehome = (e: EndpointRecord) =>
+    (e.groupsCompanyId ?? e.companyId) !== e.companyId && Object.keys(e.groups).length > 0;
+
+  const isNoop = (w: ApplyInput) => w.changes.length === 0 && w.dropped.length === 0;
+
   /**
-   * Evaluates one endpoint and writes what changed. The write is guarded by everything the evaluation
-   * read (endpoint, company, site, entered groups); when any of it changed meanwhile, all of it is
-   * read again and the endpoint evaluated afresh.
+   * Whether every group these writes enter is still defined. An instance's definitions may be up to
+   * GROUP_CACHE_MS old; a group deleted since must not be entered (nor alerted). Checked by a read
+   * rather than inside the transaction, where a check on the group item would make every concurrent
+   * entry into that group conflict.
+   */
+  async function enteredGroupsExist(writes: readonly ApplyInput[]): Promise<boolean> {
+    const entered = new Set<string>();
+    for (const w of writes) for (const c of w.changes) if (c.event === 'entered') entered.add(c.groupId);
+    if (entered.size === 0) return true;
+    const existing = await deps.store.existingGroups([...entered]);
+    return [...entered].every((id) => existing.has(id));
+  }
+
+  /**
+   * Evaluates one endpoint and writes what changed, guarded by the endpoint's revisions. Company and
+   * site data are always read after the endpoint, and every fan-out walk bumps the revision of each
+   * endpoint it passes (`touch`), so an evaluation that used company or site data older than a change
+   * cannot be written: it finds the endpoint changed, reads everything again and evaluates afresh.
    */
   async function evaluateEndpoint(
     start: EndpointRecord,
     startScopes: Map<string, ScopeRecord>,
     startSet: CompiledGroupSet,
+    touch = false,
   ): Promise<number> {
     let endpoint: EndpointRecord | undefined = start;
     let scopes = startScopes;
@@ -139,47 +193,20 @@ export function createEvaluator(deps: EvaluatorDeps) {
     for (let attempt = 0; endpoint !== undefined; attempt++) {
       const e: EndpointRecord = endpoint;
       try {
-        // Member keys carry the company: after a move they follow the endpoint before anything else.
-        if ((e.groupsCompanyId ?? e.companyId) !== e.companyId && Object.keys(e.groups).length > 0) {
+        if (needsRehome(e)) {
           await deps.store.rehome(e);
           endpoint = { ...e, grev: e.grev + 1, groupsCompanyId: e.companyId };
           continue;
         }
-        const siteRef = { companyId: e.companyId, siteId: e.siteId };
-        const companyRef = { companyId: e.companyId };
-        const site = scopes.get(scopeKey(siteRef));
-        const company = scopes.get(scopeKey(companyRef));
-        const facts = factsFor(e, site, company);
-        count('EndpointsEvaluated');
-        const nowMs = deps.nowMs();
-        const { changes, dropped } = diffMembership(e.groups, evaluate(set, facts, nowMs), set);
-        if (changes.length === 0 && dropped.length === 0) return 0;
-        const occurredAt = new Date(nowMs).toISOString();
-        const evaluatedSet = set;
-        await deps.store.apply({
-          endpoint: e,
-          changes,
-          dropped,
-          scopes: [
-            { ...companyRef, rev: company?.rev },
-            { ...siteRef, rev: site?.rev },
-          ],
-          nowIso: occurredAt,
-          historyExpiresAt: historyExpiry(),
-          transitions: (chunk, chunkChanges) =>
-            chunkChanges.map((c) =>
-              buildTransition(c, evaluatedSet, {
-                endpoint: e,
-                site,
-                company,
-                facts,
-                occurredAt,
-                grev: e.grev + 1 + chunk,
-              }),
-            ),
-        });
-        count('TransitionsRecorded', changes.length);
-        return changes.length;
+        const write = plan(e, scopes, set);
+        if (isNoop(write) && !touch) return 0;
+        if (!(await enteredGroupsExist([write]))) {
+          set = await groupSet(true);
+          continue;
+        }
+        await deps.store.apply(write);
+        count('TransitionsRecorded', write.changes.length);
+        return write.changes.length;
       } catch (err: unknown) {
         if (!(err instanceof StaleEndpointError)) throw err;
         count('EvaluationConflicts');
@@ -193,6 +220,51 @@ export function createEvaluator(deps: EvaluatorDeps) {
       }
     }
     return 0;
+  }
+
+  /**
+   * Evaluates a fan-out page. Endpoints whose membership changes are written several to a
+   * transaction (they share their company and site checks), which is what makes a 10,000-endpoint
+   * company change fast; a transaction that loses a race falls back to one endpoint at a time.
+   */
+  async function evaluatePage(
+    endpoints: readonly EndpointRecord[],
+    scopes: Map<string, ScopeRecord>,
+    set: CompiledGroupSet,
+    touch: boolean,
+  ): Promise<number> {
+    const writes: ApplyInput[] = [];
+    const single: EndpointRecord[] = [];
+    for (const e of endpoints) {
+      if (needsRehome(e)) {
+        single.push(e);
+        continue;
+      }
+      const write = plan(e, scopes, set);
+      if (touch || !isNoop(write)) writes.push(write);
+    }
+    if (!(await enteredGroupsExist(writes))) {
+      // A group was deleted since these definitions were loaded: evaluate the page again without it.
+      return evaluatePage(endpoints, scopes, await groupSet(true), touch);
+    }
+    let changed = 0;
+    const batches = deps.store.packTogether(writes);
+    await mapLimit(batches, config.concurrency, async (batch) => {
+      try {
+        await deps.store.applyTogether(batch);
+        const n = batch.reduce((sum, w) => sum + w.changes.length, 0);
+        count('TransitionsRecorded', n);
+        changed += n;
+      } catch (err: unknown) {
+        if (!(err instanceof StaleEndpointError)) throw err;
+        count('EvaluationConflicts');
+        for (const w of batch) changed += await evaluateEndpoint(w.endpoint, scopes, set, touch);
+      }
+    });
+    await mapLimit(single, config.concurrency, async (e) => {
+      changed += await evaluateEndpoint(e, scopes, set, touch);
+    });
+    return changed;
   }
 
   async function loadScopes(endpoints: readonly EndpointRecord[]): Promise<Map<string, ScopeRecord>> {
@@ -210,30 +282,33 @@ export function createEvaluator(deps: EvaluatorDeps) {
     const wait = (current.notBefore ?? 0) - deps.nowMs();
     if (wait > 0) await sleep(wait);
     const startedAt = deps.nowMs();
-    // A job may exist because definitions changed: it always starts from the stored ones.
-    const set = current.kind === 'evaluate' ? await groupSet(true) : undefined;
+    // A job may exist because definitions changed: it starts from the stored ones, then follows the
+    // cache like every evaluation (so a group deleted meanwhile stops being entered within its age).
+    if (current.kind === 'evaluate') await groupSet(true);
     let cursor: PageCursor | null = current.cursor;
     let processed = current.processed;
     let changed = 0;
     do {
       if (current.kind === 'purge' && current.groupId !== undefined) {
         const groupId = current.groupId;
-        const page = await deps.store.memberPage(groupId, cursor, config.pageSize);
-        let recreated = false;
-        await mapLimit(page.items, config.concurrency, async (m) => {
-          if ((await deps.store.purgeMember(groupId, m.companyId, m.endpointId)) === 'group-exists')
-            recreated = true;
-        });
-        processed += page.items.length;
         // A group with this id exists again: its own fleet walk decides these memberships now.
-        cursor = recreated ? null : page.next;
+        if (await deps.store.groupExists(groupId)) {
+          cursor = null;
+          break;
+        }
+        const page = await deps.store.memberPage(groupId, cursor, config.pageSize);
+        await mapLimit(page.items, config.concurrency, (m) =>
+          deps.store.purgeMember(groupId, m.companyId, m.endpointId),
+        );
+        processed += page.items.length;
+        cursor = page.next;
         count('JobPages');
-      } else if (current.scope !== undefined && set !== undefined) {
+      } else if (current.scope !== undefined) {
+        const set = await groupSet();
+        // Endpoints first, then their company and site: see evaluateEndpoint.
         const page = await deps.store.endpointsPage(current.scope, cursor, config.pageSize);
         const scopes = await loadScopes(page.items);
-        await mapLimit(page.items, config.concurrency, async (e) => {
-          changed += await evaluateEndpoint(e, scopes, set);
-        });
+        changed += await evaluatePage(page.items, scopes, set, current.touch === true);
         processed += page.items.length;
         cursor = page.next;
         count('JobPages');
@@ -319,6 +394,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
               jobId: `scope-${record.id}`,
               kind: 'evaluate',
               scope,
+              touch: true,
               reason: `${change.level} ${JSON.stringify(change.ref)} changed`,
             },
             new Date(deps.nowMs()).toISOString(),
@@ -350,6 +426,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
                 jobId: `fleet-${record.id}`,
                 kind: 'evaluate',
                 scope: { kind: 'fleet' },
+                touch: true,
                 notBefore: deps.nowMs() + config.fleetDelayMs,
                 reason: `group ${change.groupId} saved`,
               },

@@ -258,8 +258,10 @@ describe('evaluator review: records racing with fan-out jobs', () => {
   // from the superseded company: a wrong "entered" transition and a membership that no later event
   // corrects. (The conflict path has the same flaw: after StaleEndpointError it re-reads the
   // endpoint but keeps the stale scopes, evaluate.ts:168.)
-  // Fix: carry the scope items' `rev` in ScopeRecord and add ConditionChecks on them to the
-  // transaction (reload scopes and endpoint on failure), or re-read scopes with the endpoint.
+  // Fixed: company and site are always read after the endpoint, and a fan-out job bumps the `grev`
+  // of every endpoint it walks even when nothing changes, so the record's write (guarded by `grev`)
+  // fails and it re-reads everything. (ConditionChecks on the company item would have made every
+  // concurrent evaluation in one company conflict.)
   it('never applies membership computed from a company record superseded before the write', async () => {
     const t = await setup();
     await t.setCompany('contoso', { [ENABLE]: 'Windows Workstation' }, 0);
@@ -430,8 +432,9 @@ describe('evaluator review: group deletion', () => {
   // deleted group in its cache for up to GROUP_CACHE_MS and, after the purge has passed, enters an
   // endpoint into the deleted group: a transition and an alert for a group that no longer exists,
   // and a membership (map entry + member item) the purge will never visit again.
-  // Fix: ConditionCheck `attribute_exists(PK)` on GROUP#<g> for every entered group in the
-  // transaction (reload groups on failure); and/or start the purge after FLEET_JOB_DELAY_MS.
+  // Fixed: entries are written only after a consistent read shows their groups still defined (a check
+  // inside the transaction would make concurrent entries into one group conflict), and the purge
+  // starts FLEET_JOB_DELAY_MS after the deletion.
   it('never enters an endpoint into a group deleted and purged meanwhile', async () => {
     const t = await setup();
     await t.groups.put(servers(), at(0));
