@@ -15,6 +15,7 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { ALIASES, ESM_REQUIRE_BANNER, EXTERNAL_MODULES } from '../infra/bundling.ts';
 import type { BenchReport } from './run.ts';
 import { median, RESULTS_DIR, report, writeResult } from './support.ts';
 
@@ -26,10 +27,9 @@ const SAMPLES = 10;
 const SIZE_BUDGET_KB = 400;
 const INIT_BUDGET_RATIO = 1.25;
 
-/** Copied from infra/function.ts (ESM_REQUIRE_BANNER): the bundle must be built the same way. */
-const BANNER =
-  "import { createRequire as __keywatchCreateRequire } from 'node:module'; const require = __keywatchCreateRequire(import.meta.url);";
-const SDK_EXTERNALS = ['@aws-sdk/*', '@smithy/*'];
+// The deployed settings themselves (infra/bundling.ts): the bundle must be built the same way.
+const BANNER = ESM_REQUIRE_BANNER;
+const SDK_EXTERNALS = EXTERNAL_MODULES;
 
 const MINIMAL_SOURCE = `// The reference: a bundle that only creates a DynamoDB client.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -104,6 +104,7 @@ async function bundle(name: string, entry: string, variant: Bundle['variant']): 
     sourcemap: 'linked',
     sourcesContent: false,
     banner: { js: BANNER },
+    alias: { ...ALIASES },
     external: variant === 'sdk-external' ? SDK_EXTERNALS : [],
     absWorkingDir: ROOT,
     logLevel: 'error',
