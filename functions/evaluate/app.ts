@@ -3,7 +3,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -23,6 +23,12 @@ function isTick(event: unknown): event is TickEvent {
 export function createEvaluateHandler(deps: { evaluator: Evaluator; logger: Logger; metrics?: Metrics }) {
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
   const handler = middy(async (event: DynamoDBStreamEvent | TickEvent, context: Context) => {
+    // Every invocation reports at least this, so no invocation logs "no metrics to publish".
+    deps.metrics?.addMetric(
+      isTick(event) ? 'Ticks' : 'StreamRecords',
+      MetricUnit.Count,
+      isTick(event) ? 1 : event.Records.length,
+    );
     if (isTick(event)) {
       const started = await deps.evaluator.tick();
       deps.logger.info('tick', { fleetJob: started });

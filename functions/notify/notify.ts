@@ -133,6 +133,8 @@ export function createNotifyHandler(deps: NotifyDependencies) {
   const handler: NotifyHandler = async (event, context) => {
     // Lets Powertools expire an in-progress record when this invocation times out mid-publish.
     idempotency.registerLambdaContext(context);
+    // Every invocation reports at least this, so none logs "no metrics to publish".
+    metrics.addMetric('TransitionsReceived', MetricUnit.Count, event.Records.length);
     // A processor per invocation: it holds the batch's state, and the local poller may run several
     // invocations (one per shard) at once in one process.
     const processor = new BatchProcessor(EventType.DynamoDBStreams);
