@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { type AlertPublisher, snsPublisher } from '#adapters/alert-publisher.ts';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
@@ -17,8 +17,11 @@ import { createNotifyHandler } from '#functions/notify/notify.ts';
 import { fileAlertSink } from './alert-sink.ts';
 import { createTable } from './create-table.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
-import { type HttpHandler, lambdaContext, startHttpServer } from './http-server.ts';
-import { startStreamPoller } from './stream-poller.ts';
+import { type HttpHandler, startHttpServer } from './http-server.ts';
+import { lambdaContext } from './lambda-context.ts';
+import { type StreamConsumer, startStreamPoller } from './stream-poller.ts';
+
+type StreamHandler = StreamConsumer['handler'];
 
 export const LOCAL_TOPIC_ARN = 'arn:aws:sns:local:000000000000:keywatch-alerts';
 
@@ -110,23 +113,21 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       region: process.env.AWS_REGION,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    const invoke =
-      (name: string, fn: (e: DynamoDBStreamEvent, c: Context) => Promise<unknown>) =>
-      (event: DynamoDBStreamEvent) =>
-        fn(event, lambdaContext(`keywatch-${name}`, 900_000)) as never;
     const poller = startStreamPoller({
       client: streams,
       tableStreamArn: streamArn,
       pollIntervalMs: opts.pollIntervalMs ?? 250,
+      // The evaluate function's timeout in the stack (infra/processing.ts).
+      timeoutMs: 60_000,
       log,
       consumers: [
         {
           name: 'evaluate',
           filters: EVALUATE_FILTERS,
           batchSize: 100,
-          handler: invoke('evaluate', evaluate as never),
+          handler: evaluate as unknown as StreamHandler,
         },
-        { name: 'notify', filters: NOTIFY_FILTERS, batchSize: 10, handler: invoke('notify', notify) },
+        { name: 'notify', filters: NOTIFY_FILTERS, batchSize: 10, handler: notify },
       ],
     });
     cleanups.push(() => poller.stop());

@@ -1,14 +1,3 @@
-// The local stand-in for Lambda's DynamoDB event source mappings: reads the table's stream and invokes
-// the real stream handlers with `DynamoDBStreamEvent` batches, the way the stack's mappings do.
-//
-// Per consumer (one per mapping) and shard: records in order, one batch in flight, the consumer's
-// filter patterns applied (unmatched records are skipped and checkpointed), ReportBatchItemFailures
-// honoured (retry from the lowest failed record), a thrown error retries the whole batch, and after
-// `maxAttempts` the batch goes to the on-failure hook (the stack's on-failure destination) and the
-// shard moves on. Every shard is read, parents before children; shards are re-discovered each second
-// and whenever one closes. Checkpoints live in memory: a restart reads open shards from the trim
-// horizon again (the handlers are idempotent, as they must be on Lambda).
-import { randomUUID } from 'node:crypto';
 import {
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
@@ -21,6 +10,7 @@ import {
   TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue, Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { lambdaContext } from './lambda-context.ts';
 
 export type FilterPattern = Readonly<Record<string, unknown>>;
 
@@ -463,7 +453,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   ): Promise<{ failedFrom: undefined } | { failedFrom: number; error: string }> {
     let response: unknown;
     try {
-      response = await consumer.handler({ Records: records }, lambdaContext(consumer.name, timeoutMs));
+      response = await consumer.handler({ Records: records }, lambdaContext(consumer.name, timeoutMs, 1024));
     } catch (e: unknown) {
       return { failedFrom: 0, error: errorText(e) };
     }
@@ -532,27 +522,6 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       changed();
       while (loops.size > 0) await Promise.all([...loops]);
     },
-  };
-}
-
-function lambdaContext(functionName: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  const unsupported = () => {
-    throw new Error('Callback-style completion is not supported by the local stream poller');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
   };
 }
 

@@ -3,7 +3,6 @@
 // a transition twice), fan-out pages, and re-evaluation jobs.
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -15,6 +14,7 @@ import {
 import type { EndpointRecord } from '#core/endpoint.ts';
 import type { MembershipChange } from '#core/membership.ts';
 import type { Transition } from '#core/transition.ts';
+import { batchGetAll } from './batch-get.ts';
 import { endpointFromItem } from './items.ts';
 import { FLEET_SHARDS, INDEX, ITEM, keys, WRITER } from './keys.ts';
 
@@ -78,21 +78,7 @@ function endpointIdOfKey(key: Record<string, unknown>): string {
 }
 
 export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: string) {
-  async function batchGetConsistent(wanted: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
-    const found: Record<string, unknown>[] = [];
-    for (let i = 0; i < wanted.length; i += 100) {
-      let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined =
-        {
-          [tableName]: { Keys: wanted.slice(i, i + 100), ConsistentRead: true },
-        };
-      while (request && Object.keys(request).length > 0) {
-        const out = await doc.send(new BatchGetCommand({ RequestItems: request }));
-        found.push(...(out.Responses?.[tableName] ?? []));
-        request = out.UnprocessedKeys as typeof request;
-      }
-    }
-    return found;
-  }
+  const batchGetConsistent = (wanted: Record<string, unknown>[]) => batchGetAll(doc, tableName, wanted, true);
 
   async function transact(items: TransactItem[]) {
     try {

@@ -1,12 +1,8 @@
 // Read models for the query routes: group members and transition history, paged by DynamoDB keys.
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { GroupDefinition } from '#core/criteria/types.ts';
 import type { Transition } from '#core/transition.ts';
+import { batchGetAll } from './batch-get.ts';
 import type { Item } from './items.ts';
 import { INDEX, keys } from './keys.ts';
 
@@ -92,18 +88,12 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
 
     /** Endpoint items by id (hostname and site are read fresh for member lists). */
     async endpoints(ids: readonly string[]): Promise<Map<string, Item>> {
-      const found = new Map<string, Item>();
-      for (let i = 0; i < ids.length; i += 100) {
-        let request: Record<string, { Keys: Record<string, unknown>[] }> | undefined = {
-          [tableName]: { Keys: ids.slice(i, i + 100).map((id) => keys.endpoint(id)) },
-        };
-        while (request && Object.keys(request).length > 0) {
-          const out = await doc.send(new BatchGetCommand({ RequestItems: request }));
-          for (const item of out.Responses?.[tableName] ?? []) found.set(String(item.endpointId), item);
-          request = out.UnprocessedKeys as typeof request;
-        }
-      }
-      return found;
+      const items = await batchGetAll(
+        doc,
+        tableName,
+        ids.map((id) => keys.endpoint(id)),
+      );
+      return new Map(items.map((item) => [String(item.endpointId), item]));
     },
 
     /** Newest first, by endpoint (its partition), by group (GSI1) or across the fleet (GSI2). */

@@ -1,12 +1,7 @@
 // DynamoDB access for the API functions: conditional report writes (one request per update, no
 // reads), company/site upserts and endpoint reads. Callers get domain records, never items.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   type EndpointRecord,
@@ -16,6 +11,7 @@ import {
   type StatusUpdate,
 } from '#core/endpoint.ts';
 import type { FieldChanges } from '#core/fields.ts';
+import { batchGetAll } from './batch-get.ts';
 import { endpointFromItem, type Item, scopeFromItem } from './items.ts';
 import { FIELD_ATTR_PREFIX, ITEM, keys, WRITER } from './keys.ts';
 
@@ -148,23 +144,9 @@ export function createRepository(doc: DynamoDBDocumentClient, tableName: string)
         const key = r.siteId === undefined ? keys.company(r.companyId) : keys.site(r.companyId, r.siteId);
         wanted.set(`${key.PK}|${key.SK}`, key);
       }
+      const items = await batchGetAll(doc, tableName, [...wanted.values()], consistent);
       const found = new Map<string, ScopeRecord>();
-      let pending = [...wanted.values()];
-      while (pending.length > 0) {
-        const chunk = pending.slice(0, 100);
-        pending = pending.slice(100);
-        let request:
-          | Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }>
-          | undefined = {
-          [tableName]: { Keys: chunk, ConsistentRead: consistent },
-        };
-        while (request && Object.keys(request).length > 0) {
-          const out = await doc.send(new BatchGetCommand({ RequestItems: request }));
-          for (const item of out.Responses?.[tableName] ?? [])
-            found.set(`${item.PK}|${item.SK}`, scopeFromItem(item));
-          request = out.UnprocessedKeys as typeof request;
-        }
-      }
+      for (const item of items) found.set(`${item.PK}|${item.SK}`, scopeFromItem(item));
       return found;
     },
   };

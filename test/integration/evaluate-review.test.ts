@@ -23,7 +23,7 @@ import { SHIPPED_GROUPS } from '#core/group-pack.ts';
 import { createEvaluateHandler } from '#functions/evaluate/app.ts';
 import { createEvaluator, type EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
 import { toChangeRecords } from '#functions/evaluate/records.ts';
-import { lambdaContext } from '#local/http-server.ts';
+import { lambdaContext } from '#local/lambda-context.ts';
 import { freshTable } from '#test/helpers/dynamo.ts';
 import { batchOf, streamReader } from '#test/helpers/stream.ts';
 

@@ -16,7 +16,7 @@ import type { StatusUpdate } from '#core/endpoint.ts';
 import { SHIPPED_GROUPS } from '#core/group-pack.ts';
 import { createEvaluateHandler } from '#functions/evaluate/app.ts';
 import { createEvaluator } from '#functions/evaluate/evaluate.ts';
-import { lambdaContext } from '#local/http-server.ts';
+import { lambdaContext } from '#local/lambda-context.ts';
 import { freshTable } from '#test/helpers/dynamo.ts';
 import { countRequests } from '#test/helpers/request-counter.ts';
 import { batchOf, streamReader } from '#test/helpers/stream.ts';

@@ -4,7 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { describe, expect, it } from 'vitest';
 import { sign } from '#core/signing.ts';
 import { createApiHandler } from '#http/api.ts';
-import { lambdaContext } from '#local/http-server.ts';
+import { lambdaContext } from '#local/lambda-context.ts';
 
 const SECRET = 'unit-secret';
 const logger = new Logger({ serviceName: 'keywatch-test', logLevel: 'SILENT' });
