@@ -6,26 +6,15 @@
 //
 // Tests whose comment starts "Regression:" each proved a bug found in review (they failed before the
 // fix named in their comment); they now guard against its return.
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createDynamoClient, documentClient } from '#adapters/clients.ts';
-import { createGroupStore, type GroupStore } from '#adapters/group-store.ts';
-import { INDEX, keys } from '#adapters/keys.ts';
-import { createMembershipStore } from '#adapters/membership-store.ts';
-import { createRepository } from '#adapters/repository.ts';
+import type { GroupStore } from '#adapters/group-store.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
-import type { StatusUpdate } from '#core/endpoint.ts';
-import { SHIPPED_GROUPS } from '#core/group-pack.ts';
-import { createEvaluateHandler } from '#functions/evaluate/app.ts';
-import { createEvaluator, type EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
+import type { EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
 import { toChangeRecords } from '#functions/evaluate/records.ts';
-import { lambdaContext } from '#local/lambda-context.ts';
-import { freshTable } from '#test/helpers/dynamo.ts';
-import { batchOf, streamReader } from '#test/helpers/stream.ts';
+import { evaluatorHarness } from '#test/helpers/evaluator.ts';
+import { batchOf } from '#test/helpers/stream.ts';
 
 const FAILED = '| C: - FAILED - 123456-789012; Azure AD |';
 const SUCCESS = '| All BitLocker keys are backed up successfully. |';
@@ -39,136 +28,8 @@ const DISABLED = 'BitLocker Disabled';
 let clock = Date.parse('2026-11-26T10:00:00Z');
 const at = (offsetSeconds: number) => new Date(clock + offsetSeconds * 1000).toISOString();
 
-async function setup(opts: { config?: Partial<EvaluatorConfig> } = {}) {
-  const { client: admin, tableName, endpoint } = await freshTable();
-  const adminDoc = documentClient(admin);
-  const repo = createRepository(adminDoc, tableName);
-  const groups = createGroupStore(adminDoc, tableName);
-  const store = createMembershipStore(adminDoc, tableName);
-  for (const raw of SHIPPED_GROUPS) await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), at(0));
-  const logger = new Logger({
-    serviceName: 'keywatch-test',
-    logLevel: (process.env.TEST_LOG_LEVEL ?? 'SILENT') as 'SILENT',
-  });
-
-  /** One evaluator "instance": its own client and its own group cache, like one warm Lambda. */
-  const instance = (
-    over: {
-      groups?: (store: Pick<GroupStore, 'list'>) => Pick<GroupStore, 'list'>;
-      sleep?: (ms: number) => Promise<void>;
-    } = {},
-  ) => {
-    const evalClient: DynamoDBClient = createDynamoClient(endpoint);
-    const evalDoc = documentClient(evalClient);
-    const groupStore = createGroupStore(evalDoc, tableName);
-    const evaluator = createEvaluator({
-      groups: over.groups ? over.groups(groupStore) : groupStore,
-      scopes: createRepository(evalDoc, tableName),
-      store: createMembershipStore(evalDoc, tableName),
-      nowMs: () => clock,
-      logger,
-      sleep: over.sleep ?? (async () => undefined),
-      config: { groupCacheMs: 5_000, pageSize: 50, ...opts.config },
-    });
-    const handler = createEvaluateHandler({ evaluator, logger });
-    const deliver = async (records: DynamoDBRecord[]) => {
-      const event = batchOf(records, EVALUATE_FILTERS);
-      if (event.Records.length === 0) return { batchItemFailures: [] };
-      return handler(event, lambdaContext('keywatch-evaluate'));
-    };
-    return { evaluator, deliver };
-  };
-
-  const main = instance();
-  const stream = await streamReader(admin, tableName, endpoint);
-  /** Delivers stream records until the stream is quiet (jobs write follow-up records). */
-  const settle = async (via = main) => {
-    for (let round = 0; round < 400; round++) {
-      const records = await stream.next();
-      if (records.length === 0) return;
-      const res = await via.deliver(records);
-      expect(res?.batchItemFailures ?? []).toEqual([]);
-    }
-    throw new Error('stream did not settle');
-  };
-  const report = (
-    id: string,
-    seconds: number,
-    fields: Record<string, unknown>,
-    extra: Partial<StatusUpdate> = {},
-    clear: string[] = [],
-  ) =>
-    repo.writeReport(
-      {
-        endpointId: id,
-        companyId: 'contoso',
-        siteId: 'hq',
-        observedAt: at(seconds),
-        observedAtMs: clock + seconds * 1000,
-        hostname: id,
-        osType: 'Windows',
-        endpointType: 'Laptop',
-        fields: { set: fields as Record<string, string>, clear },
-        ...extra,
-      },
-      at(seconds),
-    );
-  const transitions = async (groupId: string) => {
-    const out = await adminDoc.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: INDEX.byParent,
-        KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :p)',
-        ExpressionAttributeValues: { ':pk': `GROUP#${groupId}`, ':p': 'TRANSITION#' },
-      }),
-    );
-    return out.Items ?? [];
-  };
-  /** Member items of a group, as `<companyId>/<endpointId>`. */
-  const memberItems = async (groupId: string) => {
-    const out = await adminDoc.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :p)',
-        ExpressionAttributeValues: { ':pk': keys.groupPartition(groupId), ':p': keys.membersPrefix() },
-        ConsistentRead: true,
-      }),
-    );
-    return (out.Items ?? []).map((i) => `${i.companyId}/${i.endpointId}`).sort();
-  };
-  const groupsOf = async (id: string) => Object.keys((await repo.getEndpoint(id, true))?.groups ?? {}).sort();
-  const setCompany = (companyId: string, fields: Record<string, unknown>, seconds: number) =>
-    repo.upsertScope(
-      { companyId },
-      undefined,
-      {
-        set: Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null)) as Record<
-          string,
-          string
-        >,
-        clear: Object.entries(fields)
-          .filter(([, v]) => v === null)
-          .map(([k]) => k),
-      },
-      at(seconds),
-    );
-  return {
-    repo,
-    groups,
-    store,
-    stream,
-    main,
-    instance,
-    deliver: main.deliver,
-    evaluator: main.evaluator,
-    settle,
-    report,
-    transitions,
-    memberItems,
-    groupsOf,
-    setCompany,
-  };
-}
+const setup = (opts: { config?: Partial<EvaluatorConfig> } = {}) =>
+  evaluatorHarness({ now: () => clock, ...opts });
 
 const isType = (type: string) => (r: DynamoDBRecord) =>
   (r.dynamodb?.NewImage ?? r.dynamodb?.OldImage)?.type?.S === type;

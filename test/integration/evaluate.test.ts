@@ -1,25 +1,10 @@
 // The evaluate handler against DynamoDB Local with real stream batches: membership, transitions,
 // redelivery, irrelevant changes, fan-out jobs, group changes and deletion.
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { DynamoDBRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createDynamoClient, documentClient } from '#adapters/clients.ts';
-import { createGroupStore } from '#adapters/group-store.ts';
-import { INDEX } from '#adapters/keys.ts';
-import { createMembershipStore } from '#adapters/membership-store.ts';
-import { createRepository } from '#adapters/repository.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
-import type { StatusUpdate } from '#core/endpoint.ts';
-import { SHIPPED_GROUPS } from '#core/group-pack.ts';
-import { createEvaluateHandler } from '#functions/evaluate/app.ts';
-import { createEvaluator } from '#functions/evaluate/evaluate.ts';
-import { lambdaContext } from '#local/lambda-context.ts';
-import { freshTable } from '#test/helpers/dynamo.ts';
-import { countRequests } from '#test/helpers/request-counter.ts';
-import { batchOf, streamReader } from '#test/helpers/stream.ts';
+import { evaluatorHarness } from '#test/helpers/evaluator.ts';
+import { batchOf } from '#test/helpers/stream.ts';
 
 const FAILED = '| C: - FAILED - 123456-789012; Azure AD |';
 const SUCCESS = '| All BitLocker keys are backed up successfully. |';
@@ -29,80 +14,8 @@ const ENABLED_GROUP = 'bitlocker-key-backup-enabled';
 let clock = Date.parse('2026-11-26T10:00:00Z');
 const at = (offsetSeconds: number) => new Date(clock + offsetSeconds * 1000).toISOString();
 
-async function setup() {
-  const { client: admin, tableName, endpoint } = await freshTable();
-  // The evaluator gets its own client so its requests can be counted alone.
-  const evalClient: DynamoDBClient = createDynamoClient(endpoint);
-  const counter = countRequests(evalClient);
-  const adminDoc = documentClient(admin);
-  const evalDoc = documentClient(evalClient);
-  const repo = createRepository(adminDoc, tableName);
-  const groups = createGroupStore(adminDoc, tableName);
-  for (const raw of SHIPPED_GROUPS) await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), at(0));
-  const logger = new Logger({
-    serviceName: 'keywatch-test',
-    logLevel: (process.env.TEST_LOG_LEVEL ?? 'SILENT') as 'SILENT',
-  });
-  const evaluator = createEvaluator({
-    groups: createGroupStore(evalDoc, tableName),
-    scopes: createRepository(evalDoc, tableName),
-    store: createMembershipStore(evalDoc, tableName),
-    nowMs: () => clock,
-    logger,
-    sleep: async () => undefined,
-    config: { groupCacheMs: 60_000, pageSize: 50 },
-  });
-  const handler = createEvaluateHandler({ evaluator, logger });
-  const stream = await streamReader(admin, tableName, endpoint);
-  const deliver = async (records: DynamoDBRecord[]) => {
-    const event = batchOf(records, EVALUATE_FILTERS);
-    if (event.Records.length === 0) return { batchItemFailures: [] };
-    return handler(event, lambdaContext('keywatch-evaluate'));
-  };
-  /** Delivers stream records until the stream is quiet (jobs write follow-up records). */
-  const settle = async () => {
-    for (let round = 0; round < 200; round++) {
-      const records = await stream.next();
-      if (records.length === 0) return;
-      const res = await deliver(records);
-      expect(res?.batchItemFailures ?? []).toEqual([]);
-    }
-    throw new Error('stream did not settle');
-  };
-  const report = (
-    id: string,
-    seconds: number,
-    fields: Record<string, unknown>,
-    extra: Partial<StatusUpdate> = {},
-  ) =>
-    repo.writeReport(
-      {
-        endpointId: id,
-        companyId: 'contoso',
-        siteId: 'hq',
-        observedAt: at(seconds),
-        observedAtMs: clock + seconds * 1000,
-        hostname: id,
-        osType: 'Windows',
-        endpointType: 'Laptop',
-        fields: { set: fields as Record<string, string>, clear: [] },
-        ...extra,
-      },
-      at(seconds),
-    );
-  const transitions = async (groupId: string) => {
-    const out = await adminDoc.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: INDEX.byParent,
-        KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :p)',
-        ExpressionAttributeValues: { ':pk': `GROUP#${groupId}`, ':p': 'TRANSITION#' },
-      }),
-    );
-    return out.Items ?? [];
-  };
-  return { repo, groups, stream, deliver, settle, report, transitions, counter, evaluator };
-}
+// A long group cache: these tests decide when definitions are reloaded.
+const setup = () => evaluatorHarness({ now: () => clock, config: { groupCacheMs: 60_000 } });
 
 describe('evaluate handler', () => {
   beforeEach(() => {
@@ -158,14 +71,14 @@ describe('evaluate handler', () => {
     await t.settle();
     await t.report('LAPTOP-1', 1, { 'BitLocker Key Backup Status': SUCCESS });
     await t.settle();
-    t.counter.reset();
+    t.requests.reset();
     // A newer report with the same values, and a hostname change: no group reads either.
     await t.report('LAPTOP-1', 2, { 'BitLocker Key Backup Status': SUCCESS });
     await t.report('LAPTOP-1', 3, {}, { hostname: 'RENAMED-1' });
     const batch = await t.stream.next();
     expect(batchOf(batch, EVALUATE_FILTERS).Records).toHaveLength(2);
     await t.deliver(batch);
-    expect(t.counter.snapshot()).toEqual({});
+    expect(t.requests.snapshot()).toEqual({});
   });
 
   it('skips its own membership writes through the stream filter', async () => {

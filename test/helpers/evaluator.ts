@@ -1,0 +1,164 @@
+// A harness for evaluator tests: real table, real stream batches, evaluator instances with their own
+// clients and group caches (like separate warm Lambda instances).
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { expect } from 'vitest';
+import { createDynamoClient, documentClient } from '#adapters/clients.ts';
+import { createGroupStore, type GroupStore } from '#adapters/group-store.ts';
+import { INDEX, keys } from '#adapters/keys.ts';
+import { createMembershipStore } from '#adapters/membership-store.ts';
+import { createRepository } from '#adapters/repository.ts';
+import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
+import { parseGroupDefinition } from '#core/criteria/index.ts';
+import type { StatusUpdate } from '#core/endpoint.ts';
+import { SHIPPED_GROUPS } from '#core/group-pack.ts';
+import { createEvaluateHandler } from '#functions/evaluate/app.ts';
+import { createEvaluator, type EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
+import { lambdaContext } from '#local/lambda-context.ts';
+import { freshTable } from './dynamo.ts';
+import { countRequests } from './request-counter.ts';
+import { batchOf, streamReader } from './stream.ts';
+
+/**
+ * A fresh table with the shipped groups, a stream reader, and evaluator "instances" driven by real
+ * stream batches. `now` is the tests' clock; times passed as seconds are offsets from it.
+ */
+export async function evaluatorHarness(opts: { now: () => number; config?: Partial<EvaluatorConfig> }) {
+  const at = (offsetSeconds: number) => new Date(opts.now() + offsetSeconds * 1000).toISOString();
+  const { client: admin, tableName, endpoint } = await freshTable();
+  const adminDoc = documentClient(admin);
+  const repo = createRepository(adminDoc, tableName);
+  const groups = createGroupStore(adminDoc, tableName);
+  const store = createMembershipStore(adminDoc, tableName);
+  for (const raw of SHIPPED_GROUPS) await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), at(0));
+  const logger = new Logger({
+    serviceName: 'keywatch-test',
+    logLevel: (process.env.TEST_LOG_LEVEL ?? 'SILENT') as 'SILENT',
+  });
+
+  /** One evaluator "instance": its own client and its own group cache, like one warm Lambda. */
+  const instance = (
+    over: {
+      groups?: (store: Pick<GroupStore, 'list'>) => Pick<GroupStore, 'list'>;
+      sleep?: (ms: number) => Promise<void>;
+    } = {},
+  ) => {
+    const evalClient: DynamoDBClient = createDynamoClient(endpoint);
+    // Requests of this instance alone, counted at the SDK boundary.
+    const requests = countRequests(evalClient);
+    const evalDoc = documentClient(evalClient);
+    const groupStore = createGroupStore(evalDoc, tableName);
+    const evaluator = createEvaluator({
+      groups: over.groups ? over.groups(groupStore) : groupStore,
+      scopes: createRepository(evalDoc, tableName),
+      store: createMembershipStore(evalDoc, tableName),
+      nowMs: opts.now,
+      logger,
+      sleep: over.sleep ?? (async () => undefined),
+      config: { groupCacheMs: 5_000, pageSize: 50, ...opts.config },
+    });
+    const handler = createEvaluateHandler({ evaluator, logger });
+    const deliver = async (records: DynamoDBRecord[]) => {
+      const event = batchOf(records, EVALUATE_FILTERS);
+      if (event.Records.length === 0) return { batchItemFailures: [] };
+      return handler(event, lambdaContext('keywatch-evaluate'));
+    };
+    return { evaluator, deliver, requests };
+  };
+
+  const main = instance();
+  const stream = await streamReader(admin, tableName, endpoint);
+  /** Delivers stream records until the stream is quiet (jobs write follow-up records). */
+  const settle = async (via = main) => {
+    for (let round = 0; round < 400; round++) {
+      const records = await stream.next();
+      if (records.length === 0) return;
+      const res = await via.deliver(records);
+      expect(res?.batchItemFailures ?? []).toEqual([]);
+    }
+    throw new Error('stream did not settle');
+  };
+  const report = (
+    id: string,
+    seconds: number,
+    fields: Record<string, unknown>,
+    extra: Partial<StatusUpdate> = {},
+    clear: string[] = [],
+  ) =>
+    repo.writeReport(
+      {
+        endpointId: id,
+        companyId: 'contoso',
+        siteId: 'hq',
+        observedAt: at(seconds),
+        observedAtMs: opts.now() + seconds * 1000,
+        hostname: id,
+        osType: 'Windows',
+        endpointType: 'Laptop',
+        fields: { set: fields as Record<string, string>, clear },
+        ...extra,
+      },
+      at(seconds),
+    );
+  const transitions = async (groupId: string) => {
+    const out = await adminDoc.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: INDEX.byParent,
+        KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :p)',
+        ExpressionAttributeValues: { ':pk': `GROUP#${groupId}`, ':p': 'TRANSITION#' },
+      }),
+    );
+    return out.Items ?? [];
+  };
+  /** Member items of a group, as `<companyId>/<endpointId>`. */
+  const memberItems = async (groupId: string) => {
+    const out = await adminDoc.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :p)',
+        ExpressionAttributeValues: { ':pk': keys.groupPartition(groupId), ':p': keys.membersPrefix() },
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []).map((i) => `${i.companyId}/${i.endpointId}`).sort();
+  };
+  const groupsOf = async (id: string) => Object.keys((await repo.getEndpoint(id, true))?.groups ?? {}).sort();
+  const setCompany = (companyId: string, fields: Record<string, unknown>, seconds: number) =>
+    repo.upsertScope(
+      { companyId },
+      undefined,
+      {
+        set: Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null)) as Record<
+          string,
+          string
+        >,
+        clear: Object.entries(fields)
+          .filter(([, v]) => v === null)
+          .map(([k]) => k),
+      },
+      at(seconds),
+    );
+  return {
+    at,
+    repo,
+    groups,
+    store,
+    stream,
+    main,
+    instance,
+    deliver: main.deliver,
+    evaluator: main.evaluator,
+    requests: main.requests,
+    settle,
+    report,
+    transitions,
+    memberItems,
+    groupsOf,
+    setCompany,
+  };
+}
+
+export type EvaluatorHarness = Awaited<ReturnType<typeof evaluatorHarness>>;
