@@ -23,9 +23,10 @@ import { createNotifyHandler, IDEMPOTENCY_PK } from '#functions/notify/notify.ts
 import { fileAlertSink } from '#local/alert-sink.ts';
 import { startStreamPoller } from '#local/stream-poller.ts';
 import { freshTable } from '#test/helpers/dynamo.ts';
+import { FAILED_STATUS, transition } from '#test/helpers/factories.ts';
 
 const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:keywatch-alerts';
-const STATUS = '| C: - FAILED - 123456-789012; Azure AD |';
+const STATUS = FAILED_STATUS;
 
 const sns = new SNSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
 const snsMock = mockClient(sns);
@@ -56,27 +57,6 @@ beforeEach(() => {
     metrics,
   });
 });
-
-function transition(overrides: Partial<Transition> = {}): Transition {
-  return {
-    transitionId: `tr-${crypto.randomUUID()}`,
-    groupId: 'bitlocker-key-backup-failed',
-    groupName: 'BitLocker Key Backup Failed',
-    endpointId: 'ep-042',
-    hostname: 'LAPTOP-042',
-    companyId: 'contoso',
-    siteId: 'hq',
-    companyName: 'Contoso',
-    siteName: 'HQ',
-    event: 'entered',
-    occurredAt: '2025-05-01T10:00:00.000Z',
-    alert: true,
-    severity: 'high',
-    fields: { 'ENDPOINT:BitLocker Key Backup Status': STATUS },
-    statusText: STATUS,
-    ...overrides,
-  };
-}
 
 /** A stream record of the transition item as the evaluator stores it. */
 function streamRecord(

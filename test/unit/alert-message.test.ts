@@ -1,29 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildAlert, SMS_MAX, SUBJECT_MAX } from '#core/alert-message.ts';
 import type { Transition } from '#core/transition.ts';
-
-const FAILED_STATUS = '| C: - FAILED - 123456-789012; Azure AD |';
-
-function transition(overrides: Partial<Transition> = {}): Transition {
-  return {
-    transitionId: '01J8Z3N0ABCDEF',
-    groupId: 'bitlocker-key-backup-failed',
-    groupName: 'BitLocker Key Backup Failed',
-    endpointId: 'ep-042',
-    hostname: 'LAPTOP-042',
-    companyId: 'contoso',
-    siteId: 'hq',
-    companyName: 'Contoso',
-    siteName: 'HQ',
-    event: 'entered',
-    occurredAt: '2025-05-01T10:00:00.000Z',
-    alert: true,
-    severity: 'high',
-    fields: { 'ENDPOINT:BitLocker Key Backup Status': FAILED_STATUS },
-    statusText: FAILED_STATUS,
-    ...overrides,
-  };
-}
+import { FAILED_STATUS, transition } from '#test/helpers/factories.ts';
 
 const codePoints = (s: string) => Array.from(s).length;
 const PRINTABLE_ASCII = /^[\x21-\x7e][\x20-\x7e]*$/;
@@ -110,7 +88,7 @@ describe('buildAlert', () => {
 
   describe('default message', () => {
     it('is the transition as JSON with the entered type', () => {
-      const alert = buildAlert(transition());
+      const alert = buildAlert(transition({ transitionId: '01J8Z3N0ABCDEF' }));
       expect(JSON.parse(alert.message.default)).toEqual({
         type: 'keywatch.group.entered',
         transitionId: '01J8Z3N0ABCDEF',
