@@ -62,6 +62,14 @@ export interface ApplyInput {
   readonly transitions: (chunk: number, changes: readonly MembershipChange[]) => Transition[];
   readonly nowIso: string;
   readonly historyExpiresAt: number;
+  /** Whether the endpoint's data revision must still be the evaluated one (see endpointUpdate). */
+  readonly requireRev: boolean;
+}
+
+/** An endpoint's membership after a write. */
+export interface Written {
+  readonly groups: Readonly<Record<string, string>>;
+  readonly grev: number;
 }
 
 type TransactItem = NonNullable<
@@ -97,19 +105,30 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
     }
   }
 
-  function endpointUpdate(e: EndpointRecord, groups: Record<string, string>, grev: number): TransactItem {
+  /**
+   * The endpoint's new membership, guarded by its membership revision and, where the evaluation must
+   * have used the newest data (jobs, re-reads), by its data revision too. A stream record is
+   * evaluated from its own image even when newer reports exist, so that a state that lasted only
+   * until the next report still records its transitions; the next record then moves on from it.
+   */
+  function endpointUpdate(
+    e: EndpointRecord,
+    groups: Record<string, string>,
+    grev: number,
+    requireRev: boolean,
+  ): TransactItem {
     return {
       Update: {
         TableName: tableName,
         Key: keys.endpoint(e.endpointId),
         UpdateExpression: 'SET #groups = :groups, grev = :next, writer = :writer, groupsCompanyId = :company',
-        ConditionExpression: 'rev = :rev AND grev = :grev',
+        ConditionExpression: requireRev ? 'rev = :rev AND grev = :grev' : 'grev = :grev',
         ExpressionAttributeNames: { '#groups': 'groups' },
         ExpressionAttributeValues: {
           ':groups': { ...groups },
           ':next': grev + 1,
           ':grev': grev,
-          ':rev': e.rev,
+          ...(requireRev ? { ':rev': e.rev } : {}),
           ':writer': WRITER.evaluate,
           ':company': e.companyId,
         },
@@ -143,7 +162,7 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
       if (c.event === 'entered') groups[c.groupId] = w.nowIso;
       else delete groups[c.groupId];
     }
-    const items: TransactItem[] = [endpointUpdate(e, groups, grev)];
+    const items: TransactItem[] = [endpointUpdate(e, groups, grev, w.requireRev)];
     for (const id of dropped) {
       items.push({ Delete: { TableName: tableName, Key: keys.member(id, e.companyId, e.endpointId) } });
     }
@@ -175,7 +194,7 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
      * writes never conflict. More changes than one transaction holds go in consecutive transactions,
      * each guarded by the next `grev`.
      */
-    async apply(w: ApplyInput): Promise<void> {
+    async apply(w: ApplyInput): Promise<Written> {
       const groups: Record<string, string> = { ...w.endpoint.groups };
       for (const id of w.dropped) delete groups[id];
       type Chunk = { dropped: string[]; changes: MembershipChange[] };
@@ -196,6 +215,7 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
         await transact(writeActions(w, n, chunk.dropped, chunk.changes, groups, grev));
         grev += 1;
       }
+      return { groups, grev };
     },
 
     /** Packs writes of different endpoints into transactions of at most 100 actions. */
@@ -227,7 +247,10 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
      * evaluates those endpoints one by one.
      */
     async applyTogether(batch: readonly ApplyInput[]): Promise<void> {
-      if (batch.length === 1 && batch[0] !== undefined) return this.apply(batch[0]);
+      if (batch.length === 1 && batch[0] !== undefined) {
+        await this.apply(batch[0]);
+        return;
+      }
       const items: TransactItem[] = [];
       for (const w of batch) {
         const groups: Record<string, string> = { ...w.endpoint.groups };
@@ -247,7 +270,7 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
       if (1 + 2 * entries.length > MAX_TRANSACTION_ACTIONS) {
         throw new Error(`endpoint ${e.endpointId} is in ${entries.length} groups: too many to move at once`);
       }
-      const items: TransactItem[] = [endpointUpdate(e, { ...e.groups }, e.grev)];
+      const items: TransactItem[] = [endpointUpdate(e, { ...e.groups }, e.grev, true)];
       for (const [groupId, since] of entries) {
         items.push({ Delete: { TableName: tableName, Key: keys.member(groupId, from, e.endpointId) } });
         items.push({ Put: { TableName: tableName, Item: memberItem(groupId, e, since) } });

@@ -13,6 +13,7 @@ import {
   type PageCursor,
   type Scope,
   StaleEndpointError,
+  type Written,
 } from '#adapters/membership-store.ts';
 import type { Repository, ScopeRef } from '#adapters/repository.ts';
 import { scopeKey } from '#adapters/repository.ts';
@@ -125,7 +126,12 @@ export function createEvaluator(deps: EvaluatorDeps) {
   const historyExpiry = () => Math.floor(deps.nowMs() / 1000) + config.historyDays * 86_400;
 
   /** What one evaluation decided for an endpoint: the write `apply` makes (possibly no change). */
-  function plan(e: EndpointRecord, scopes: Map<string, ScopeRecord>, set: CompiledGroupSet): ApplyInput {
+  function plan(
+    e: EndpointRecord,
+    scopes: Map<string, ScopeRecord>,
+    set: CompiledGroupSet,
+    requireRev = true,
+  ): ApplyInput {
     const siteRef = { companyId: e.companyId, siteId: e.siteId };
     const companyRef = { companyId: e.companyId };
     const site = scopes.get(scopeKey(siteRef));
@@ -141,6 +147,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       dropped,
       nowIso: occurredAt,
       historyExpiresAt: historyExpiry(),
+      requireRev,
       transitions: (chunk, chunkChanges) =>
         chunkChanges.map((c) =>
           buildTransition(c, set, {
@@ -175,19 +182,31 @@ export function createEvaluator(deps: EvaluatorDeps) {
     return [...entered].every((id) => existing.has(id));
   }
 
+  /** Membership this instance wrote per endpoint during one stream batch. */
+  type WrittenInBatch = Map<string, Written>;
+
   /**
    * Evaluates one endpoint and writes what changed, guarded by the endpoint's revisions. Company and
    * site data are always read after the endpoint, and every fan-out walk bumps the revision of each
    * endpoint it passes (`touch`), so an evaluation that used company or site data older than a change
    * cannot be written: it finds the endpoint changed, reads everything again and evaluates afresh.
+   *
+   * A stream record (`written` given) is evaluated from its own image, even when newer reports are
+   * already stored, so that a state that lasted only until the next report still records its
+   * transitions; its membership is what this batch last wrote for the endpoint, if anything.
    */
   async function evaluateEndpoint(
     start: EndpointRecord,
     startScopes: Map<string, ScopeRecord>,
     startSet: CompiledGroupSet,
-    touch = false,
+    opts: { touch?: boolean; written?: WrittenInBatch } = {},
   ): Promise<number> {
-    let endpoint: EndpointRecord | undefined = start;
+    const mine = opts.written?.get(start.endpointId);
+    let endpoint: EndpointRecord | undefined =
+      mine !== undefined && mine.grev > start.grev
+        ? { ...start, groups: mine.groups, grev: mine.grev }
+        : start;
+    let fromImage = opts.written !== undefined;
     let scopes = startScopes;
     let set = startSet;
     for (let attempt = 0; endpoint !== undefined; attempt++) {
@@ -198,13 +217,14 @@ export function createEvaluator(deps: EvaluatorDeps) {
           endpoint = { ...e, grev: e.grev + 1, groupsCompanyId: e.companyId };
           continue;
         }
-        const write = plan(e, scopes, set);
-        if (isNoop(write) && !touch) return 0;
+        const write = plan(e, scopes, set, !fromImage);
+        if (isNoop(write) && opts.touch !== true) return 0;
         if (!(await enteredGroupsExist([write]))) {
           set = await groupSet(true);
           continue;
         }
-        await deps.store.apply(write);
+        const written = await deps.store.apply(write);
+        opts.written?.set(e.endpointId, written);
         count('TransitionsRecorded', write.changes.length);
         return write.changes.length;
       } catch (err: unknown) {
@@ -214,6 +234,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
           throw new Error(`endpoint ${start.endpointId} kept changing during evaluation`, { cause: err });
         }
         await sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
+        // Someone else changed its membership (a fan-out, a redelivery): continue from what is stored.
+        fromImage = false;
         endpoint = await deps.store.getEndpoint(e.endpointId);
         if (endpoint !== undefined) scopes = await loadScopes([endpoint]);
         set = await groupSet(true);
@@ -258,11 +280,11 @@ export function createEvaluator(deps: EvaluatorDeps) {
       } catch (err: unknown) {
         if (!(err instanceof StaleEndpointError)) throw err;
         count('EvaluationConflicts');
-        for (const w of batch) changed += await evaluateEndpoint(w.endpoint, scopes, set, touch);
+        for (const w of batch) changed += await evaluateEndpoint(w.endpoint, scopes, set, { touch });
       }
     });
     await mapLimit(single, config.concurrency, async (e) => {
-      changed += await evaluateEndpoint(e, scopes, set, touch);
+      changed += await evaluateEndpoint(e, scopes, set, { touch });
     });
     return changed;
   }
@@ -351,7 +373,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
           r.change.kind === 'endpoint',
       );
       if (endpointChanges.length === 0)
-        return { relevant: new Set<string>(), scopes: new Map<string, ScopeRecord>() };
+        return { relevant: new Set<string>(), scopes: new Map<string, ScopeRecord>(), written: new Map() };
       // A routine re-report moves only Last Report. When no group reads it (per the definitions this
       // instance holds, however old: a group reading Last Report is re-evaluated by the minute tick
       // anyway) it is decided here without the group list, so it never costs a table request.
@@ -374,15 +396,18 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const scopes = await loadScopes(
         endpointChanges.filter((r) => relevant.has(r.id)).map((r) => r.change.after),
       );
-      return { relevant, scopes };
+      return { relevant, scopes, written: new Map<string, Written>() };
     },
 
-    async handle(record: ChangeRecord, batch: { relevant: Set<string>; scopes: Map<string, ScopeRecord> }) {
+    async handle(
+      record: ChangeRecord,
+      batch: { relevant: Set<string>; scopes: Map<string, ScopeRecord>; written: Map<string, Written> },
+    ) {
       const change = record.change;
       switch (change.kind) {
         case 'endpoint': {
           if (!batch.relevant.has(record.id)) return;
-          await evaluateEndpoint(change.after, batch.scopes, await groupSet());
+          await evaluateEndpoint(change.after, batch.scopes, await groupSet(), { written: batch.written });
           return;
         }
         case 'scope': {

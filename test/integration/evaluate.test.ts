@@ -52,18 +52,33 @@ describe('evaluate handler', () => {
     expect(await t.transitions(FAILED_GROUP)).toHaveLength(1);
   });
 
-  it('keeps order within a batch: failure then recovery gives an entry and an exit', async () => {
+  it('records a failure that was already replaced when the evaluator saw it: entry, then exit', async () => {
     const t = await setup();
     await t.settle();
+    // Both reports are stored before the evaluator sees either (one batch).
     await t.report('LAPTOP-1', 1, { 'BitLocker Key Backup Status': FAILED });
     await t.report('LAPTOP-1', 2, { 'BitLocker Key Backup Status': SUCCESS });
     await t.settle();
-    const events = (await t.transitions(FAILED_GROUP)).map((i) => i.event).sort();
-    // The first record is evaluated against a newer item (rev moved on): it re-reads and sees success,
-    // so no spurious entry is recorded; either way membership ends empty and entries equal exits.
-    expect(events.filter((e) => e === 'entered').length).toBe(events.filter((e) => e === 'exited').length);
+    const recorded = (await t.transitions(FAILED_GROUP)).map((i) => `${i.occurredAt} ${i.event}`).sort();
+    expect(recorded.map((r) => r.split(' ')[1])).toEqual(['entered', 'exited']);
     const endpoint = await t.repo.getEndpoint('LAPTOP-1', true);
     expect(endpoint?.groups[FAILED_GROUP]).toBeUndefined();
+  });
+
+  it('records every alternation of one batch in order, and nothing more when it is redelivered', async () => {
+    const t = await setup();
+    await t.settle();
+    for (let i = 1; i <= 10; i++) {
+      await t.report('LAPTOP-1', i, { 'BitLocker Key Backup Status': i % 2 === 1 ? FAILED : SUCCESS });
+    }
+    const batch = await t.stream.next();
+    await t.deliver(batch);
+    await t.deliver(batch);
+    await t.settle();
+    const events = (await t.transitions(FAILED_GROUP)).map((i) => i.event);
+    expect(events.filter((e) => e === 'entered')).toHaveLength(5);
+    expect(events.filter((e) => e === 'exited')).toHaveLength(5);
+    expect((await t.repo.getEndpoint('LAPTOP-1', true))?.groups[FAILED_GROUP]).toBeUndefined();
   });
 
   it('costs no table request when a change touches no field any group reads', async () => {
