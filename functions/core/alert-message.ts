@@ -73,10 +73,18 @@ function subjectFor(t: Transition): string {
   const prefix = t.event === 'exited' ? EXIT_PREFIX : '';
   const render = ([group, host, company, site]: string[]) =>
     `${prefix}${group}: ${host} (${company} / ${site})`;
-  const fixed = render(['', '', '', '']).length;
-  const fitted = fitEvenly(parts, SUBJECT_MAX - fixed, '...');
-  return render(fitted);
+  const budget = SUBJECT_MAX - render(['', '', '', '']).length;
+  const [group = '?', ...where] = parts;
+  if (parts.reduce((n, p) => n + p.length, 0) <= budget) return render(parts);
+  // The group names the alert: it keeps up to GROUP_KEEP characters, the place shares the rest, and
+  // whatever the place does not need goes back to the group.
+  const placed = fitEvenly(where, budget - Math.min(group.length, GROUP_KEEP), '...');
+  const left = budget - placed.reduce((n, p) => n + p.length, 0);
+  return render([group.length <= left ? group : cutAscii(group, left, '...'), ...placed]);
 }
+
+/** Characters of the group name a long hostname or company name can never take away. */
+const GROUP_KEEP = 50;
 
 /** Folds text to printable ASCII on one line: accents dropped (Zürich → Zurich), whitespace and
  *  control characters collapsed to one space, anything else unrepresentable becomes `?`. */
@@ -113,16 +121,21 @@ function cutAscii(text: string, max: number, ellipsis: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SMS: one line, at most SMS_MAX code points.
+// SMS: one line, at most SMS_MAX characters (UTF-16 units).
 
 function smsFor(t: Transition): string {
-  const where = `${endpointLabel(t)} (${companyLabel(t)} / ${siteLabel(t)})`;
+  // Group first, so that a long hostname or company name cannot push it out of the message.
+  const where = `${cut(endpointLabel(t), 24)} (${cut(companyLabel(t), 16)} / ${cut(siteLabel(t), 12)})`;
   const text =
     t.event === 'entered'
-      ? `keywatch ${severityLabel(t.severity)}: ${where} entered ${t.groupName}.` +
+      ? `keywatch ${severityLabel(t.severity)}: ${t.groupName} on ${where}.` +
         (t.statusText ? ` Status: ${t.statusText}` : '')
-      : `keywatch cleared: ${where} left ${t.groupName}.`;
-  return truncateCodePoints(oneLine(text), SMS_MAX);
+      : `keywatch cleared: ${t.groupName} on ${where}.`;
+  return truncateUtf16(oneLine(text), SMS_MAX);
+}
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : truncateUtf16(text, max);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,13 +271,17 @@ function oneLine(text: string): string {
   return text.replace(/[\s\p{Cc}]+/gu, ' ').trim();
 }
 
-/** Cuts to at most `max` code points (never splitting a surrogate pair), ending in `...` when cut:
- *  an ASCII ellipsis keeps an ASCII SMS in one GSM segment. */
-function truncateCodePoints(text: string, max: number): string {
-  const points = Array.from(text);
-  if (points.length <= max) return text;
-  return `${points
-    .slice(0, max - 3)
-    .join('')
-    .trimEnd()}...`;
+/**
+ * Cuts to at most `max` UTF-16 units — what an SMS counts (a non-GSM message is UCS-2), and never
+ * more than the code points — without splitting a surrogate pair, ending in `...` when cut: an ASCII
+ * ellipsis keeps an ASCII SMS in one GSM segment.
+ */
+function truncateUtf16(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let out = '';
+  for (const point of text) {
+    if (out.length + point.length > max - 3) break;
+    out += point;
+  }
+  return `${out.trimEnd()}...`;
 }

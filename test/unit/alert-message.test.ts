@@ -1,9 +1,8 @@
+// Alert text of DESIGN §5: subject, default / email / sms bodies and attributes.
 import { describe, expect, it } from 'vitest';
 import { buildAlert, SMS_MAX, SUBJECT_MAX } from '#core/alert-message.ts';
-import type { Transition } from '#core/transition.ts';
 import { FAILED_STATUS, transition } from '#test/helpers/factories.ts';
 
-const codePoints = (s: string) => Array.from(s).length;
 const PRINTABLE_ASCII = /^[\x21-\x7e][\x20-\x7e]*$/;
 
 describe('buildAlert', () => {
@@ -41,6 +40,18 @@ describe('buildAlert', () => {
       expect(alert.subject.length).toBeLessThanOrEqual(SUBJECT_MAX);
       expect(alert.subject).toMatch(/^Group G+\.\.\.: HOST-h+\.\.\. \(Company c+\.\.\. \/ Site s+\.\.\.\)$/);
       expect(alert.subject.length).toBeGreaterThan(90);
+    });
+
+    it('keeps the group name whole when a long hostname and names share the rest', () => {
+      const alert = buildAlert(
+        transition({
+          hostname: 'H'.repeat(120),
+          companyName: 'A Very Long Company Name Indeed',
+          siteName: 'Site With Quite A Long Name',
+        }),
+      );
+      expect(alert.subject.length).toBeLessThanOrEqual(SUBJECT_MAX);
+      expect(alert.subject.startsWith('BitLocker Key Backup Failed: HHH')).toBe(true);
     });
 
     it('shortens only the long part when the others are short', () => {
@@ -115,28 +126,40 @@ describe('buildAlert', () => {
   describe('sms', () => {
     it('says what happened where, with the status', () => {
       expect(buildAlert(transition()).message.sms).toBe(
-        `keywatch HIGH: LAPTOP-042 (Contoso / HQ) entered BitLocker Key Backup Failed. Status: ${FAILED_STATUS}`,
+        `keywatch HIGH: BitLocker Key Backup Failed on LAPTOP-042 (Contoso / HQ). Status: ${FAILED_STATUS}`,
       );
     });
 
     it('says an exit cleared', () => {
       expect(buildAlert(transition({ event: 'exited' })).message.sms).toBe(
-        'keywatch cleared: LAPTOP-042 (Contoso / HQ) left BitLocker Key Backup Failed.',
+        'keywatch cleared: BitLocker Key Backup Failed on LAPTOP-042 (Contoso / HQ).',
       );
     });
 
-    it('is at most 140 code points, cut without splitting a surrogate pair', () => {
+    it('keeps the group and the start of the status when hostname and names are long', () => {
+      const long = transition({
+        hostname: 'H'.repeat(120),
+        companyName: 'C'.repeat(80),
+        siteName: 'S'.repeat(80),
+      });
+      const sms = buildAlert(long).message.sms;
+      expect(sms.startsWith('keywatch HIGH: BitLocker Key Backup Failed on HHH')).toBe(true);
+      expect(sms).toContain('Status: | C: - FAILED');
+      expect(sms.length).toBeLessThanOrEqual(SMS_MAX);
+    });
+
+    it('is at most 140 characters (UTF-16 units), cut without splitting a surrogate pair', () => {
       const alert = buildAlert(transition({ hostname: '🏢'.repeat(200), statusText: 'x\n'.repeat(200) }));
       const sms = alert.message.sms;
-      expect(codePoints(sms)).toBeLessThanOrEqual(SMS_MAX);
+      expect(sms.length).toBeLessThanOrEqual(SMS_MAX);
       expect(sms.endsWith('...')).toBe(true);
       expect(sms).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
       expect(sms).not.toContain('\n');
     });
 
-    it('is at most 140 code points for a long exit', () => {
+    it('is at most 140 characters for a long exit', () => {
       const sms = buildAlert(transition({ event: 'exited', groupName: 'G'.repeat(300) })).message.sms;
-      expect(codePoints(sms)).toBe(SMS_MAX);
+      expect(sms.length).toBe(SMS_MAX);
     });
   });
 
