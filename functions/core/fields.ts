@@ -60,6 +60,7 @@ function checkValue(def: FieldDefinition, value: unknown): { value: FieldValue }
     }
     case 'Text': {
       if (typeof value !== 'string') return { problem: 'must be a string' };
+      if (!value.isWellFormed()) return { problem: 'must be valid Unicode text (it holds a lone surrogate)' };
       if (def.maxLength !== undefined && codePointLength(value) > def.maxLength) {
         return { problem: `must be at most ${def.maxLength} characters` };
       }

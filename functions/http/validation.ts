@@ -23,10 +23,15 @@ export function formatPath(path: readonly PropertyKey[]): string {
 export function parseOrThrow<T>(schema: z.ZodMiniType<T>, input: unknown, what: string): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const details: ProblemDetail[] = result.error.issues.map((issue) => ({
-    path: formatPath(issue.path),
-    message: issue.message,
-  }));
+  const details: ProblemDetail[] = result.error.issues.flatMap((issue) =>
+    // An unknown property is named by its own path, not by its parent's.
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({
+          path: formatPath([...issue.path, key]),
+          message: 'is not a known property',
+        }))
+      : [{ path: formatPath(issue.path), message: issue.message }],
+  );
   throw new ValidationError(`Invalid ${what}`, details);
 }
 

@@ -83,12 +83,26 @@ export async function getGroup(deps: QueryDeps, groupId: string) {
 }
 
 /** Validates against the stored set (references, cycles), stores; the evaluator re-evaluates the fleet. */
+/** Stored group definitions stay well inside DynamoDB's 400 KB item limit. */
+const MAX_DEFINITION_BYTES = 256 * 1024;
+
 export async function putGroup(deps: QueryDeps, groupId: string, body: unknown) {
   const definition = parseGroupDefinition(groupId, body);
   if (nestsDeeperThan(definition, MAX_DEFINITION_DEPTH)) {
     const where = definition.criteria !== undefined ? 'criteria' : 'blocks';
     throw new ValidationError(`Invalid group definition: ${where} nests too deep`, [
       { path: where, message: `nests deeper than ${MAX_DEFINITION_DEPTH} levels, more than can be stored` },
+    ]);
+  }
+  // A DynamoDB item holds at most 400 KB; the definition is stored as one (with keys and metadata).
+  const bytes = Buffer.byteLength(JSON.stringify(definition), 'utf8');
+  if (bytes > MAX_DEFINITION_BYTES) {
+    const where = definition.criteria !== undefined ? 'criteria' : 'blocks';
+    throw new ValidationError(`Invalid group definition: ${where} is too large`, [
+      {
+        path: where,
+        message: `the definition is ${bytes} bytes; at most ${MAX_DEFINITION_BYTES} can be stored`,
+      },
     ]);
   }
   const existing = (await deps.groups.list()).map((g) => g.definition);

@@ -16,10 +16,14 @@ import {
 } from './queries.ts';
 
 const Limit = z.optional(
-  z.string().check(
-    z.regex(/^(?:[1-9]\d{0,2})$/, 'must be an integer from 1 to 500'),
-    z.refine((s) => Number(s) <= 500, 'must be an integer from 1 to 500'),
-  ),
+  z
+    .string()
+    .check(
+      z.refine(
+        (s) => /^\d{1,6}$/.test(s) && Number(s) >= 1 && Number(s) <= 500,
+        'must be an integer from 1 to 500',
+      ),
+    ),
 );
 const Cursor = z.optional(z.string().check(z.minLength(1), z.maxLength(4096)));
 const MembersQuery = z.strictObject({ companyId: z.optional(Id), limit: Limit, cursor: Cursor });

@@ -209,6 +209,20 @@ describe('PUT /v1/groups/{groupId}', () => {
     expect(error.details?.[0]?.path).toBe('criteria');
   });
 
+  it('answers 400, not 500, to a definition too large to store', async () => {
+    const values = Array.from({ length: 70_000 }, () => 'xxxxx');
+    const error = await expectRejected(
+      () =>
+        put(
+          'too-big',
+          group({ criteria: undefined, blocks: [[{ field: STATUS, operator: 'Contains any of', values }]] }),
+        ),
+      400,
+    );
+
+    expect(error.details?.[0]?.path).toBe('blocks');
+  });
+
   it('answers 400 to an unknown referenced group', async () => {
     const error = await expectRejected(() => put('refers-to-nothing', group(memberOf('no-such-group'))), 400);
 
@@ -325,10 +339,16 @@ describe('GET /v1/groups/{groupId}/members', () => {
   });
 
   it.each(['0', '501', 'abc', '-1', '1.5', '', '1e2', '0050x'])('answers 400 to limit=%s', async (limit) => {
-    await expectRejected(() => api.client.request('GET', `${membersPath}?limit=${limit}`), 400);
+    const error = await expectRejected(() => api.client.request('GET', `${membersPath}?limit=${limit}`), 400);
+    expect(error.details).toEqual([{ path: 'limit', message: 'must be an integer from 1 to 500' }]);
   });
 
-  it.each(['1', '500'])('accepts limit=%s', async (limit) => {
+  it('names an unknown query parameter in the error', async () => {
+    const error = await expectRejected(() => api.client.request('GET', `${membersPath}?limt=5`), 400);
+    expect(error.details).toEqual([{ path: 'limt', message: 'is not a known property' }]);
+  });
+
+  it.each(['1', '500', '010'])('accepts limit=%s', async (limit) => {
     const res = await api.client.request('GET', `${membersPath}?limit=${limit}`);
     expect(res.status, res.text).toBe(200);
   });

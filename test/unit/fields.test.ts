@@ -110,6 +110,11 @@ describe('validateFields', () => {
       expect(problems).toEqual([{ path: `fields.${STATUS}`, message: expect.stringContaining('300') }]);
     });
 
+    it('rejects text holding a lone surrogate (not valid Unicode)', () => {
+      const { problems } = check('ENDPOINT', { [STATUS]: 'ok \ud800 not ok' });
+      expect(problems).toEqual([{ path: `fields.${STATUS}`, message: expect.stringContaining('Unicode') }]);
+    });
+
     it('counts an emoji outside the BMP as one character', () => {
       // 300 emoji are 600 UTF-16 code units but 300 code points.
       expect(check('ENDPOINT', { [STATUS]: '🔑'.repeat(300) }).problems).toEqual([]);
