@@ -2,6 +2,7 @@
 // so an update can set or remove one field without reading the item.
 import type { FieldValue } from '#core/catalogue.ts';
 import type { EndpointRecord, ScopeRecord } from '#core/endpoint.ts';
+import { instantKey } from '#core/fields.ts';
 import { FIELD_ATTR_PREFIX } from './keys.ts';
 
 export type Item = Record<string, unknown>;
@@ -27,6 +28,8 @@ export function endpointFromItem(item: Item): EndpointRecord {
     endpointType: str(item.endpointType),
     observedAt: String(item.observedAt),
     observedAtMs: num(item.observedAtMs),
+    observedKey:
+      typeof item.observedKey === 'string' ? item.observedKey : (instantKey(String(item.observedAt)) ?? ''),
     fields: fieldsOf(item),
     groups: (item.groups as Record<string, string> | undefined) ?? {},
     rev: num(item.rev),

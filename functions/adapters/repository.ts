@@ -67,6 +67,7 @@ export function createRepository(doc: DynamoDBDocumentClient, tableName: string)
         .set('siteId', u.siteId)
         .set('observedAt', u.observedAt)
         .set('observedAtMs', u.observedAtMs)
+        .set('observedKey', u.observedKey)
         .set('writer', WRITER.ingest)
         .set('updatedAt', nowIso)
         .set('rev', 1, (n, v) => `${n} = if_not_exists(${n}, :zero) + ${v}`)
@@ -87,9 +88,16 @@ export function createRepository(doc: DynamoDBDocumentClient, tableName: string)
             TableName: tableName,
             Key: keys.endpoint(u.endpointId),
             UpdateExpression: b.expression(),
-            ConditionExpression: 'attribute_not_exists(PK) OR observedAtMs < :obs',
+            // Items written before observedKey existed compare by milliseconds.
+            ConditionExpression:
+              'attribute_not_exists(PK) OR observedKey < :key OR (attribute_not_exists(observedKey) AND observedAtMs < :obs)',
             ExpressionAttributeNames: b.names,
-            ExpressionAttributeValues: { ...b.values, ':zero': 0, ':obs': u.observedAtMs },
+            ExpressionAttributeValues: {
+              ...b.values,
+              ':zero': 0,
+              ':obs': u.observedAtMs,
+              ':key': u.observedKey,
+            },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );

@@ -19,6 +19,8 @@ export interface EndpointRecord {
   readonly endpointType: string | null;
   readonly observedAt: string;
   readonly observedAtMs: number;
+  /** `instantKey(observedAt)`: orders reports to the nanosecond. */
+  readonly observedKey: string;
   readonly fields: Readonly<Record<string, FieldValue>>;
   /** Groups the endpoint is a member of: group id → ISO time it entered. */
   readonly groups: Readonly<Record<string, string>>;
@@ -45,6 +47,7 @@ export interface StatusUpdate {
   readonly siteId: string;
   readonly observedAt: string;
   readonly observedAtMs: number;
+  readonly observedKey: string;
   readonly hostname?: string;
   readonly osType?: string;
   readonly endpointType?: string;
@@ -55,7 +58,7 @@ export type ReportResult = 'applied' | 'unchanged' | 'stale';
 
 /** The same observation again: same instant, and everything the update mentions equals the store. */
 export function isSameObservation(update: StatusUpdate, stored: EndpointRecord): boolean {
-  if (stored.observedAtMs !== update.observedAtMs) return false;
+  if (stored.observedKey !== update.observedKey) return false;
   if (stored.companyId !== update.companyId || stored.siteId !== update.siteId) return false;
   if (update.hostname !== undefined && stored.hostname !== update.hostname) return false;
   if (update.osType !== undefined && stored.osType !== update.osType) return false;

@@ -31,6 +31,20 @@ export function parseIsoInstant(value: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
+/**
+ * A key that orders instants exactly, to the nanosecond a client may send (`.123456789`): the UTC
+ * date-time to the second, then nine fraction digits, e.g. `2026-11-26T10:00:00.123456000Z`. Keys of
+ * the same length compare as strings, which is how DynamoDB's condition orders reports.
+ */
+export function instantKey(value: string): string | undefined {
+  const ms = parseIsoInstant(value);
+  const m = ISO_WITH_ZONE.exec(value);
+  if (ms === undefined || m === null) return undefined;
+  const fraction = (m[5] ?? '').slice(1);
+  const wholeSeconds = Math.floor(ms / 1000) * 1000;
+  return `${new Date(wholeSeconds).toISOString().slice(0, 19)}.${fraction.padEnd(9, '0')}Z`;
+}
+
 export function codePointLength(s: string): number {
   let n = 0;
   for (const _ of s) n++;

@@ -6,7 +6,13 @@ import type { Level } from '#core/catalogue.ts';
 import type { ReportResult, StatusUpdate } from '#core/endpoint.ts';
 import { levelFields } from '#core/endpoint.ts';
 import type { ProblemDetail } from '#core/errors.ts';
-import { canonicalEndpointType, canonicalOsType, parseIsoInstant, validateFields } from '#core/fields.ts';
+import {
+  canonicalEndpointType,
+  canonicalOsType,
+  instantKey,
+  parseIsoInstant,
+  validateFields,
+} from '#core/fields.ts';
 import { fail } from '#http/validation.ts';
 import type { ScopeBody, StatusBody } from './schema.ts';
 
@@ -42,6 +48,7 @@ export function toStatusUpdates(body: StatusBody, nowMs: number): StatusUpdate[]
       siteId: u.siteId,
       observedAt: u.observedAt,
       observedAtMs: observedAtMs ?? 0,
+      observedKey: instantKey(u.observedAt) ?? '',
       ...(u.hostname !== undefined ? { hostname: u.hostname } : {}),
       ...(osType !== undefined ? { osType } : {}),
       ...(endpointType !== undefined ? { endpointType } : {}),

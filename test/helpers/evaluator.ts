@@ -13,6 +13,7 @@ import { createRepository } from '#adapters/repository.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
 import type { StatusUpdate } from '#core/endpoint.ts';
+import { instantKey } from '#core/fields.ts';
 import { SHIPPED_GROUPS } from '#core/group-pack.ts';
 import { createEvaluateHandler } from '#functions/evaluate/app.ts';
 import { createEvaluator, type EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
@@ -94,6 +95,7 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
         siteId: 'hq',
         observedAt: at(seconds),
         observedAtMs: opts.now() + seconds * 1000,
+        observedKey: instantKey(at(seconds)) ?? '',
         hostname: id,
         osType: 'Windows',
         endpointType: 'Laptop',

@@ -75,6 +75,20 @@ describe('POST /v1/endpoints/status', () => {
     expect(await results(u)).toEqual(['unchanged']);
   });
 
+  it('orders reports to the microsecond and treats the same instant in another zone as the same', async () => {
+    const u = update({ observedAt: '2026-01-01T00:00:00.123456Z', fields: { [STATUS]: FAILED } });
+    expect(await results(u)).toEqual(['applied']);
+
+    // 543 µs later, inside the same millisecond, with another value: newer.
+    const later = { ...u, observedAt: '2026-01-01T00:00:00.123999Z', fields: { [STATUS]: OK } };
+    expect(await results(later)).toEqual(['applied']);
+    expect(await results(later)).toEqual(['unchanged']);
+    expect(await results({ ...later, observedAt: '2026-01-01T01:00:00.123999+01:00' })).toEqual([
+      'unchanged',
+    ]);
+    expect(await results({ ...u, observedAt: '2026-01-01T00:00:00.1234Z' })).toEqual(['stale']);
+  });
+
   it('answers unchanged when everything the update mentions equals what is stored', async () => {
     // Prepare: the first report sets more than the second mentions.
     const id = update().endpointId;

@@ -11,6 +11,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { GroupStore } from '#adapters/group-store.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
+import { instantKey } from '#core/fields.ts';
 import type { EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
 import { toChangeRecords } from '#functions/evaluate/records.ts';
 import { evaluatorHarness } from '#test/helpers/evaluator.ts';
@@ -435,6 +436,7 @@ describe('evaluator review: unusual but legal data', () => {
         siteId: 'nowhere',
         observedAt: at(1),
         observedAtMs: clock + 1000,
+        observedKey: instantKey(at(1)) ?? '',
         fields: { set: { [STATUS]: FAILED }, clear: [] },
       },
       at(1),
