@@ -1,7 +1,8 @@
 // `npm start`: the whole keywatch pipeline on this machine (see README "Quick start").
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { startPipeline } from './pipeline.ts';
 
+const LOCAL_FILE = '.keywatch/local.json';
 const started = Date.now();
 const port = Number(process.env.PORT ?? 3000);
 const dataDir = process.env.KEYWATCH_DATA_DIR || undefined;
@@ -19,7 +20,7 @@ const pipeline = await startPipeline({
 
 // So `npm run send` in another terminal finds this instance without copying the secret around.
 await mkdir('.keywatch', { recursive: true });
-await writeFile('.keywatch/local.json', JSON.stringify({ url: pipeline.url, secret: pipeline.secret }), {
+await writeFile(LOCAL_FILE, JSON.stringify({ url: pipeline.url, secret: pipeline.secret }), {
   mode: 0o600,
 });
 
@@ -42,6 +43,13 @@ const shutdown = async (signal: string) => {
   stopping = true;
   console.log(`\n${signal}: stopping keywatch...`);
   await pipeline.stop();
+  // Forget this instance's address unless another instance has written its own since.
+  try {
+    const current = JSON.parse(await readFile(LOCAL_FILE, 'utf8')) as { url?: string };
+    if (current.url === pipeline.url) await rm(LOCAL_FILE, { force: true });
+  } catch {
+    // nothing to forget
+  }
   console.log('stopped.');
   process.exit(0);
 };
