@@ -7,7 +7,7 @@ import { FIELD_ATTR_PREFIX } from './keys.ts';
 
 export type Item = Record<string, unknown>;
 
-export function fieldsOf(item: Item): Record<string, FieldValue> {
+function fieldsOf(item: Item): Record<string, FieldValue> {
   const fields: Record<string, FieldValue> = {};
   for (const [k, v] of Object.entries(item)) {
     if (k.startsWith(FIELD_ATTR_PREFIX)) fields[k.slice(FIELD_ATTR_PREFIX.length)] = v as FieldValue;

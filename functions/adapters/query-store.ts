@@ -29,7 +29,7 @@ const TRANSITION_FIELDS = [
   'statusText',
 ] as const;
 
-export function transitionFromItem(item: Item): Transition {
+function transitionFromItem(item: Item): Transition {
   const out: Record<string, unknown> = {};
   for (const k of TRANSITION_FIELDS) out[k] = item[k] ?? null;
   return out as unknown as Transition;

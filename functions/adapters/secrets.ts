@@ -15,7 +15,7 @@ export function staticSecrets(raw: string): SecretsProvider {
   return async () => secrets;
 }
 
-export function secretsManagerSecrets(secretArn: string): SecretsProvider {
+function secretsManagerSecrets(secretArn: string): SecretsProvider {
   return async () => {
     const raw = await getSecret(secretArn, { maxAge: CACHE_SECONDS });
     if (typeof raw !== 'string') throw new Error('Signing secret must be a string secret');

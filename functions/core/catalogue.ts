@@ -73,16 +73,6 @@ export function fieldKey(level: Level, name: string): string {
   return `${level}:${name}`;
 }
 
-/** Custom fields writable at one level, by exact name. */
-export function customFieldsAt(level: Level): ReadonlyMap<string, FieldDefinition> {
-  return new Map(CUSTOM_FIELDS.filter((f) => f.level === level).map((f) => [f.name, f]));
-}
-
-/** Every definition (custom or built-in) carrying this name, matched exactly. */
-export function definitionsNamed(name: string): FieldDefinition[] {
-  return ALL_FIELDS.filter((f) => f.name === name);
-}
-
 /** Canonical spelling of an option, matched ignoring case; undefined when it is not an option. */
 export function canonicalOption(def: FieldDefinition, value: string): string | undefined {
   const wanted = value.toLowerCase();

@@ -45,7 +45,7 @@ export function instantKey(value: string): string | undefined {
   return `${new Date(wholeSeconds).toISOString().slice(0, 19)}.${fraction.padEnd(9, '0')}Z`;
 }
 
-export function codePointLength(s: string): number {
+function codePointLength(s: string): number {
   let n = 0;
   for (const _ of s) n++;
   return n;

@@ -12,7 +12,7 @@ function image(raw: unknown): Item | undefined {
   return raw === undefined ? undefined : unmarshall(raw as Record<string, AttributeValue>);
 }
 
-export function toChange(record: DynamoDBRecord): Change {
+function toChange(record: DynamoDBRecord): Change {
   const before = image(record.dynamodb?.OldImage);
   const after = image(record.dynamodb?.NewImage);
   const type = (after ?? before)?.type;
