@@ -40,7 +40,11 @@ function toChange(record: DynamoDBRecord): Change {
     }
     case ITEM.group: {
       const groupId = String((after ?? before)?.groupId);
-      const changed = JSON.stringify(before?.definition) !== JSON.stringify(after?.definition);
+      // Any PUT counts, even of the same definition: saving a group again is how an operator asks for
+      // the whole fleet to be re-evaluated (after a failure was parked in the on-failure queue).
+      const changed =
+        JSON.stringify(before?.definition) !== JSON.stringify(after?.definition) ||
+        before?.updatedAt !== after?.updatedAt;
       return { kind: 'group', groupId, removed: after === undefined, changed };
     }
     case ITEM.job:

@@ -164,6 +164,22 @@ describe('evaluate handler', () => {
     expect(await t.transitions('servers')).toHaveLength(1);
   });
 
+  it('re-evaluates the fleet when a group is saved again unchanged (recovery after a lost batch)', async () => {
+    const t = await setup();
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { 'BitLocker Key Backup Status': FAILED });
+    // The batch is lost (as if parked in the on-failure queue): the evaluator never sees it.
+    await t.stream.next();
+    expect((await t.repo.getEndpoint('LAPTOP-1', true))?.groups[FAILED_GROUP]).toBeUndefined();
+
+    const [stored] = (await t.groups.list()).filter((g) => g.definition.id === FAILED_GROUP);
+    await t.groups.put(stored!.definition, t.at(5));
+    await t.settle();
+
+    expect((await t.repo.getEndpoint('LAPTOP-1', true))?.groups[FAILED_GROUP]).toBeDefined();
+    expect(await t.transitions(FAILED_GROUP)).toHaveLength(1);
+  });
+
   it('re-evaluates time-based groups on the minute tick', async () => {
     const t = await setup();
     await t.groups.put(
