@@ -16,6 +16,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ROUTES } from '#http/routes.ts';
 import { INDEX } from '../functions/adapters/keys.ts';
 import { KeywatchFunction } from './function.ts';
 
@@ -126,21 +127,14 @@ export class Api extends Construct {
       reason:
         'Every route is authenticated in the handler by an HMAC-SHA256 request signature with a timestamp (DESIGN §4): RMM scripts cannot obtain IAM credentials or JWTs, and a Lambda authorizer would only move the same check into a second billed invocation.',
     });
-    this.httpApi.addRoutes({
-      path: '/v1/endpoints/status',
-      methods: [apigw.HttpMethod.POST],
-      integration: ingestIntegration,
-    });
-    this.httpApi.addRoutes({
-      path: '/v1/companies/{companyId}',
-      methods: [apigw.HttpMethod.PUT],
-      integration: ingestIntegration,
-    });
-    this.httpApi.addRoutes({
-      path: '/v1/companies/{companyId}/sites/{siteId}',
-      methods: [apigw.HttpMethod.PUT],
-      integration: ingestIntegration,
-    });
+    // The write routes from the shared route table; everything else reaches query through $default.
+    for (const route of ROUTES.filter((r) => r.fn === 'ingest')) {
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [apigw.HttpMethod[route.method]],
+        integration: ingestIntegration,
+      });
+    }
 
     this.stage = new apigw.HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,

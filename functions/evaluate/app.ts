@@ -21,7 +21,6 @@ function isTick(event: unknown): event is TickEvent {
 }
 
 export function createEvaluateHandler(deps: { evaluator: Evaluator; logger: Logger; metrics?: Metrics }) {
-  const processor = new BatchProcessor(EventType.DynamoDBStreams);
   const handler = middy(async (event: DynamoDBStreamEvent | TickEvent, context: Context) => {
     // Every invocation reports at least this, so no invocation logs "no metrics to publish".
     deps.metrics?.addMetric(
@@ -52,6 +51,9 @@ export function createEvaluateHandler(deps: { evaluator: Evaluator; logger: Logg
         throw e;
       }
     };
+    // A processor per invocation: it holds the batch's state, and the local poller may run several
+    // invocations (one per shard) at once in one process.
+    const processor = new BatchProcessor(EventType.DynamoDBStreams);
     return processPartialResponse(event, recordHandler, processor, {
       context,
       processInParallel: false,
