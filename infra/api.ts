@@ -99,6 +99,8 @@ export class Api extends Construct {
           'dynamodb:Query',
           'dynamodb:PutItem',
           'dynamodb:DeleteItem',
+          // Group changes bump the group set's revision in the same transaction.
+          'dynamodb:UpdateItem',
         ],
         { indexes: [INDEX.byParent, INDEX.byCollection] },
       )

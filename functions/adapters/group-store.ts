@@ -1,6 +1,13 @@
 // Group definitions in the table: one item per group, all in the `GROUPS` partition so that the list
 // is read consistently (an index could lag behind a definition just saved).
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { GroupDefinition } from '#core/criteria/types.ts';
 import { ITEM, keys } from './keys.ts';
 
@@ -8,6 +15,20 @@ export interface StoredGroup {
   readonly definition: GroupDefinition;
   readonly updatedAt: string;
 }
+
+/** The group set as read together with its revision, for a guarded change. */
+export interface GroupSnapshot {
+  readonly groups: StoredGroup[];
+  readonly rev: number;
+}
+
+/** Another PUT or DELETE of a group changed the set between our read and our write. */
+export class GroupSetChangedError extends Error {
+  override readonly name = 'GroupSetChangedError';
+}
+
+/** The set's revision lives beside the definitions; every guarded change bumps it. */
+const REV_KEY = { PK: keys.groupsPartition, SK: 'REV' } as const;
 
 export function groupItem(definition: GroupDefinition, nowIso: string) {
   return {
@@ -40,6 +61,72 @@ export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string)
         start = page.LastEvaluatedKey;
       } while (start);
       return out;
+    },
+
+    /** Every definition and the set's revision, in one consistent read of the partition. */
+    async snapshot(): Promise<GroupSnapshot> {
+      const groups: StoredGroup[] = [];
+      let rev = 0;
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await doc.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'PK = :pk',
+            ExpressionAttributeValues: { ':pk': keys.groupsPartition },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          if (item.SK === REV_KEY.SK) rev = Number(item.rev ?? 0);
+          else
+            groups.push({
+              definition: item.definition as GroupDefinition,
+              updatedAt: String(item.updatedAt),
+            });
+        }
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return { groups, rev };
+    },
+
+    /**
+     * Creates, replaces (`definition`) or deletes (`deleteId`) one group, only if the set is still at
+     * revision `rev`: validation against the set (references, cycles) then holds for what is stored,
+     * even with concurrent changes. GroupSetChangedError otherwise.
+     */
+    async changeGuarded(
+      change: { definition: GroupDefinition } | { deleteId: string },
+      rev: number,
+      nowIso: string,
+    ) {
+      const write =
+        'definition' in change
+          ? { Put: { TableName: tableName, Item: groupItem(change.definition, nowIso) } }
+          : { Delete: { TableName: tableName, Key: keys.group(change.deleteId) } };
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              write,
+              {
+                Update: {
+                  TableName: tableName,
+                  Key: REV_KEY,
+                  UpdateExpression: 'SET #rev = :next',
+                  ConditionExpression: rev === 0 ? 'attribute_not_exists(#rev)' : '#rev = :rev',
+                  ExpressionAttributeNames: { '#rev': 'rev' },
+                  ExpressionAttributeValues: { ':next': rev + 1, ...(rev === 0 ? {} : { ':rev': rev }) },
+                },
+              },
+            ],
+          }),
+        );
+      } catch (e: unknown) {
+        if (e instanceof TransactionCanceledException) throw new GroupSetChangedError('group set changed');
+        throw e;
+      }
     },
 
     /** Creates or replaces; returns whether it existed before. */

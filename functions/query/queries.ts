@@ -1,5 +1,5 @@
 // Read and group-management use cases behind the query function.
-import type { GroupStore } from '#adapters/group-store.ts';
+import { GroupSetChangedError, type GroupSnapshot, type GroupStore } from '#adapters/group-store.ts';
 import type { QueryStore } from '#adapters/query-store.ts';
 import { type Repository, scopeKey } from '#adapters/repository.ts';
 import {
@@ -105,30 +105,54 @@ export async function putGroup(deps: QueryDeps, groupId: string, body: unknown) 
       },
     ]);
   }
-  const existing = (await deps.groups.list()).map((g) => g.definition);
-  const clash = existing.find((d) => d.id !== groupId && d.id.toLowerCase() === groupId.toLowerCase());
-  if (clash !== undefined) {
-    throw new ConflictError(`Group "${clash.id}" already exists (ids ignore case)`);
+  return withGroupSet(deps, async ({ groups, rev }) => {
+    const existing = groups.map((g) => g.definition);
+    const clash = existing.find((d) => d.id !== groupId && d.id.toLowerCase() === groupId.toLowerCase());
+    if (clash !== undefined) {
+      throw new ConflictError(`Group "${clash.id}" already exists (ids ignore case)`);
+    }
+    const compiled = compileWithCandidate(existing, definition);
+    const stored = compiled.get(groupId)?.definition ?? definition;
+    const nowIso = new Date(deps.nowMs()).toISOString();
+    await deps.groups.changeGuarded({ definition: stored }, rev, nowIso);
+    const created = !existing.some((d) => d.id === groupId);
+    return { status: created ? 201 : 200, body: { ...stored, updatedAt: nowIso } };
+  });
+}
+
+/**
+ * Runs a group change against a consistent snapshot of the set, written only if no other change
+ * landed meanwhile (two concurrent PUTs could otherwise each pass the cycle check and store a cycle,
+ * which would stop every evaluation); re-validates against the new set when one did.
+ */
+async function withGroupSet<T>(deps: QueryDeps, change: (snapshot: GroupSnapshot) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await change(await deps.groups.snapshot());
+    } catch (e: unknown) {
+      if (!(e instanceof GroupSetChangedError) || attempt >= 4) {
+        if (e instanceof GroupSetChangedError)
+          throw new ConflictError('Groups are being changed concurrently; retry');
+        throw e;
+      }
+    }
   }
-  const compiled = compileWithCandidate(existing, definition);
-  const stored = compiled.get(groupId)?.definition ?? definition;
-  const nowIso = new Date(deps.nowMs()).toISOString();
-  const { created } = await deps.groups.put(stored, nowIso);
-  return { status: created ? 201 : 200, body: { ...stored, updatedAt: nowIso } };
 }
 
 export async function deleteGroup(deps: QueryDeps, groupId: string) {
-  const existing = (await deps.groups.list()).map((g) => g.definition);
-  if (!existing.some((d) => d.id === groupId)) throw new NotFoundError(`No group "${groupId}"`);
-  const dependents = dependentsOf(compileGroups(existing), groupId).filter((id) => id !== groupId);
-  if (dependents.length > 0) {
-    throw new ConflictError(
-      `Group "${groupId}" is referenced by ${dependents.join(', ')}`,
-      dependents.map((id) => ({ path: `groups.${id}`, message: `references "${groupId}"` })),
-    );
-  }
-  await deps.groups.delete(groupId);
-  return { deleted: groupId };
+  return withGroupSet(deps, async ({ groups, rev }) => {
+    const existing = groups.map((g) => g.definition);
+    if (!existing.some((d) => d.id === groupId)) throw new NotFoundError(`No group "${groupId}"`);
+    const dependents = dependentsOf(compileGroups(existing), groupId).filter((id) => id !== groupId);
+    if (dependents.length > 0) {
+      throw new ConflictError(
+        `Group "${groupId}" is referenced by ${dependents.join(', ')}`,
+        dependents.map((id) => ({ path: `groups.${id}`, message: `references "${groupId}"` })),
+      );
+    }
+    await deps.groups.changeGuarded({ deleteId: groupId }, rev, new Date(deps.nowMs()).toISOString());
+    return { deleted: groupId };
+  });
 }
 
 export async function listMembers(
