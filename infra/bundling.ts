@@ -12,7 +12,7 @@ export const ESM_REQUIRE_BANNER =
 /** Left out of the bundle: the nodejs24.x runtime provides the AWS SDK v3. */
 export const EXTERNAL_MODULES = ['@aws-sdk/*', '@smithy/*'];
 
-/** Import aliases: `node:http` through require (see bundling/node-http.ts; init 1.32x -> 1.22x). */
+/** Import aliases: `node:http` through require (see bundling/node-http.ts; query init 1.41x -> 1.15-1.32x). */
 export const ALIASES: Readonly<Record<string, string>> = {
   'node:http': fileURLToPath(new URL('./bundling/node-http.ts', import.meta.url)),
 };

@@ -51,7 +51,7 @@ export const TICK_EVENT = { source: 'keywatch.tick' } as const;
  *   on the stored revisions and notify's idempotency records (7 days) outlive that window.
  * - Retries: ReportBatchItemFailures makes Lambda retry from the first failed record instead of the
  *   whole batch, so records already published are not published again; bisecting isolates a
- *   record that crashes the function (timeout, out of memory). After `retryAttempts` attempts or
+ *   record that crashes the function (timeout, out of memory). After `retryAttempts` retries or
  *   `maxRecordAge`, the batch's stream coordinates go to the on-failure queue (alarmed) so one
  *   poisoned record cannot hold up its shard for the stream's full 24 h.
  */

@@ -22,7 +22,7 @@ export const FLEET_SHARDS = 16;
 export const FIELD_ATTR_PREFIX = 'F#';
 
 /**
- * GSI1 and GSI2 index items written once (transitions, group definitions) and project ALL. GSI3 and
+ * GSI1 and GSI2 index items written once (transitions) and project ALL. GSI3 and
  * GSI4 index endpoints, which every report rewrites: they project keys only, so a report that does not
  * move the endpoint writes no index (1 write unit instead of 3); fan-out pages read the items by key.
  */
@@ -80,7 +80,7 @@ export const keys = {
   job: (jobId: string) => ({ PK: `JOB#${jobId}`, SK: 'JOB' }),
 } as const;
 
-/** Stable shard of an endpoint id (FNV-1a), so GSI2 spreads the fleet evenly. */
+/** Stable shard of an endpoint id (FNV-1a), so GSI4 spreads the fleet evenly. */
 export function fleetShard(endpointId: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < endpointId.length; i++) {

@@ -363,9 +363,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
     },
 
     /**
-     * Handles one batch in stream order. Company and site records are read once for the whole batch;
-     * endpoint changes no group can see cost nothing. Returns ids of records that failed, so the
-     * caller reports them and the stream retries from the first.
+     * Prepares one stream batch: decides from the images which endpoint records can matter (those no
+     * group can see cost nothing) and reads their companies and sites once for the whole batch.
+     * `handle` then takes the records in stream order with the context returned here.
      */
     async prepare(records: readonly ChangeRecord[]) {
       const endpointChanges = records.filter(
