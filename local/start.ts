@@ -4,7 +4,7 @@ import { startPipeline } from './pipeline.ts';
 
 const LOCAL_FILE = '.keywatch/local.json';
 const started = Date.now();
-const port = Number(process.env.PORT ?? 3000);
+const port = Number(process.env.PORT || 3000);
 const dataDir = process.env.KEYWATCH_DATA_DIR || undefined;
 
 const pipeline = await startPipeline({

@@ -11,7 +11,7 @@ export function createDynamoClient(endpoint = optionalEnv('DYNAMODB_ENDPOINT')):
       ? {}
       : {
           endpoint,
-          region: process.env.AWS_REGION ?? 'local',
+          region: optionalEnv('AWS_REGION') ?? 'local',
           credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
         },
   );

@@ -14,6 +14,14 @@ export function optionalEnv(name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
+export function flagEnv(name: string): boolean {
+  const raw = optionalEnv(name);
+  if (raw === undefined) return false;
+  if (raw !== 'true' && raw !== 'false')
+    throw new Error(`Environment variable ${name} must be true or false, got ${raw}`);
+  return raw === 'true';
+}
+
 export function intEnv(name: string, fallback: number): number {
   const raw = optionalEnv(name);
   if (raw === undefined) return fallback;

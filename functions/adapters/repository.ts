@@ -8,7 +8,9 @@ import {
   isSameObservation,
   type ReportResult,
   type ScopeRecord,
+  type ScopeRef,
   type StatusUpdate,
+  scopeKey,
 } from '#core/endpoint.ts';
 import type { FieldChanges } from '#core/fields.ts';
 import { batchGetAll } from './batch-get.ts';
@@ -47,10 +49,7 @@ class UpdateBuilder {
   }
 }
 
-export interface ScopeRef {
-  readonly companyId: string;
-  readonly siteId?: string;
-}
+export type { ScopeRef };
 
 export function createRepository(doc: DynamoDBDocumentClient, tableName: string) {
   return {
@@ -146,24 +145,24 @@ export function createRepository(doc: DynamoDBDocumentClient, tableName: string)
     },
 
     /** Company and site records in one BatchGetItem; absent ones are simply missing from the map. */
+    /** Keyed by `scopeKey` (core). */
     async getScopes(refs: readonly ScopeRef[], consistent = false): Promise<Map<string, ScopeRecord>> {
       const wanted = new Map<string, Record<string, string>>();
       for (const r of refs) {
-        const key = r.siteId === undefined ? keys.company(r.companyId) : keys.site(r.companyId, r.siteId);
-        wanted.set(`${key.PK}|${key.SK}`, key);
+        wanted.set(
+          scopeKey(r),
+          r.siteId === undefined ? keys.company(r.companyId) : keys.site(r.companyId, r.siteId),
+        );
       }
       const items = await batchGetAll(doc, tableName, [...wanted.values()], consistent);
       const found = new Map<string, ScopeRecord>();
-      for (const item of items) found.set(`${item.PK}|${item.SK}`, scopeFromItem(item));
+      for (const item of items) {
+        const record = scopeFromItem(item);
+        found.set(scopeKey(record), record);
+      }
       return found;
     },
   };
 }
 
 export type Repository = ReturnType<typeof createRepository>;
-
-/** Map key for getScopes results. */
-export function scopeKey(r: ScopeRef): string {
-  const key = r.siteId === undefined ? keys.company(r.companyId) : keys.site(r.companyId, r.siteId);
-  return `${key.PK}|${key.SK}`;
-}

@@ -41,6 +41,17 @@ export interface ScopeRecord {
   readonly rev?: number;
 }
 
+/** A company (`siteId` absent) or one of its sites. */
+export interface ScopeRef {
+  readonly companyId: string;
+  readonly siteId?: string;
+}
+
+/** The key of a company or site in a map of scope records. */
+export function scopeKey(r: ScopeRef): string {
+  return r.siteId === undefined ? `company|${r.companyId}` : `site|${r.companyId}|${r.siteId}`;
+}
+
 export interface StatusUpdate {
   readonly endpointId: string;
   readonly companyId: string;

@@ -16,10 +16,9 @@ import {
   type Written,
 } from '#adapters/membership-store.ts';
 import type { Repository, ScopeRef } from '#adapters/repository.ts';
-import { scopeKey } from '#adapters/repository.ts';
 import { compileGroups, evaluate } from '#core/criteria/index.ts';
 import type { CompiledGroupSet } from '#core/criteria/types.ts';
-import type { EndpointRecord, ScopeRecord } from '#core/endpoint.ts';
+import { type EndpointRecord, type ScopeRecord, scopeKey } from '#core/endpoint.ts';
 import {
   buildTransition,
   changedEndpointFacts,

@@ -1,7 +1,7 @@
 // Lambda entry for the write routes: endpoint status reports and company / site upserts.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
-import { requireEnv } from '#adapters/config.ts';
+import { flagEnv, requireEnv } from '#adapters/config.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { secretsFromEnvironment } from '#adapters/secrets.ts';
 import { createIngestHandler } from './routes.ts';
@@ -10,5 +10,5 @@ export const handler = createIngestHandler({
   repo: createRepository(documentClient(createDynamoClient()), requireEnv('TABLE_NAME')),
   secrets: secretsFromEnvironment(),
   logger: new Logger({ serviceName: 'keywatch' }),
-  pathArrivesDecoded: process.env.API_PATH_DECODED === 'true',
+  pathArrivesDecoded: flagEnv('API_PATH_DECODED'),
 });

@@ -14,6 +14,7 @@ import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { type AlertPublisher, publishInputFor } from '#adapters/alert-publisher.ts';
+import { optionalEnv } from '#adapters/config.ts';
 import { ITEM } from '#adapters/keys.ts';
 import type { Transition } from '#core/transition.ts';
 
@@ -84,7 +85,7 @@ export function createNotifyHandler(deps: NotifyDependencies) {
   const metrics =
     deps.metrics ??
     new Metrics({
-      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Keywatch',
+      namespace: optionalEnv('POWERTOOLS_METRICS_NAMESPACE') ?? 'Keywatch',
       serviceName: 'keywatch-notify',
       logger,
     });

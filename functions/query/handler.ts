@@ -1,7 +1,7 @@
 // Lambda entry for the read and group-management routes (and 404 / 405 for unknown ones).
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
-import { requireEnv } from '#adapters/config.ts';
+import { flagEnv, requireEnv } from '#adapters/config.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
@@ -18,5 +18,5 @@ export const handler = createQueryHandler({
   nowMs: Date.now,
   secrets: secretsFromEnvironment(),
   logger: new Logger({ serviceName: 'keywatch' }),
-  pathArrivesDecoded: process.env.API_PATH_DECODED === 'true',
+  pathArrivesDecoded: flagEnv('API_PATH_DECODED'),
 });

@@ -1,14 +1,14 @@
 // Read and group-management use cases behind the query function.
 import { GroupSetChangedError, type GroupSnapshot, type GroupStore } from '#adapters/group-store.ts';
 import type { QueryStore } from '#adapters/query-store.ts';
-import { type Repository, scopeKey } from '#adapters/repository.ts';
+import type { Repository } from '#adapters/repository.ts';
 import {
   compileGroups,
   compileWithCandidate,
   dependentsOf,
   parseGroupDefinition,
 } from '#core/criteria/index.ts';
-import { effectiveFields } from '#core/endpoint.ts';
+import { effectiveFields, scopeKey } from '#core/endpoint.ts';
 import { ConflictError, NotFoundError, ValidationError } from '#core/errors.ts';
 import { decodeCursor, encodeCursor } from '#http/cursor.ts';
 import { nestsDeeperThan } from '#http/validation.ts';
