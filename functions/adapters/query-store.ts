@@ -36,24 +36,31 @@ function transitionFromItem(item: Item): Transition {
 }
 
 export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string) {
-  async function query(
-    input: ConstructorParameters<typeof QueryCommand>[0],
-    limit: number,
-    filtered: boolean,
-  ) {
-    // With a filter, DynamoDB's Limit counts items read, not returned: keep reading until the page is full.
+  /**
+   * One page of at most `limit` items, and the key to continue from only when more items exist: one
+   * item beyond the page is read to know, so the last page never hands out a cursor to an empty one.
+   * DynamoDB's Limit counts items read before a filter and a response stops at 1 MB, so reading goes
+   * on until the page is full or the items run out.
+   */
+  async function query(input: ConstructorParameters<typeof QueryCommand>[0], limit: number) {
     const items: Item[] = [];
     let start = input.ExclusiveStartKey;
-    let lastKey: Record<string, unknown> | undefined;
     do {
       const out = await doc.send(
-        new QueryCommand({ ...input, ExclusiveStartKey: start, Limit: limit - items.length }),
+        new QueryCommand({ ...input, ExclusiveStartKey: start, Limit: limit + 1 - items.length }),
       );
       for (const item of out.Items ?? []) items.push(item);
-      lastKey = out.LastEvaluatedKey;
-      start = lastKey;
-    } while (filtered && lastKey !== undefined && items.length < limit);
-    return { items, lastKey };
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined && items.length <= limit);
+    if (items.length <= limit) return { items, lastKey: undefined };
+    const page = items.slice(0, limit);
+    const last = page[page.length - 1] as Item;
+    const keyNames = [
+      'PK',
+      'SK',
+      ...(input.IndexName ? [`${input.IndexName}PK`, `${input.IndexName}SK`] : []),
+    ];
+    return { items: page, lastKey: Object.fromEntries(keyNames.map((k) => [k, last[k]])) };
   }
 
   return {
@@ -81,7 +88,6 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
           ExclusiveStartKey: start,
         },
         limit,
-        false,
       );
       return page;
     },
@@ -117,7 +123,6 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
             },
           },
           limit,
-          filter.groupId !== undefined,
         );
       } else if (filter.groupId !== undefined) {
         page = await query(
@@ -131,7 +136,6 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
             },
           },
           limit,
-          false,
         );
       } else {
         page = await query(
@@ -142,7 +146,6 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
             ExpressionAttributeValues: { ':pk': keys.transitionsCollection },
           },
           limit,
-          false,
         );
       }
       return { items: page.items.map(transitionFromItem), lastKey: page.lastKey };

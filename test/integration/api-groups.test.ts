@@ -326,6 +326,16 @@ describe('GET /v1/groups/{groupId}/members', () => {
     expect(thirdBody.cursor).toBeNull();
   });
 
+  it('hands out no cursor when a page ends exactly at the last member', async () => {
+    const all = await api.client.request('GET', `${membersPath}?limit=${members.length}`);
+    const allBody = all.body as { members: unknown[]; cursor: string | null };
+    expect(allBody.members).toHaveLength(members.length);
+    expect(allBody.cursor).toBeNull();
+
+    const short = await api.client.request('GET', `${membersPath}?limit=${members.length - 1}`);
+    expect(typeof (short.body as { cursor: string | null }).cursor).toBe('string');
+  });
+
   it('filters by companyId with the contract member shape', async () => {
     const res = await api.client.request('GET', `${membersPath}?companyId=acme`);
 
