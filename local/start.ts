@@ -14,7 +14,9 @@ const pipeline = await startPipeline({
   ...(process.env.ALERT_TOPIC_ARN ? { topicArn: process.env.ALERT_TOPIC_ARN } : {}),
   ...(process.env.KEYWATCH_ALERTS_FILE ? { alertsFile: process.env.KEYWATCH_ALERTS_FILE } : {}),
 }).catch((e: unknown) => {
-  console.error(`keywatch failed to start: ${e instanceof Error ? e.message : String(e)}`);
+  const inUse = e instanceof Error && (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
+  const hint = inUse ? ` (another keywatch? choose a free port with PORT=…)` : '';
+  console.error(`keywatch failed to start: ${e instanceof Error ? e.message : String(e)}${hint}`);
   process.exit(1);
 });
 
