@@ -41,55 +41,40 @@ export function groupItem(definition: GroupDefinition, nowIso: string) {
 }
 
 export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string) {
+  /** Every definition and the set's revision, in one consistent read of the partition. */
+  async function snapshot(): Promise<GroupSnapshot> {
+    const groups: StoredGroup[] = [];
+    let rev = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': keys.groupsPartition },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (item.SK === REV_KEY.SK) rev = Number(item.rev ?? 0);
+        else
+          groups.push({
+            definition: item.definition as GroupDefinition,
+            updatedAt: String(item.updatedAt),
+          });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return { groups, rev };
+  }
+
   return {
     async list(): Promise<StoredGroup[]> {
-      const out: StoredGroup[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-            ExpressionAttributeValues: { ':pk': keys.groupsPartition, ':prefix': keys.groupsPrefix },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          out.push({ definition: item.definition as GroupDefinition, updatedAt: String(item.updatedAt) });
-        }
-        start = page.LastEvaluatedKey;
-      } while (start);
-      return out;
+      return (await snapshot()).groups;
     },
 
-    /** Every definition and the set's revision, in one consistent read of the partition. */
-    async snapshot(): Promise<GroupSnapshot> {
-      const groups: StoredGroup[] = [];
-      let rev = 0;
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'PK = :pk',
-            ExpressionAttributeValues: { ':pk': keys.groupsPartition },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          if (item.SK === REV_KEY.SK) rev = Number(item.rev ?? 0);
-          else
-            groups.push({
-              definition: item.definition as GroupDefinition,
-              updatedAt: String(item.updatedAt),
-            });
-        }
-        start = page.LastEvaluatedKey;
-      } while (start);
-      return { groups, rev };
-    },
+    snapshot,
 
     /**
      * Creates, replaces (`definition`) or deletes (`deleteId`) one group, only if the set is still at
