@@ -53,7 +53,6 @@ export const keys = {
   /** Every group definition in one partition, so the evaluator lists them with a consistent Query. */
   group: (groupId: string) => ({ PK: 'GROUPS', SK: `GROUP#${groupId}` }),
   groupsPartition: 'GROUPS',
-  groupsPrefix: 'GROUP#',
   /** The partition of a group's member items and (GSI1) its transitions. */
   groupPartition: (groupId: string) => `GROUP#${groupId}`,
   member: (groupId: string, companyId: string, endpointId: string) => ({
