@@ -280,12 +280,13 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
 
     /**
      * One page of endpoints of a company (or one of its sites), or of one fleet shard. The indexes hold
-     * keys only; the items are then read consistently, so evaluation starts from current data.
+     * keys only; the items are then read by key, consistently unless the caller says otherwise.
      */
     async endpointsPage(
       scope: Scope,
       cursor: PageCursor | null,
       limit: number,
+      consistent = true,
     ): Promise<Page<EndpointRecord>> {
       let keysPage: { ids: string[]; next: PageCursor | null };
       if (scope.kind === 'company') {
@@ -328,7 +329,12 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
               : null,
         };
       }
-      const items = await batchGetConsistent(keysPage.ids.map((id) => keys.endpoint(id)));
+      const items = await batchGetAll(
+        doc,
+        tableName,
+        keysPage.ids.map((id) => keys.endpoint(id)),
+        consistent,
+      );
       const records = items.filter((i) => i.type === ITEM.endpoint).map(endpointFromItem);
       // An endpoint moved to another company since the index was read is evaluated by its own record.
       const inScope =

@@ -327,9 +327,12 @@ export function createEvaluator(deps: EvaluatorDeps) {
       } else if (current.scope !== undefined) {
         const set = await groupSet();
         // Endpoints first, then their company and site: see evaluateEndpoint.
-        const page = await deps.store.endpointsPage(current.scope, cursor, config.pageSize);
+        // Walks after a change read consistently (see evaluateEndpoint); the minute tick may read
+        // eventually consistent data at half the price: its writes are guarded all the same.
+        const touch = current.touch === true;
+        const page = await deps.store.endpointsPage(current.scope, cursor, config.pageSize, touch);
         const scopes = await loadScopes(page.items);
-        changed += await evaluatePage(page.items, scopes, set, current.touch === true);
+        changed += await evaluatePage(page.items, scopes, set, touch);
         processed += page.items.length;
         cursor = page.next;
         count('JobPages');
