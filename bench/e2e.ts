@@ -5,6 +5,7 @@
 // is polled every 5 ms and each line is matched to the oldest unanswered POST of its endpoint and event.
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { createClient } from '../local/client.ts';
 import type { BenchReport } from './run.ts';
 import {
@@ -25,8 +26,8 @@ const POOL = 24;
 const SPACING_MS = 50;
 const BUDGET_P95_MS = 1_000;
 const FAILED_GROUP = 'bitlocker-key-backup-failed';
-const FAILED = '| C: - FAILED - 123456-789012; Azure AD |';
-const SUCCESS = '| All BitLocker keys are backed up successfully. |';
+const FAILED = SCRIPT_OUTPUT.failed;
+const SUCCESS = SCRIPT_OUTPUT.success;
 
 interface AlertLine {
   readonly endpointId: string;

@@ -25,6 +25,7 @@ import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
 import { SHIPPED_GROUPS } from '#core/group-pack.ts';
 import { createNotifyHandler } from '#functions/notify/notify.ts';
+import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { fileAlertSink } from '../local/alert-sink.ts';
 import { createClient } from '../local/client.ts';
 import { createTable } from '../local/create-table.ts';
@@ -295,8 +296,8 @@ async function measure(): Promise<BenchReport> {
       endpointType: 'Laptop',
       fields: { 'BitLocker Key Backup Status': status },
     });
-    const SUCCESS = '| All BitLocker keys are backed up successfully. |';
-    const FAILED = '| C: - FAILED - 123456-789012; Azure AD |';
+    const SUCCESS = SCRIPT_OUTPUT.success;
+    const FAILED = SCRIPT_OUTPUT.failed;
     let httpRequests = 0;
     const post = async (updates: unknown[]) => {
       httpRequests++;

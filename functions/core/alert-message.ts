@@ -16,18 +16,18 @@ export interface AlertMessage {
 }
 
 /** The machine-readable `default` body: what HTTPS / SQS / Lambda subscribers parse. */
-export interface AlertPayload {
-  readonly type: 'keywatch.group.entered' | 'keywatch.group.exited';
-  readonly transitionId: string;
-  readonly groupId: string;
-  readonly groupName: string;
-  readonly endpointId: string;
-  readonly hostname: string | null;
-  readonly companyId: string;
-  readonly siteId: string;
-  readonly occurredAt: string;
-  readonly fields: Transition['fields'];
-}
+export type AlertPayload = Pick<
+  Transition,
+  | 'transitionId'
+  | 'groupId'
+  | 'groupName'
+  | 'endpointId'
+  | 'hostname'
+  | 'companyId'
+  | 'siteId'
+  | 'occurredAt'
+  | 'fields'
+> & { readonly type: 'keywatch.group.entered' | 'keywatch.group.exited' };
 
 export function buildAlert(t: Transition): AlertMessage {
   return {

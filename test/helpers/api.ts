@@ -5,6 +5,7 @@ import { type IncomingHttpHeaders, request } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
@@ -138,6 +139,30 @@ export async function startApi() {
 }
 
 export type Api = Awaited<ReturnType<typeof startApi>>;
+
+/**
+ * The API for one test file: started (and `seed`ed) before its tests, closed after them, with the
+ * crash log cleared before each test. The returned object forwards to the running API.
+ */
+export function useApi(seed?: (api: Api) => Promise<void>): Api {
+  let current: Api | undefined;
+  beforeAll(async () => {
+    current = await startApi();
+    await seed?.(current);
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  beforeEach(() => {
+    if (current) current.crashes.length = 0;
+  });
+  return new Proxy({} as Api, {
+    get: (_target, property) => {
+      if (current === undefined) throw new Error('the API is used before it started (use it inside tests)');
+      return Reflect.get(current, property);
+    },
+  });
+}
 
 let counter = 0;
 /** A status update with unique ids unless given. */

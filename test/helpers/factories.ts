@@ -2,7 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Transition } from '#core/transition.ts';
 
-export const FAILED_STATUS = '| C: - FAILED - 123456-789012; Azure AD |';
+import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
+
+export const FAILED_STATUS = SCRIPT_OUTPUT.failed;
 
 /** An alerted entry of LAPTOP-042 (Contoso / HQ) into BitLocker Key Backup Failed, with a fresh id. */
 export function transition(overrides: Partial<Transition> = {}): Transition {

@@ -1,8 +1,8 @@
 // Failure modes of the HTTP contract (DESIGN §4): the check order, every way authentication fails,
 // every class of bad input. Each answers 4xx with `{ error: { code, message, details? } }`, never a
 // 5xx, and writes nothing: the table is scanned before and after.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Api, errorOf, type RawRequest, SECRETS, startApi, update } from '#test/helpers/api.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { errorOf, type RawRequest, SECRETS, update, useApi } from '#test/helpers/api.ts';
 
 const STATUS = 'BitLocker Key Backup Status';
 const DISABLE = 'Disable BitLocker Key Backup';
@@ -10,25 +10,20 @@ const ENABLE = 'Enable BitLocker Key Backup';
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const MiB = 1024 * 1024;
 
-let api: Api;
-let before: Record<string, unknown>[];
-
-beforeAll(async () => {
-  api = await startApi();
-  // Something to compare against: an endpoint, a company and a site.
-  await api.client.request('POST', '/v1/endpoints/status', {
+// Something to compare against: an endpoint, a company and a site.
+const api = useApi(async (started) => {
+  await started.client.request('POST', '/v1/endpoints/status', {
     updates: [update({ endpointId: 'EXISTING', fields: { [STATUS]: 'x' } })],
   });
-  await api.client.request('PUT', '/v1/companies/acme', { name: 'Acme', fields: { [ENABLE]: 'Disabled' } });
-  await api.client.request('PUT', '/v1/companies/acme/sites/hq', { name: 'HQ' });
+  await started.client.request('PUT', '/v1/companies/acme', {
+    name: 'Acme',
+    fields: { [ENABLE]: 'Disabled' },
+  });
+  await started.client.request('PUT', '/v1/companies/acme/sites/hq', { name: 'HQ' });
 });
-
-afterAll(async () => {
-  await api?.close();
-});
+let before: Record<string, unknown>[];
 
 beforeEach(async () => {
-  api.crashes.length = 0;
   before = await api.scan();
 });
 

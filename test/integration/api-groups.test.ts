@@ -2,30 +2,18 @@
 // the shipped pack, validation of PUT with paths, references and cycles, 409 / 404 on DELETE, and
 // the `limit` / `cursor` rules of every list.
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '#adapters/keys.ts';
 import { transitionItem } from '#adapters/membership-store.ts';
 import { SHIPPED_GROUP_IDS } from '#core/group-pack.ts';
-import { type Api, errorOf, startApi } from '#test/helpers/api.ts';
+import { errorOf, useApi } from '#test/helpers/api.ts';
 
 const STATUS = 'BitLocker Key Backup Status';
 const DISABLE = 'Disable BitLocker Key Backup';
 const ENABLE = 'Enable BitLocker Key Backup';
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-let api: Api;
-
-beforeAll(async () => {
-  api = await startApi();
-});
-
-afterAll(async () => {
-  await api?.close();
-});
-
-beforeEach(() => {
-  api.crashes.length = 0;
-});
+const api = useApi();
 
 function group(over: Record<string, unknown> = {}) {
   return {

@@ -1,27 +1,16 @@
 // The HTTP contract of DESIGN §1 and §4 for ingest, companies, sites and endpoint reads, through the
 // real handlers on a fresh table, as a signed client sees it.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Api, at, errorOf, startApi, update } from '#test/helpers/api.ts';
+import { describe, expect, it } from 'vitest';
+import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
+import { at, errorOf, update, useApi } from '#test/helpers/api.ts';
 
 const STATUS = 'BitLocker Key Backup Status';
 const DISABLE = 'Disable BitLocker Key Backup';
 const ENABLE = 'Enable BitLocker Key Backup';
-const FAILED = '| C: - FAILED - 123456-789012; Azure AD |';
-const OK = '| All BitLocker keys are backed up successfully. |';
+const FAILED = SCRIPT_OUTPUT.failed;
+const OK = SCRIPT_OUTPUT.success;
 
-let api: Api;
-
-beforeAll(async () => {
-  api = await startApi();
-});
-
-afterAll(async () => {
-  await api?.close();
-});
-
-beforeEach(() => {
-  api.crashes.length = 0;
-});
+const api = useApi();
 
 async function post(...updates: Record<string, unknown>[]) {
   return api.client.request('POST', '/v1/endpoints/status', { updates });

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Client, createClient } from '#local/client.ts';
 import { type Pipeline, startPipeline } from '#local/pipeline.ts';
+import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 
-const FAILED = '| C: - FAILED - 123456-789012; Azure AD |';
-const SUCCESS = '| All BitLocker keys are backed up successfully. |';
+const FAILED = SCRIPT_OUTPUT.failed;
+const SUCCESS = SCRIPT_OUTPUT.success;
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
 
 let pipeline: Pipeline;

@@ -14,17 +14,18 @@ import { parseGroupDefinition } from '#core/criteria/index.ts';
 import { instantKey } from '#core/fields.ts';
 import type { EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
 import { toChangeRecords } from '#functions/evaluate/records.ts';
+import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { evaluatorHarness } from '#test/helpers/evaluator.ts';
 import { batchOf } from '#test/helpers/stream.ts';
 
-const FAILED = '| C: - FAILED - 123456-789012; Azure AD |';
-const SUCCESS = '| All BitLocker keys are backed up successfully. |';
+const FAILED = SCRIPT_OUTPUT.failed;
+const SUCCESS = SCRIPT_OUTPUT.success;
 const FAILED_GROUP = 'bitlocker-key-backup-failed';
 const ENABLED_GROUP = 'bitlocker-key-backup-enabled';
 const STATUS = 'BitLocker Key Backup Status';
 const ENABLE = 'Enable BitLocker Key Backup';
 /** A status no shipped group matches. */
-const DISABLED = 'BitLocker Disabled';
+const DISABLED = SCRIPT_OUTPUT.disabled;
 
 let clock = Date.parse('2026-11-26T10:00:00Z');
 const at = (offsetSeconds: number) => new Date(clock + offsetSeconds * 1000).toISOString();

@@ -3,11 +3,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
+import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { evaluatorHarness } from '#test/helpers/evaluator.ts';
 import { batchOf } from '#test/helpers/stream.ts';
 
-const FAILED = '| C: - FAILED - 123456-789012; Azure AD |';
-const SUCCESS = '| All BitLocker keys are backed up successfully. |';
+const FAILED = SCRIPT_OUTPUT.failed;
+const SUCCESS = SCRIPT_OUTPUT.success;
 const FAILED_GROUP = 'bitlocker-key-backup-failed';
 const ENABLED_GROUP = 'bitlocker-key-backup-enabled';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileGroups, evaluate, type Facts } from '#core/criteria/index.ts';
 import { SHIPPED_GROUP_IDS, SHIPPED_GROUPS, shippedGroupDefinitions } from '#core/group-pack.ts';
+import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 
 const STATUS = 'ENDPOINT:BitLocker Key Backup Status';
 const ENABLE = 'COMPANY:Enable BitLocker Key Backup';
@@ -63,13 +64,13 @@ describe('shipped group pack: definitions', () => {
 
 describe('shipped group pack: status groups against the script’s real outputs', () => {
   it.each([
-    ['| C: - FAILED - 123456-789012; Azure AD |', [failed]],
-    ['| C: - FAILED - 123456-789012; Azure AD | D: - FAILED - 222222-333333; Local AD |', [failed]],
-    ['| D: - Key: Not Found |', [missing]],
-    ['| All BitLocker keys are backed up successfully. |', [successful]],
-    ['| Device is not joined to a domain or Azure AD. |', []],
-    ['| BitLocker module is unavailable on this device. |', []],
-    ['BitLocker Disabled', []],
+    [SCRIPT_OUTPUT.failed, [failed]],
+    [SCRIPT_OUTPUT.failedTwoVolumes, [failed]],
+    [SCRIPT_OUTPUT.keyNotFound, [missing]],
+    [SCRIPT_OUTPUT.success, [successful]],
+    [SCRIPT_OUTPUT.notJoined, []],
+    [SCRIPT_OUTPUT.moduleUnavailable, []],
+    [SCRIPT_OUTPUT.disabled, []],
   ])('%s → %j', (status, expected) => {
     // Prepare
     const facts = { [STATUS]: status };
@@ -143,7 +144,7 @@ describe('shipped group pack: Key Backup Enabled', () => {
 
   it('is independent of the status groups', () => {
     // Act
-    const groups = evaluate(set, laptop({ [STATUS]: '| C: - FAILED - 123456-789012; Azure AD |' }), NOW);
+    const groups = evaluate(set, laptop({ [STATUS]: SCRIPT_OUTPUT.failed }), NOW);
 
     // Assess
     expect(groups).toEqual(new Set([enabled, failed]));
