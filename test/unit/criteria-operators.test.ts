@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_FIELDS, type FieldDefinition } from '#core/catalogue.ts';
 import { compileGroups, evaluate, type Facts, parseGroupDefinition } from '#core/criteria/index.ts';
+import { FACT } from '#test/fixtures/fact-keys.ts';
 
 // The shipped catalogue has no Number field; the engine takes the catalogue as a parameter.
 const FIELDS: readonly FieldDefinition[] = [
@@ -8,12 +9,14 @@ const FIELDS: readonly FieldDefinition[] = [
   { name: 'Battery Health', level: 'ENDPOINT', type: 'Number' },
 ];
 
-const STATUS = 'ENDPOINT:BitLocker Key Backup Status';
-const HOST = 'ENDPOINT:Hostname';
-const OS = 'ENDPOINT:OS Type';
-const ENABLE = 'COMPANY:Enable BitLocker Key Backup';
-const SITE_DISABLE = 'SITE:Disable BitLocker Key Backup';
-const LAST_REPORT = 'ENDPOINT:Last Report';
+const {
+  status: STATUS,
+  host: HOST,
+  os: OS,
+  enable: ENABLE,
+  siteDisable: SITE_DISABLE,
+  lastReport: LAST_REPORT,
+} = FACT;
 const BATTERY = 'ENDPOINT:Battery Health';
 
 const NOW = Date.parse('2025-06-15T12:00:00.000Z');

@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { compileGroups, evaluate, type Facts } from '#core/criteria/index.ts';
 import { SHIPPED_GROUP_IDS, SHIPPED_GROUPS, shippedGroupDefinitions } from '#core/group-pack.ts';
+import { FACT } from '#test/fixtures/fact-keys.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 
-const STATUS = 'ENDPOINT:BitLocker Key Backup Status';
-const ENABLE = 'COMPANY:Enable BitLocker Key Backup';
-const SITE_DISABLE = 'SITE:Disable BitLocker Key Backup';
-const ENDPOINT_DISABLE = 'ENDPOINT:Disable BitLocker Key Backup';
-const OS = 'ENDPOINT:OS Type';
-const TYPE = 'ENDPOINT:Endpoint Type';
+const {
+  status: STATUS,
+  enable: ENABLE,
+  siteDisable: SITE_DISABLE,
+  endpointDisable: ENDPOINT_DISABLE,
+  os: OS,
+  type: TYPE,
+} = FACT;
 const NOW = Date.parse('2025-06-15T12:00:00Z');
 
 const { enabled, failed, successful, missing } = SHIPPED_GROUP_IDS;
