@@ -22,7 +22,7 @@ import { median, RESULTS_DIR, report, writeResult } from './support.ts';
 const NAME = 'bundles';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(RESULTS_DIR, 'bundles');
-const FUNCTIONS = ['ingest', 'query', 'evaluate', 'notify'] as const;
+const FUNCTIONS = ['ingest', 'admin', 'evaluate', 'notify'] as const;
 const SAMPLES = 10;
 const SIZE_BUDGET_KB = 400;
 const INIT_BUDGET_RATIO = 1.25;

@@ -61,7 +61,7 @@ const MEMORY_FILES = {
 /** Batch size of the evaluate event source mapping in the stack (infra/processing.ts). */
 const STACK_EVALUATE_BATCH = 50;
 
-type Caller = 'ingest' | 'evaluate' | 'notify' | 'query' | 'poller' | 'bench';
+type Caller = 'ingest' | 'evaluate' | 'notify' | 'admin' | 'poller' | 'bench';
 const als = new AsyncLocalStorage<Caller>();
 
 interface Counts {
@@ -236,9 +236,9 @@ async function measure(): Promise<BenchReport> {
     const groups = createGroupStore(documentClient(client), TABLE);
     for (const raw of SHIPPED_GROUPS)
       await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), new Date().toISOString());
-    const [{ handler: ingest }, { handler: query }, { handler: evaluate }] = await Promise.all([
+    const [{ handler: ingest }, { handler: admin }, { handler: evaluate }] = await Promise.all([
       import('#functions/ingest/handler.ts'),
-      import('#functions/query/handler.ts'),
+      import('#functions/admin/handler.ts'),
       import('#functions/evaluate/handler.ts'),
     ]);
     const alertsFile = `${RESULTS_DIR}/${NAME}-alerts.jsonl`;
@@ -278,7 +278,7 @@ async function measure(): Promise<BenchReport> {
       port: 0,
       handlers: {
         ingest: timed('ingest', ingest as unknown as HttpHandler, () => 1) as HttpHandler,
-        query: timed('query', query as unknown as HttpHandler, () => 1) as HttpHandler,
+        admin: timed('admin', admin as unknown as HttpHandler, () => 1) as HttpHandler,
       },
       log: () => {},
     });

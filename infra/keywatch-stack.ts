@@ -70,7 +70,7 @@ export class KeywatchStack extends Stack {
       httpApi: this.api.httpApi,
       functions: {
         Ingest: this.api.ingest,
-        Query: this.api.query,
+        Admin: this.api.admin,
         Evaluate: this.processing.evaluate,
         Notify: this.processing.notify,
       },

@@ -92,9 +92,9 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), nowIso);
     }
 
-    const [{ handler: ingest }, { handler: query }, { handler: evaluate }] = await Promise.all([
+    const [{ handler: ingest }, { handler: admin }, { handler: evaluate }] = await Promise.all([
       import('#functions/ingest/handler.ts'),
-      import('#functions/query/handler.ts'),
+      import('#functions/admin/handler.ts'),
       import('#functions/evaluate/handler.ts'),
     ]);
     const topicArn = opts.topicArn ?? LOCAL_TOPIC_ARN;
@@ -142,7 +142,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
 
     const http = await startHttpServer({
       port: opts.port ?? 3000,
-      handlers: { ingest: ingest as unknown as HttpHandler, query: query as unknown as HttpHandler },
+      handlers: { ingest: ingest as unknown as HttpHandler, admin: admin as unknown as HttpHandler },
       log,
     });
     cleanups.push(() => http.close());

@@ -1,4 +1,4 @@
-// Lambda entry for the write routes: endpoint status reports and company / site upserts.
+// Lambda entry for status reports.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { flagEnv, requireEnv } from '#adapters/config.ts';

@@ -1,10 +1,8 @@
-// Ingest use cases: status reports, company and site upserts. Validation of the whole request happens
-// before any write; reports for one endpoint are applied in request order, others concurrently.
+// Ingest use case: status reports. Validation of the whole request happens before any write; reports
+// for one endpoint are applied in request order, others concurrently.
 
-import type { Repository, ScopeRef } from '#adapters/repository.ts';
-import type { Level } from '#core/catalogue.ts';
+import type { Repository } from '#adapters/repository.ts';
 import type { ReportResult, StatusUpdate } from '#core/endpoint.ts';
-import { levelFields } from '#core/endpoint.ts';
 import type { ProblemDetail } from '#core/errors.ts';
 import {
   canonicalEndpointType,
@@ -14,7 +12,7 @@ import {
   validateFields,
 } from '#core/fields.ts';
 import { fail } from '#http/validation.ts';
-import type { ScopeBody, StatusBody } from './schema.ts';
+import type { StatusBody } from './schema.ts';
 
 /** Reports further ahead of the server clock than this are rejected (DESIGN §1). */
 export const MAX_FUTURE_MS = 300_000;
@@ -80,26 +78,4 @@ export async function applyStatusUpdates(
   };
   await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, queue.length) }, worker));
   return updates.map((u, i) => ({ endpointId: u.endpointId, result: results[i]! }));
-}
-
-export async function upsertScope(
-  scope: ScopeRef,
-  body: ScopeBody,
-  repo: Pick<Repository, 'upsertScope'>,
-  nowIso: string,
-) {
-  const level: Level = scope.siteId === undefined ? 'COMPANY' : 'SITE';
-  const problems: ProblemDetail[] = [];
-  const changes = validateFields(level, body.fields, 'fields', problems);
-  if (problems.length > 0) fail(level === 'COMPANY' ? 'company' : 'site', problems);
-  const { record, updatedAt } = await repo.upsertScope(scope, body.name, changes, nowIso);
-  return {
-    companyId: record.companyId,
-    ...(record.siteId !== undefined ? { siteId: record.siteId } : {}),
-    name: record.name,
-    fields: record.fields,
-    /** Every field of the level with its stored value, else its default, else null. */
-    effectiveFields: levelFields(level, record.fields),
-    updatedAt,
-  };
 }

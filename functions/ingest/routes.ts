@@ -1,15 +1,11 @@
-// The write routes (status reports, company and site upserts) wired onto the shared HTTP chain.
+// The status route wired onto the shared HTTP chain.
 import type { Logger } from '@aws-lambda-powertools/logger';
-import * as z from 'zod/mini';
 import type { Repository } from '#adapters/repository.ts';
 import type { SecretsProvider } from '#adapters/secrets.ts';
 import { createApiHandler } from '#http/api.ts';
-import { Id, parseOrThrow } from '#http/validation.ts';
-import { applyStatusUpdates, toStatusUpdates, upsertScope } from './ingest.ts';
-import { ScopeBody, StatusBody } from './schema.ts';
-
-const CompanyPath = z.object({ companyId: Id });
-const SitePath = z.object({ companyId: Id, siteId: Id });
+import { parseOrThrow } from '#http/validation.ts';
+import { applyStatusUpdates, toStatusUpdates } from './ingest.ts';
+import { StatusBody } from './schema.ts';
 
 export interface IngestDeps {
   readonly repo: Repository;
@@ -32,22 +28,6 @@ export function createIngestHandler(deps: IngestDeps) {
         const updates = toStatusUpdates(parseOrThrow(StatusBody, req.body, 'status updates'), nowMs);
         const results = await applyStatusUpdates(updates, deps.repo, new Date(nowMs).toISOString());
         return { status: 200, body: { results } };
-      },
-      putCompany: async (req) => {
-        const body = parseOrThrow(ScopeBody, req.body, 'company');
-        const scope = parseOrThrow(CompanyPath, req.params, 'path');
-        return {
-          status: 200,
-          body: await upsertScope(scope, body, deps.repo, new Date(now()).toISOString()),
-        };
-      },
-      putSite: async (req) => {
-        const body = parseOrThrow(ScopeBody, req.body, 'site');
-        const scope = parseOrThrow(SitePath, req.params, 'path');
-        return {
-          status: 200,
-          body: await upsertScope(scope, body, deps.repo, new Date(now()).toISOString()),
-        };
       },
     },
   });

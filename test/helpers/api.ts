@@ -1,4 +1,4 @@
-// The HTTP API of DESIGN §4 as a client sees it: the real ingest and query handlers behind the local
+// The HTTP API of DESIGN §4 as a client sees it: the real ingest and admin handlers behind the local
 // HTTP adapter, on a fresh table. Counts the DynamoDB commands the handlers send and records handler
 // crashes, so tests can assert the request budget and that bad input never reaches a 5xx.
 import { type IncomingHttpHeaders, request } from 'node:http';
@@ -14,8 +14,8 @@ import { staticSecrets } from '#adapters/secrets.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
 import { SHIPPED_GROUPS } from '#core/group-pack.ts';
 import { sign } from '#core/signing.ts';
+import { createAdminHandler } from '#functions/admin/routes.ts';
 import { createIngestHandler } from '#functions/ingest/routes.ts';
-import { createQueryHandler } from '#functions/query/routes.ts';
 import { createClient } from '#local/client.ts';
 import { type HttpHandler, startHttpServer } from '#local/http-server.ts';
 import { freshTable } from './dynamo.ts';
@@ -52,7 +52,7 @@ export async function startApi() {
   const repo = createRepository(doc, table.tableName);
   const groups = createGroupStore(doc, table.tableName);
   const ingest = createIngestHandler({ repo, secrets, logger });
-  const query = createQueryHandler({
+  const admin = createAdminHandler({
     repo,
     groups,
     reads: createQueryStore(doc, table.tableName),
@@ -63,7 +63,7 @@ export async function startApi() {
   const crashes: string[] = [];
   const http = await startHttpServer({
     port: 0,
-    handlers: { ingest: ingest as unknown as HttpHandler, query: query as unknown as HttpHandler },
+    handlers: { ingest: ingest as unknown as HttpHandler, admin: admin as unknown as HttpHandler },
     log: (line) => crashes.push(line),
   });
   const client = createClient({ url: http.url, secret: SECRETS[0] });

@@ -19,7 +19,7 @@ const idOf = (construct: Construct) => s.stack.getLogicalId(construct.node.defau
 const statementsOf = (fn: KeywatchFunction) => roleStatements(s.template, idOf(fn.role));
 const functions = () => ({
   ingest: s.stack.api.ingest,
-  query: s.stack.api.query,
+  admin: s.stack.api.admin,
   evaluate: s.stack.processing.evaluate,
   notify: s.stack.processing.notify,
 });
@@ -137,7 +137,7 @@ describe('functions', () => {
     const topic = { Ref: idOf(s.stack.alerting.alertTopic) };
     const expected = {
       ingest: { ...shared, TABLE_NAME: table, SECRET_ARN: secret, API_PATH_DECODED: 'true' },
-      query: { ...shared, TABLE_NAME: table, SECRET_ARN: secret, API_PATH_DECODED: 'true' },
+      admin: { ...shared, TABLE_NAME: table, SECRET_ARN: secret, API_PATH_DECODED: 'true' },
       evaluate: { ...shared, TABLE_NAME: table },
       notify: { ...shared, TABLE_NAME: table, ALERT_TOPIC_ARN: topic },
     };
@@ -206,9 +206,9 @@ describe('least privilege', () => {
     expect(actions).not.toContain('dynamodb:BatchWriteItem');
   });
 
-  it('lets query and evaluate Query the indexes they use by name, without a wildcard', () => {
+  it('lets admin and evaluate Query the indexes they use by name, without a wildcard', () => {
     const uses = [
-      [s.stack.api.query, [INDEX.byParent, INDEX.byCollection]],
+      [s.stack.api.admin, [INDEX.byParent, INDEX.byCollection]],
       [s.stack.processing.evaluate, [INDEX.endpointsByParent, INDEX.fleet]],
     ] as const;
     for (const [fn, indexes] of uses) {
@@ -320,25 +320,19 @@ describe('stream processing', () => {
 });
 
 describe('api', () => {
-  it('routes the three write routes to ingest and everything else to query through $default', () => {
+  it('routes status reports to ingest and everything else to admin through $default', () => {
     const routes = Object.values(s.template.findResources('AWS::ApiGatewayV2::Route')).map(
       (r) => r.Properties,
     );
-    expect(routes.map((r) => r.RouteKey).sort()).toEqual([
-      '$default',
-      'POST /v1/endpoints/status',
-      'PUT /v1/companies/{companyId}',
-      'PUT /v1/companies/{companyId}/sites/{siteId}',
-    ]);
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(['$default', 'POST /v1/endpoints/status']);
     const integrations = s.template.findResources('AWS::ApiGatewayV2::Integration');
     const targetOf = (routeKey: string) => {
       const route = routes.find((r) => r.RouteKey === routeKey);
       const integrationId = route.Target['Fn::Join'][1][1].Ref as string;
       return integrations[integrationId]?.Properties.IntegrationUri['Fn::GetAtt'][0];
     };
-    expect(targetOf('$default')).toBe(idOf(s.stack.api.query.function));
+    expect(targetOf('$default')).toBe(idOf(s.stack.api.admin.function));
     expect(targetOf('POST /v1/endpoints/status')).toBe(idOf(s.stack.api.ingest.function));
-    expect(targetOf('PUT /v1/companies/{companyId}/sites/{siteId}')).toBe(idOf(s.stack.api.ingest.function));
   });
 
   it('throttles the stage and writes access logs', () => {

@@ -6,7 +6,7 @@ import { createGroupStore, GroupSetChangedError, type GroupStore } from '#adapte
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { ValidationError } from '#core/errors.ts';
-import { putGroup } from '#functions/query/queries.ts';
+import { putGroup } from '#functions/admin/queries.ts';
 import { freshTable } from '#test/helpers/dynamo.ts';
 
 const refersTo = (id: string) => ({

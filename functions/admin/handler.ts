@@ -1,4 +1,4 @@
-// Lambda entry for the read and group-management routes (and 404 / 405 for unknown ones).
+// Lambda entry for the admin routes: reads, groups, company and site upserts (and 404 / 405).
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { flagEnv, requireEnv } from '#adapters/config.ts';
@@ -6,12 +6,12 @@ import { createGroupStore } from '#adapters/group-store.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { secretsFromEnvironment } from '#adapters/secrets.ts';
-import { createQueryHandler } from './routes.ts';
+import { createAdminHandler } from './routes.ts';
 
 const tableName = requireEnv('TABLE_NAME');
 const doc = documentClient(createDynamoClient());
 
-export const handler = createQueryHandler({
+export const handler = createAdminHandler({
   repo: createRepository(doc, tableName),
   groups: createGroupStore(doc, tableName),
   reads: createQueryStore(doc, tableName),

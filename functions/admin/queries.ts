@@ -1,4 +1,4 @@
-// Read and group-management use cases behind the query function.
+// Read and group-management use cases behind the admin function.
 import { GroupSetChangedError, type GroupSnapshot, type GroupStore } from '#adapters/group-store.ts';
 import type { QueryStore } from '#adapters/query-store.ts';
 import type { Repository } from '#adapters/repository.ts';
