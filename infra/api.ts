@@ -13,6 +13,7 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -25,6 +26,8 @@ export interface ApiProps {
   readonly logRetention: logs.RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
   readonly functionsRoot?: string;
+  /** Production retains the key that seals ingest keys (without it, stored keys cannot sign). */
+  readonly keyRemovalPolicy: RemovalPolicy;
 }
 
 /** Steady-state and burst request rates of the stage, per second, for the whole API. */
@@ -41,6 +44,7 @@ export class Api extends Construct {
   readonly httpApi: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
   readonly secret: secretsmanager.Secret;
+  readonly keySealKey: kms.Key;
   readonly ingest: KeywatchFunction;
   readonly admin: KeywatchFunction;
   readonly accessLogs: logs.LogGroup;
@@ -61,6 +65,14 @@ export class Api extends Construct {
         'The signing secret is shared with RMM scripts and endpoint agents outside AWS, so a rotation Lambda cannot update the senders. Rotation is a documented manual procedure (docs/deploy.md) that the comma-separated list makes seamless: add the new value, move the senders, remove the old one.',
     });
 
+    // Seals ingest keys at rest: the admin function may only encrypt, the ingest function only
+    // decrypt, and both only with keywatch's encryption context (docs/decisions.md).
+    this.keySealKey = new kms.Key(this, 'IngestKeySealKey', {
+      description: 'keywatch: seals per-company ingest keys stored in the table',
+      enableKeyRotation: true,
+      removalPolicy: props.keyRemovalPolicy,
+    });
+
     this.ingest = new KeywatchFunction(this, 'Ingest', {
       name: 'ingest',
       description: 'keywatch: status reports (admin credentials or ingest keys)',
@@ -76,9 +88,11 @@ export class Api extends Construct {
       environment: API_ENVIRONMENT,
       ...(props.functionsRoot === undefined ? {} : { functionsRoot: props.functionsRoot }),
     })
-      // Every status update is a single UpdateItem: nothing else is needed.
-      .bindTable(props.table, ['dynamodb:UpdateItem'])
-      .bindSecret(this.secret);
+      // Every status update is a single UpdateItem; an ingest key is one GetItem per key per cache
+      // TTL, and its last-used day one UpdateItem per day.
+      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:UpdateItem'])
+      .bindSecret(this.secret)
+      .bindKeySeal(this.keySealKey, ['kms:Decrypt']);
 
     this.admin = new KeywatchFunction(this, 'Admin', {
       name: 'admin',
@@ -104,7 +118,9 @@ export class Api extends Construct {
         ],
         { indexes: [INDEX.byParent, INDEX.byCollection] },
       )
-      .bindSecret(this.secret);
+      .bindSecret(this.secret)
+      // Seals new keys; opens them only to tell an ingest key on an admin route 403 rather than 401.
+      .bindKeySeal(this.keySealKey, ['kms:Encrypt', 'kms:Decrypt']);
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,

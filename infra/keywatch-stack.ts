@@ -45,6 +45,7 @@ export class KeywatchStack extends Stack {
 
     this.api = new Api(this, 'Api', {
       table,
+      keyRemovalPolicy: removalPolicy,
       logRetention,
       logRemovalPolicy: removalPolicy,
       ...functionsRoot,

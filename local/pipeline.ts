@@ -3,6 +3,8 @@
 // the alert sink (or SNS when ALERT_TOPIC_ARN is set), and the minute tick. Used by `npm start` and by
 // the end-to-end tests.
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -54,6 +56,17 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
+/** The local runtime's key for sealing ingest keys: `<dataDir>/seal.key`, else one per process. */
+function localSealKey(dataDir: string | undefined): string {
+  if (dataDir === undefined) return randomBytes(32).toString('base64');
+  const file = join(dataDir, 'seal.key');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
 export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipeline> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const secretGenerated = opts.secret === undefined;
@@ -76,6 +89,8 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     process.env.DYNAMODB_ENDPOINT = endpoint;
     process.env.TABLE_NAME = tableName;
     process.env.KEYWATCH_SECRET = secret;
+    // Ingest keys are sealed at rest (KMS on AWS); a kept data directory keeps its seal key beside it.
+    process.env.KEYWATCH_SEAL_KEY ??= localSealKey(opts.dataDir);
     process.env.AWS_REGION ??= 'local';
     process.env.POWERTOOLS_SERVICE_NAME ??= 'keywatch';
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';

@@ -9,6 +9,7 @@ export const ITEM = {
   member: 'MEMBER',
   transition: 'TRANSITION',
   job: 'JOB',
+  ingestKey: 'INGEST_KEY',
 } as const;
 export type ItemType = (typeof ITEM)[keyof typeof ITEM];
 
@@ -77,6 +78,14 @@ export const keys = {
   transitionsPrefix: 'TRANSITION#',
   transitionsCollection: 'TRANSITIONS',
   job: (jobId: string) => ({ PK: `JOB#${jobId}`, SK: 'JOB' }),
+  /** Ingest keys by id (authentication), and (GSI1) by company, oldest first (the key list). */
+  ingestKey: (keyId: string) => ({ PK: `KEY#${keyId}`, SK: 'KEY' }),
+  ingestKeyByCompany: (companyId: string, createdAt: string, keyId: string) => ({
+    GSI1PK: `COMPANY#${companyId}`,
+    GSI1SK: `KEY#${createdAt}#${keyId}`,
+  }),
+  companyKeysPartition: (companyId: string) => `COMPANY#${companyId}`,
+  ingestKeysPrefix: 'KEY#',
 } as const;
 
 /** Stable shard of an endpoint id (FNV-1a), so GSI4 spreads the fleet evenly. */

@@ -1,10 +1,13 @@
 // The admin routes (reads, groups, company and site upserts) wired onto the shared HTTP chain.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import * as z from 'zod/mini';
+import type { IngestKeyStore } from '#adapters/ingest-key-store.ts';
 import type { Repository } from '#adapters/repository.ts';
 import type { SecretsProvider } from '#adapters/secrets.ts';
 import { createApiHandler } from '#http/api.ts';
+import type { IngestKeys } from '#http/middleware/authenticate.ts';
 import { Id, parseOrThrow } from '#http/validation.ts';
+import { CreateKeyBody, createKey, listKeys, revokeKey } from './keys.ts';
 import {
   deleteGroup,
   getEndpoint,
@@ -37,6 +40,7 @@ const TransitionsQuery = z.strictObject({
 });
 const CompanyPath = z.object({ companyId: Id });
 const SitePath = z.object({ companyId: Id, siteId: Id });
+const KeyPath = z.object({ companyId: Id, keyId: Id });
 const EndpointPath = z.object({ endpointId: Id });
 const GroupPath = z.object({ groupId: Id });
 
@@ -45,6 +49,9 @@ const limitOf = (raw: string | undefined) => (raw === undefined ? DEFAULT_LIMIT 
 
 export interface AdminDeps extends QueryDeps {
   readonly repo: QueryDeps['repo'] & Pick<Repository, 'upsertScope'>;
+  readonly keys: Pick<IngestKeyStore, 'create' | 'list' | 'revoke'>;
+  /** Ingest keys are authenticated here too, so one on an admin route is told 403, not 401. */
+  readonly ingestKeys?: IngestKeys;
   readonly secrets: SecretsProvider;
   readonly logger: Logger;
   readonly pathArrivesDecoded?: boolean;
@@ -55,6 +62,7 @@ export function createAdminHandler(deps: AdminDeps) {
   const nowIso = () => new Date(deps.nowMs()).toISOString();
   return createApiHandler({
     secrets: deps.secrets,
+    ...(deps.ingestKeys !== undefined ? { ingestKeys: deps.ingestKeys } : {}),
     logger: deps.logger,
     nowMs: deps.nowMs,
     ...(deps.pathArrivesDecoded !== undefined ? { pathArrivesDecoded: deps.pathArrivesDecoded } : {}),
@@ -68,6 +76,17 @@ export function createAdminHandler(deps: AdminDeps) {
         const body = parseOrThrow(ScopeBody, req.body, 'site');
         const scope = parseOrThrow(SitePath, req.params, 'path');
         return ok(await upsertScope(scope, body, deps.repo, nowIso()));
+      },
+      createKey: async (req) => {
+        const { companyId } = parseOrThrow(CompanyPath, req.params, 'path');
+        const body = parseOrThrow(CreateKeyBody, req.body, 'key');
+        return { status: 201, body: await createKey(deps.keys, companyId, body, nowIso()) };
+      },
+      listKeys: async (req) =>
+        ok(await listKeys(deps.keys, parseOrThrow(CompanyPath, req.params, 'path').companyId)),
+      revokeKey: async (req) => {
+        const { companyId, keyId } = parseOrThrow(KeyPath, req.params, 'path');
+        return ok(await revokeKey(deps.keys, companyId, keyId, nowIso()));
       },
       getEndpoint: async (req) =>
         ok(await getEndpoint(deps, parseOrThrow(EndpointPath, req.params, 'path').endpointId)),

@@ -65,7 +65,14 @@ export interface StatusUpdate {
   readonly fields: FieldChanges;
 }
 
-export type ReportResult = 'applied' | 'unchanged' | 'stale';
+/** `forbidden`: an ingest key's report for an endpoint stored under another company or site. */
+export type ReportResult = 'applied' | 'unchanged' | 'stale' | 'forbidden';
+
+/** The company (and site) an ingest key confines its reports to. */
+export interface Owner {
+  readonly companyId: string;
+  readonly siteId?: string;
+}
 
 /** The same observation again: same instant, and everything the update mentions equals the store. */
 export function isSameObservation(update: StatusUpdate, stored: EndpointRecord): boolean {

@@ -18,6 +18,10 @@ export interface RouteSpec {
 
 export type RouteName =
   | 'postStatus'
+  | 'postWebhook'
+  | 'createKey'
+  | 'listKeys'
+  | 'revokeKey'
   | 'putCompany'
   | 'putSite'
   | 'getEndpoint'
@@ -30,11 +34,27 @@ export type RouteName =
 
 export const ROUTES: readonly RouteSpec[] = [
   { name: 'postStatus', method: 'POST', path: '/v1/endpoints/status', fn: 'ingest', access: 'ingest' },
+  {
+    name: 'postWebhook',
+    method: 'POST',
+    path: '/v1/webhooks/{integration}',
+    fn: 'ingest',
+    access: 'ingest',
+  },
   { name: 'putCompany', method: 'PUT', path: '/v1/companies/{companyId}', fn: 'admin', access: 'admin' },
   {
     name: 'putSite',
     method: 'PUT',
     path: '/v1/companies/{companyId}/sites/{siteId}',
+    fn: 'admin',
+    access: 'admin',
+  },
+  { name: 'createKey', method: 'POST', path: '/v1/companies/{companyId}/keys', fn: 'admin', access: 'admin' },
+  { name: 'listKeys', method: 'GET', path: '/v1/companies/{companyId}/keys', fn: 'admin', access: 'admin' },
+  {
+    name: 'revokeKey',
+    method: 'DELETE',
+    path: '/v1/companies/{companyId}/keys/{keyId}',
     fn: 'admin',
     access: 'admin',
   },

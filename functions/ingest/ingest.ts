@@ -2,7 +2,7 @@
 // for one endpoint are applied in request order, others concurrently.
 
 import type { Repository } from '#adapters/repository.ts';
-import type { ReportResult, StatusUpdate } from '#core/endpoint.ts';
+import type { Owner, ReportResult, StatusUpdate } from '#core/endpoint.ts';
 import type { ProblemDetail } from '#core/errors.ts';
 import {
   canonicalEndpointType,
@@ -61,6 +61,7 @@ export async function applyStatusUpdates(
   updates: readonly StatusUpdate[],
   repo: Pick<Repository, 'writeReport'>,
   nowIso: string,
+  owner?: Owner,
 ): Promise<{ endpointId: string; result: ReportResult }[]> {
   const results: ReportResult[] = new Array(updates.length);
   // Reports for the same endpoint go in request order; distinct endpoints run concurrently.
@@ -73,7 +74,7 @@ export async function applyStatusUpdates(
   const queue = [...chains.values()];
   const worker = async () => {
     for (let chain = queue.shift(); chain !== undefined; chain = queue.shift()) {
-      for (const i of chain) results[i] = await repo.writeReport(updates[i]!, nowIso);
+      for (const i of chain) results[i] = await repo.writeReport(updates[i]!, nowIso, owner);
     }
   };
   await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, queue.length) }, worker));

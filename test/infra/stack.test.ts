@@ -135,9 +135,16 @@ describe('functions', () => {
     const table = { Ref: idOf(s.stack.storage.table) };
     const secret = { Ref: idOf(s.stack.api.secret) };
     const topic = { Ref: idOf(s.stack.alerting.alertTopic) };
+    const seal = { 'Fn::GetAtt': [idOf(s.stack.api.keySealKey), 'Arn'] };
+    const api = {
+      TABLE_NAME: table,
+      SECRET_ARN: secret,
+      API_PATH_DECODED: 'true',
+      KEY_SEAL_KMS_KEY_ARN: seal,
+    };
     const expected = {
-      ingest: { ...shared, TABLE_NAME: table, SECRET_ARN: secret, API_PATH_DECODED: 'true' },
-      admin: { ...shared, TABLE_NAME: table, SECRET_ARN: secret, API_PATH_DECODED: 'true' },
+      ingest: { ...shared, ...api },
+      admin: { ...shared, ...api },
       evaluate: { ...shared, TABLE_NAME: table },
       notify: { ...shared, TABLE_NAME: table, ALERT_TOPIC_ARN: topic },
     };
@@ -165,11 +172,40 @@ describe('least privilege', () => {
     'dynamodb:TransactWriteItems',
   ];
 
-  it('lets ingest update single table items and read the secret, and nothing else', () => {
+  it('lets ingest update single table items, read keys, read the secret and open sealed keys, nothing else', () => {
     const actions = actionsOf(statementsOf(s.stack.api.ingest));
     expect(actions).not.toContain('sns:Publish');
-    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:UpdateItem']);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+    ]);
     expect(actions).toContain('secretsmanager:GetSecretValue');
+    expect(actions.filter((a) => a.startsWith('kms:'))).toEqual(['kms:Decrypt']);
+  });
+
+  it("lets only admin seal ingest keys and only the API functions open them, on the seal key, with keywatch's encryption context", () => {
+    const sealKeyArn = { 'Fn::GetAtt': [idOf(s.stack.api.keySealKey), 'Arn'] };
+    const context = {
+      'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['keyId', 'companyId'] },
+      Null: { 'kms:EncryptionContextKeys': 'false' },
+    };
+    const kmsOn = (fn: KeywatchFunction) =>
+      statementsOf(fn).filter((st) => JSON.stringify(st.Resource) === JSON.stringify(sealKeyArn));
+    expect(kmsOn(s.stack.api.admin)).toEqual([
+      expect.objectContaining({
+        Action: ['kms:Encrypt', 'kms:Decrypt'],
+        Effect: 'Allow',
+        Condition: context,
+      }),
+    ]);
+    expect(kmsOn(s.stack.api.ingest)).toEqual([
+      expect.objectContaining({ Action: 'kms:Decrypt', Effect: 'Allow', Condition: context }),
+    ]);
+    for (const fn of [s.stack.processing.evaluate, s.stack.processing.notify]) expect(kmsOn(fn)).toEqual([]);
+    s.template.hasResourceProperties('AWS::KMS::Key', {
+      Description: Match.stringLikeRegexp('ingest keys'),
+      EnableKeyRotation: true,
+    });
   });
 
   it('lets notify publish to the alert topic and keep idempotency records, nothing more', () => {
@@ -324,7 +360,11 @@ describe('api', () => {
     const routes = Object.values(s.template.findResources('AWS::ApiGatewayV2::Route')).map(
       (r) => r.Properties,
     );
-    expect(routes.map((r) => r.RouteKey).sort()).toEqual(['$default', 'POST /v1/endpoints/status']);
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual([
+      '$default',
+      'POST /v1/endpoints/status',
+      'POST /v1/webhooks/{integration}',
+    ]);
     const integrations = s.template.findResources('AWS::ApiGatewayV2::Integration');
     const targetOf = (routeKey: string) => {
       const route = routes.find((r) => r.RouteKey === routeKey);
@@ -333,6 +373,7 @@ describe('api', () => {
     };
     expect(targetOf('$default')).toBe(idOf(s.stack.api.admin.function));
     expect(targetOf('POST /v1/endpoints/status')).toBe(idOf(s.stack.api.ingest.function));
+    expect(targetOf('POST /v1/webhooks/{integration}')).toBe(idOf(s.stack.api.ingest.function));
   });
 
   it('throttles the stage and writes access logs', () => {

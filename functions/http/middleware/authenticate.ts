@@ -107,9 +107,11 @@ export function authenticate(opts: AuthenticateOptions): ApiMiddleware {
         throw httpProblem(401, 'unauthorized', 'Missing, expired or invalid credentials');
       }
       request.internal.principal = outcome.principal;
-      if (outcome.principal.kind === 'ingest') {
-        await opts.ingestKeys?.used(outcome.principal.keyId, opts.nowMs());
-      }
+    },
+    // A key's use is recorded once it has done something: a refused request writes nothing at all.
+    after: async (request) => {
+      const principal = request.internal.principal;
+      if (principal?.kind === 'ingest') await opts.ingestKeys?.used(principal.keyId, opts.nowMs());
     },
   };
 }
