@@ -2,6 +2,7 @@
 // context (as `npx cdk synth -c alertEmails=ops@example.com -c alertSms=+15555550100` does).
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { AwsCustomResource } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INDEX, TABLE_SCHEMA } from '#adapters/keys.ts';
@@ -100,6 +101,14 @@ describe('storage', () => {
       expect(call).toContain('ConditionalCheckFailedException');
       expect(call).toContain('\\"PK\\":{\\"S\\":\\"GROUPS\\"}');
     }
+  });
+
+  it('sizes the deploy-time seed function: 256 MB and 30 s, not the 128 MB / 2 min defaults', () => {
+    const provider = `AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replaceAll('-', '')}`;
+    const seed = Object.entries(s.template.findResources('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith(provider),
+    );
+    expect(seed?.[1].Properties).toMatchObject({ MemorySize: 256, Timeout: 30 });
   });
 });
 
