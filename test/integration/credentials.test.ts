@@ -298,6 +298,19 @@ describe('signed ingest keys', () => {
     expect(fresh.status, fresh.text).toBe(200);
   });
 
+  it('answers 401, never a 5xx, to a malformed or oversized key id', async () => {
+    for (const keyId of ['x'.repeat(5000), 'KWK', '../../etc', '0000000000000000 0']) {
+      const res = await api.raw({
+        method: 'POST',
+        target: '/v1/endpoints/status',
+        body: JSON.stringify({ updates: [update()] }),
+        headers: { ...JSON_HEADERS, 'x-keywatch-key-id': keyId },
+      });
+      expect(res.status, keyId.slice(0, 20)).toBe(401);
+    }
+    expect(api.crashes).toEqual([]);
+  });
+
   it('does not let an admin secret sign under a key id', async () => {
     const key = await createKey('acme');
     const res = await api.raw({

@@ -4,7 +4,7 @@
 //   Authorization: Bearer kwk_…           the ingest key itself, for RMM webhooks that cannot sign
 // Every failure gets the same answer; the reason is logged, the credential never is.
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { ingestKeyMatches, keyIdOf } from '#core/ingest-key.ts';
+import { ingestKeyMatches, isKeyId, keyIdOf } from '#core/ingest-key.ts';
 import { type SignatureCheck, verify } from '#core/signing.ts';
 import type { Principal } from '../principal.ts';
 import { httpProblem } from '../problem.ts';
@@ -69,7 +69,8 @@ export function authenticate(opts: AuthenticateOptions): ApiMiddleware {
   const identify = async (event: Event, body: string): Promise<Outcome> => {
     const authorization = header(event, 'authorization');
     const keyIdHeader = header(event, 'x-keywatch-key-id');
-    if (authorization !== undefined) {
+    // Another scheme (a proxy's Basic auth, say) is not ours to judge: the signature decides.
+    if (authorization !== undefined && /^Bearer\s/i.test(authorization)) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
       const keyId = m?.[1] === undefined ? undefined : keyIdOf(m[1]);
       if (m?.[1] === undefined || keyId === undefined) return { reason: 'malformed bearer' };
@@ -80,6 +81,7 @@ export function authenticate(opts: AuthenticateOptions): ApiMiddleware {
     }
     if (keyIdHeader !== undefined) {
       const keyId = keyIdHeader.trim();
+      if (!isKeyId(keyId)) return { reason: 'malformed key id' };
       const key = await opts.ingestKeys?.find(keyId);
       if (key === undefined) return { reason: 'unknown or revoked key', keyId };
       const check = checkSignature(event, body, [await key.signingKey()]);
@@ -98,9 +100,7 @@ export function authenticate(opts: AuthenticateOptions): ApiMiddleware {
       if ('reason' in outcome) {
         opts.logger.warn('request authentication rejected', {
           reason: outcome.reason,
-          ...(outcome.keyId !== undefined && /^[0-9a-f]{16}$/.test(outcome.keyId)
-            ? { keyId: outcome.keyId }
-            : {}),
+          ...(outcome.keyId !== undefined ? { keyId: outcome.keyId } : {}),
           method: methodOf(event),
           path: event.rawPath,
         });
