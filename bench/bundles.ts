@@ -44,6 +44,7 @@ const LAMBDA_ENV: Record<string, string> = {
   NODE_OPTIONS: '--enable-source-maps',
   TABLE_NAME: 'keywatch-bench',
   SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:keywatch-signing-AbCdEf',
+  KEY_SEAL_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000',
   ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:keywatch-alerts',
   AWS_REGION: 'us-east-1',
   AWS_DEFAULT_REGION: 'us-east-1',
