@@ -224,6 +224,7 @@ describe('evaluator review: records racing with fan-out jobs', () => {
         clock += ms;
       },
       groups: (store) => ({
+        ...store,
         async list() {
           clock += 20; // the reload happens a little after the GROUP record was handled
           if (lagging && stale !== undefined) {
