@@ -22,8 +22,7 @@ import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
 import { INDEX, TABLE_SCHEMA } from '#adapters/keys.ts';
 import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
-import { parseGroupDefinition } from '#core/criteria/index.ts';
-import { SHIPPED_GROUPS } from '#core/group-pack.ts';
+import { seedShippedGroups } from '#core/group-pack.ts';
 import { createNotifyHandler } from '#functions/notify/notify.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { fileAlertSink } from '../local/alert-sink.ts';
@@ -234,8 +233,7 @@ async function measure(): Promise<BenchReport> {
     const client = createDynamoClient(proxy.endpoint);
     await createTable(client, TABLE);
     const groups = createGroupStore(documentClient(client), TABLE);
-    for (const raw of SHIPPED_GROUPS)
-      await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), new Date().toISOString());
+    await seedShippedGroups(groups, new Date().toISOString());
     const [{ handler: ingest }, { handler: query }, { handler: evaluate }] = await Promise.all([
       import('#functions/ingest/handler.ts'),
       import('#functions/query/handler.ts'),

@@ -44,6 +44,5 @@ export function scopeFromItem(item: Item): ScopeRecord {
     ...(typeof item.siteId === 'string' ? { siteId: item.siteId } : {}),
     name: str(item.name),
     fields: fieldsOf(item),
-    ...(typeof item.rev === 'number' ? { rev: item.rev } : {}),
   };
 }

@@ -1,13 +1,12 @@
 // Validation and canonicalisation of custom-field updates (DESIGN §1): a field update names fields of
 // exactly one level; values must fit the field's type; `null` clears.
 import {
-  CUSTOM_FIELDS,
+  type BuiltIn,
+  type Catalogue,
   canonicalOption,
-  ENDPOINT_TYPES,
   type FieldDefinition,
   type FieldValue,
   type Level,
-  OS_TYPES,
 } from './catalogue.ts';
 import type { ProblemDetail } from './errors.ts';
 
@@ -88,11 +87,11 @@ function checkValue(def: FieldDefinition, value: unknown): { value: FieldValue }
  * with paths under `path` (e.g. `updates[3].fields.BitLocker Key Backup Status`).
  */
 export function validateFields(
+  catalogue: Catalogue,
   level: Level,
   input: unknown,
   path: string,
   problems: ProblemDetail[],
-  catalogue: readonly FieldDefinition[] = CUSTOM_FIELDS,
 ): FieldChanges {
   const set: Record<string, FieldValue> = {};
   const clear: string[] = [];
@@ -101,7 +100,7 @@ export function validateFields(
     problems.push({ path, message: 'must be an object of field name to value' });
     return { set, clear };
   }
-  const defs = new Map(catalogue.filter((f) => f.level === level && !f.builtIn).map((f) => [f.name, f]));
+  const defs = catalogue.customAt(level);
   for (const [name, value] of Object.entries(input)) {
     const fieldPath = `${path}.${name}`;
     const def = defs.get(name);
@@ -120,12 +119,22 @@ export function validateFields(
   return { set, clear };
 }
 
-/** Canonical `osType` / `endpointType`, matched ignoring case. */
-export function canonicalOsType(value: string): string | undefined {
-  return OS_TYPES.find((o) => o.toLowerCase() === value.toLowerCase());
-}
-export function canonicalEndpointType(value: string): string | undefined {
-  return ENDPOINT_TYPES.find((o) => o.toLowerCase() === value.toLowerCase());
+/**
+ * A built-in endpoint property as a status update gives it (`osType`, `endpointType`): its canonical
+ * option, matched ignoring case, or the problem to report. A property the catalogue does not define
+ * as a Dropdown takes any value.
+ */
+export function canonicalBuiltIn(
+  catalogue: Catalogue,
+  property: BuiltIn,
+  value: string,
+): { value: string } | { problem: string } {
+  const def = catalogue.builtIn(property);
+  if (def?.options === undefined) return { value };
+  const canonical = canonicalOption(def, value);
+  return canonical === undefined
+    ? { problem: `must be one of: ${def.options.join(', ')}` }
+    : { value: canonical };
 }
 
 /** Ids: 1–128 characters, none of `/ ? #` or whitespace. */

@@ -24,6 +24,6 @@ export interface Transition {
   readonly severity: Severity | null;
   /** `<LEVEL>:<name>` → value for the fields the group reads (built-ins as `ENDPOINT:<name>`). */
   readonly fields: Readonly<Record<string, FieldValue | null>>;
-  /** The endpoint's BitLocker Key Backup Status at the time, for the alert's e-mail text. */
+  /** The text of the catalogue's status field at the time (BitLocker Key Backup Status), for the e-mail. */
   readonly statusText: string | null;
 }

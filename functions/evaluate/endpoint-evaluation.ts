@@ -1,9 +1,9 @@
 // Optimistic evaluation of endpoints: evaluate from what was read, write guarded by the endpoint's
 // revisions, and on a lost race read again and evaluate afresh, a bounded number of times.
 import { evaluate } from '#core/criteria/index.ts';
-import type { CompiledGroupSet } from '#core/criteria/types.ts';
 import { type EndpointRecord, type ScopeRecord, type ScopeRef, scopeKey } from '#core/endpoint.ts';
 import { buildTransition, diffMembership, factsFor } from '#core/membership.ts';
+import type { Ruleset } from '#core/ruleset.ts';
 import { type EvaluatorContext, mapLimit } from './context.ts';
 import {
   type ApplyInput,
@@ -38,15 +38,15 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
   function plan(
     e: EndpointRecord,
     scopes: Map<string, ScopeRecord>,
-    set: CompiledGroupSet,
+    rules: Ruleset,
     requireRev = true,
   ): ApplyInput {
     const site = scopes.get(scopeKey({ companyId: e.companyId, siteId: e.siteId }));
     const company = scopes.get(scopeKey({ companyId: e.companyId }));
-    const facts = factsFor(e, site, company);
+    const facts = factsFor(rules.catalogue, e, site, company);
     ctx.count('EndpointsEvaluated');
     const nowMs = ctx.nowMs();
-    const { changes, dropped } = diffMembership(e.groups, evaluate(set, facts, nowMs), set);
+    const { changes, dropped } = diffMembership(e.groups, evaluate(rules.groups, facts, nowMs), rules.groups);
     const occurredAt = new Date(nowMs).toISOString();
     return {
       endpoint: e,
@@ -57,7 +57,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
       requireRev,
       transitions: (chunk, chunkChanges) =>
         chunkChanges.map((c) =>
-          buildTransition(c, set, {
+          buildTransition(c, rules, {
             endpoint: e,
             site,
             company,
@@ -109,7 +109,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
   async function evaluateEndpoint(
     start: EndpointRecord,
     startScopes: Map<string, ScopeRecord>,
-    startSet: CompiledGroupSet,
+    startRules: Ruleset,
     opts: { touch?: boolean; written?: WrittenInBatch } = {},
   ): Promise<number> {
     const mine = opts.written?.get(start.endpointId);
@@ -119,7 +119,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
         : start;
     let fromImage = opts.written !== undefined;
     let scopes = startScopes;
-    let set = startSet;
+    let rules = startRules;
     let lastConflict: unknown;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (endpoint === undefined) return 0;
@@ -130,10 +130,10 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
           endpoint = { ...e, grev: e.grev + 1, groupsCompanyId: e.companyId };
           continue;
         }
-        const write = plan(e, scopes, set, !fromImage);
+        const write = plan(e, scopes, rules, !fromImage);
         if (isNoop(write) && opts.touch !== true) return 0;
         if (!(await enteredGroupsExist([write]))) {
-          set = await deps.rules.get(true);
+          rules = await deps.rules.get(true);
           continue;
         }
         const written = await deps.writer.apply(write);
@@ -149,7 +149,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
         fromImage = false;
         endpoint = await deps.reads.getEndpoint(e.endpointId, true);
         if (endpoint !== undefined) scopes = await loadScopes([endpoint]);
-        set = await deps.rules.get(true);
+        rules = await deps.rules.get(true);
       }
     }
     throw new Error(`endpoint ${start.endpointId} kept changing during evaluation`, { cause: lastConflict });
@@ -163,10 +163,10 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
   async function evaluatePage(
     endpoints: readonly EndpointRecord[],
     scopes: Map<string, ScopeRecord>,
-    startSet: CompiledGroupSet,
+    startRules: Ruleset,
     touch: boolean,
   ): Promise<number> {
-    let set = startSet;
+    let rules = startRules;
     let writes: ApplyInput[] = [];
     let single: EndpointRecord[] = [];
     for (let attempt = 0; ; attempt++) {
@@ -176,13 +176,13 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
       for (const e of endpoints) {
         if (needsRehome(e)) single.push(e);
         else {
-          const write = plan(e, scopes, set);
+          const write = plan(e, scopes, rules);
           if (touch || !isNoop(write)) writes.push(write);
         }
       }
       if (await enteredGroupsExist(writes)) break;
       // A group was deleted since these definitions were loaded: evaluate the page again without it.
-      set = await deps.rules.get(true);
+      rules = await deps.rules.get(true);
     }
     let changed = 0;
     await mapLimit(deps.writer.packTogether(writes), ctx.config.concurrency, async (batch) => {
@@ -194,11 +194,11 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
       } catch (err: unknown) {
         if (!(err instanceof StaleEndpointError)) throw err;
         ctx.count('EvaluationConflicts');
-        for (const w of batch) changed += await evaluateEndpoint(w.endpoint, scopes, set, { touch });
+        for (const w of batch) changed += await evaluateEndpoint(w.endpoint, scopes, rules, { touch });
       }
     });
     await mapLimit(single, ctx.config.concurrency, async (e) => {
-      changed += await evaluateEndpoint(e, scopes, set, { touch });
+      changed += await evaluateEndpoint(e, scopes, rules, { touch });
     });
     return changed;
   }

@@ -20,14 +20,14 @@ export function evaluateJobRunner(deps: {
 
     async step(job, cursor) {
       if (job.scope === undefined) return undefined;
-      const set = await deps.rules.get();
+      const rules = await deps.rules.get();
       // Endpoints first, then their company and site (see evaluateEndpoint). Walks after a change read
       // consistently; the minute tick may read eventually consistent data at half the price: its
       // writes are guarded all the same.
       const touch = job.touch === true;
       const page = await deps.fleet.endpointsPage(job.scope, cursor, deps.pageSize, touch);
       const scopes = await deps.evaluation.loadScopes(page.items);
-      const changed = await deps.evaluation.evaluatePage(page.items, scopes, set, touch);
+      const changed = await deps.evaluation.evaluatePage(page.items, scopes, rules, touch);
       return { next: page.next, processed: page.items.length, changed };
     },
   };

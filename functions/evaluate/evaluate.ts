@@ -6,13 +6,10 @@
 // - the minute tick: a fleet job when some group has time-based criteria.
 // This module only dispatches; the rules live in endpoint-evaluation.ts and the job runners.
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Catalogue } from '#core/catalogue.ts';
 import type { EndpointRecord, ScopeRecord, ScopeRef } from '#core/endpoint.ts';
-import {
-  changedEndpointFacts,
-  endpointChangeMatters,
-  LAST_REPORT_KEY,
-  scopeChangeMatters,
-} from '#core/membership.ts';
+import { changedEndpointFacts, endpointChangeMatters, scopeChangeMatters } from '#core/membership.ts';
+import { dependsOnClock, readsLastReport } from '#core/ruleset.ts';
 import {
   DEFAULT_EVALUATOR_CONFIG,
   type EvaluatorConfig,
@@ -29,6 +26,8 @@ import { createRulesetCache } from './ruleset-cache.ts';
 export { DEFAULT_EVALUATOR_CONFIG, type EvaluatorConfig, type EvaluatorMetric };
 
 export interface EvaluatorDeps {
+  /** The catalogue stored groups are compiled against. */
+  readonly catalogue: Catalogue;
   readonly groups: GroupReads;
   readonly endpoints: EndpointReads;
   readonly fleet: FleetPager;
@@ -79,7 +78,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     logger: deps.logger,
     count: deps.count ?? (() => undefined),
   };
-  const rules = createRulesetCache(ctx, deps.groups);
+  const rules = createRulesetCache(ctx, { groups: deps.groups, catalogue: deps.catalogue });
   const evaluation = createEndpointEvaluation(ctx, {
     rules,
     reads: deps.endpoints,
@@ -103,9 +102,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
    */
   function isRoutine(r: EndpointChangeRecord): boolean {
     const held = rules.peek();
-    if (held === undefined || held.readKeys.has(LAST_REPORT_KEY)) return false;
-    const changed = changedEndpointFacts(r.change.before, r.change.after);
-    return changed !== 'all' && changed.every((k) => k === LAST_REPORT_KEY);
+    if (held === undefined || readsLastReport(held)) return false;
+    const changed = changedEndpointFacts(held.catalogue, r.change.before, r.change.after);
+    return changed !== 'all' && changed.every((k) => k === held.catalogue.lastReportKey);
   }
 
   return {
@@ -124,9 +123,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
     async prepare(records: readonly ChangeRecord[]): Promise<PreparedBatch> {
       const endpointChanges = records.filter((r): r is EndpointChangeRecord => r.change.kind === 'endpoint');
       const pending = endpointChanges.filter((r) => !isRoutine(r));
-      const set = pending.length > 0 ? await rules.get() : undefined;
+      const ruleset = pending.length > 0 ? await rules.get() : undefined;
       const relevant = pending.filter(
-        (r) => set !== undefined && endpointChangeMatters(r.change.before, r.change.after, set.readKeys),
+        (r) => ruleset !== undefined && endpointChangeMatters(ruleset, r.change.before, r.change.after),
       );
       ctx.count('IrrelevantChanges', endpointChanges.length - relevant.length);
       const scopes = await evaluation.loadScopes(relevant.map((r) => r.change.after));
@@ -144,8 +143,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
           return;
         }
         case 'scope': {
-          const set = await rules.get();
-          if (!scopeChangeMatters(change.level, change.before, change.after, set.readKeys)) return;
+          const { groups } = await rules.get();
+          if (!scopeChangeMatters(change.level, change.before, change.after, groups.readKeys)) return;
           await jobs.start({
             jobId: `scope-${record.id}`,
             kind: 'evaluate',
@@ -191,10 +190,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
 
     /** The minute tick: re-evaluates the fleet when the clock alone can change a membership. */
     async tick(): Promise<boolean> {
-      const set = await rules.get();
       // Time-based criteria change with the clock; any criterion on Last Report is re-checked here
       // too, since routine re-reports that only move Last Report skip evaluation (see prepare).
-      if (!set.hasTimeBased && !set.readKeys.has(LAST_REPORT_KEY)) return false;
+      if (!dependsOnClock(await rules.get())) return false;
       const minute = Math.floor(ctx.nowMs() / 60_000);
       await jobs.start({
         jobId: `tick-${minute}`,

@@ -70,9 +70,15 @@ export class StaleEndpointError extends Error {
   override readonly name = 'StaleEndpointError';
 }
 
+/** Every group definition with the group set's revision, read together (consistently). */
+export interface GroupSetSnapshot {
+  readonly groups: readonly { readonly definition: GroupDefinition }[];
+  readonly rev: number;
+}
+
 /** Group definitions and the group-side reads the evaluator makes. */
 export interface GroupReads {
-  list(): Promise<readonly { readonly definition: GroupDefinition }[]>;
+  snapshot(): Promise<GroupSetSnapshot>;
   /** Which of these groups are defined now (consistent). */
   existingGroups(groupIds: readonly string[]): Promise<Set<string>>;
   groupExists(groupId: string): Promise<boolean>;

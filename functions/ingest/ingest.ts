@@ -2,17 +2,11 @@
 // before any write; reports for one endpoint are applied in request order, others concurrently.
 
 import type { Repository, ScopeRef } from '#adapters/repository.ts';
-import type { Level } from '#core/catalogue.ts';
+import type { Catalogue, Level } from '#core/catalogue.ts';
 import type { ReportResult, StatusUpdate } from '#core/endpoint.ts';
 import { levelFields } from '#core/endpoint.ts';
 import type { ProblemDetail } from '#core/errors.ts';
-import {
-  canonicalEndpointType,
-  canonicalOsType,
-  instantKey,
-  parseIsoInstant,
-  validateFields,
-} from '#core/fields.ts';
+import { canonicalBuiltIn, instantKey, parseIsoInstant, validateFields } from '#core/fields.ts';
 import { fail } from '#http/validation.ts';
 import type { ScopeBody, StatusBody } from './schema.ts';
 
@@ -20,7 +14,7 @@ import type { ScopeBody, StatusBody } from './schema.ts';
 export const MAX_FUTURE_MS = 300_000;
 const WRITE_CONCURRENCY = 16;
 
-export function toStatusUpdates(body: StatusBody, nowMs: number): StatusUpdate[] {
+export function toStatusUpdates(body: StatusBody, nowMs: number, catalogue: Catalogue): StatusUpdate[] {
   const problems: ProblemDetail[] = [];
   const updates = body.updates.map((u, i): StatusUpdate => {
     const at = `updates[${i}]`;
@@ -30,18 +24,16 @@ export function toStatusUpdates(body: StatusBody, nowMs: number): StatusUpdate[]
     } else if (observedAtMs > nowMs + MAX_FUTURE_MS) {
       problems.push({ path: `${at}.observedAt`, message: 'is more than 300 s ahead of the server clock' });
     }
-    const osType = u.osType === undefined ? undefined : canonicalOsType(u.osType);
-    if (u.osType !== undefined && osType === undefined) {
-      problems.push({ path: `${at}.osType`, message: 'must be one of: Windows, macOS, Linux' });
-    }
-    const endpointType = u.endpointType === undefined ? undefined : canonicalEndpointType(u.endpointType);
-    if (u.endpointType !== undefined && endpointType === undefined) {
-      problems.push({
-        path: `${at}.endpointType`,
-        message: 'must be one of: Desktop, Laptop, Server, Virtual Machine',
-      });
-    }
-    const fields = validateFields('ENDPOINT', u.fields, `${at}.fields`, problems);
+    const builtIn = (property: 'osType' | 'endpointType', value: string | undefined) => {
+      if (value === undefined) return undefined;
+      const checked = canonicalBuiltIn(catalogue, property, value);
+      if ('value' in checked) return checked.value;
+      problems.push({ path: `${at}.${property}`, message: checked.problem });
+      return undefined;
+    };
+    const osType = builtIn('osType', u.osType);
+    const endpointType = builtIn('endpointType', u.endpointType);
+    const fields = validateFields(catalogue, 'ENDPOINT', u.fields, `${at}.fields`, problems);
     return {
       endpointId: u.endpointId,
       companyId: u.companyId,
@@ -87,10 +79,11 @@ export async function upsertScope(
   body: ScopeBody,
   repo: Pick<Repository, 'upsertScope'>,
   nowIso: string,
+  catalogue: Catalogue,
 ) {
   const level: Level = scope.siteId === undefined ? 'COMPANY' : 'SITE';
   const problems: ProblemDetail[] = [];
-  const changes = validateFields(level, body.fields, 'fields', problems);
+  const changes = validateFields(catalogue, level, body.fields, 'fields', problems);
   if (problems.length > 0) fail(level === 'COMPANY' ? 'company' : 'site', problems);
   const { record, updatedAt } = await repo.upsertScope(scope, body.name, changes, nowIso);
   return {
@@ -99,7 +92,7 @@ export async function upsertScope(
     name: record.name,
     fields: record.fields,
     /** Every field of the level with its stored value, else its default, else null. */
-    effectiveFields: levelFields(level, record.fields),
+    effectiveFields: levelFields(catalogue, level, record.fields),
     updatedAt,
   };
 }

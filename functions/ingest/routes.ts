@@ -3,6 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import * as z from 'zod/mini';
 import type { Repository } from '#adapters/repository.ts';
 import type { SecretsProvider } from '#adapters/secrets.ts';
+import type { Catalogue } from '#core/catalogue.ts';
 import { createApiHandler } from '#http/api.ts';
 import { Id, parseOrThrow } from '#http/validation.ts';
 import { applyStatusUpdates, toStatusUpdates, upsertScope } from './ingest.ts';
@@ -13,6 +14,7 @@ const SitePath = z.object({ companyId: Id, siteId: Id });
 
 export interface IngestDeps {
   readonly repo: Repository;
+  readonly catalogue: Catalogue;
   readonly secrets: SecretsProvider;
   readonly logger: Logger;
   readonly nowMs?: () => number;
@@ -29,7 +31,11 @@ export function createIngestHandler(deps: IngestDeps) {
     routes: {
       postStatus: async (req) => {
         const nowMs = now();
-        const updates = toStatusUpdates(parseOrThrow(StatusBody, req.body, 'status updates'), nowMs);
+        const updates = toStatusUpdates(
+          parseOrThrow(StatusBody, req.body, 'status updates'),
+          nowMs,
+          deps.catalogue,
+        );
         const results = await applyStatusUpdates(updates, deps.repo, new Date(nowMs).toISOString());
         return { status: 200, body: { results } };
       },
@@ -38,7 +44,7 @@ export function createIngestHandler(deps: IngestDeps) {
         const scope = parseOrThrow(CompanyPath, req.params, 'path');
         return {
           status: 200,
-          body: await upsertScope(scope, body, deps.repo, new Date(now()).toISOString()),
+          body: await upsertScope(scope, body, deps.repo, new Date(now()).toISOString(), deps.catalogue),
         };
       },
       putSite: async (req) => {
@@ -46,7 +52,7 @@ export function createIngestHandler(deps: IngestDeps) {
         const scope = parseOrThrow(SitePath, req.params, 'path');
         return {
           status: 200,
-          body: await upsertScope(scope, body, deps.repo, new Date(now()).toISOString()),
+          body: await upsertScope(scope, body, deps.repo, new Date(now()).toISOString(), deps.catalogue),
         };
       },
     },

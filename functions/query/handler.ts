@@ -6,6 +6,7 @@ import { createGroupStore } from '#adapters/group-store.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { secretsFromEnvironment } from '#adapters/secrets.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createQueryHandler } from './routes.ts';
 
 const tableName = requireEnv('TABLE_NAME');
@@ -15,6 +16,7 @@ export const handler = createQueryHandler({
   repo: createRepository(doc, tableName),
   groups: createGroupStore(doc, tableName),
   reads: createQueryStore(doc, tableName),
+  catalogue: SHIPPED_CATALOGUE,
   nowMs: Date.now,
   secrets: secretsFromEnvironment(),
   logger: new Logger({ serviceName: 'keywatch' }),

@@ -11,8 +11,8 @@ import { createGroupStore } from '#adapters/group-store.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { staticSecrets } from '#adapters/secrets.ts';
-import { parseGroupDefinition } from '#core/criteria/index.ts';
-import { SHIPPED_GROUPS } from '#core/group-pack.ts';
+import { seedShippedGroups } from '#core/group-pack.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { sign } from '#core/signing.ts';
 import { createIngestHandler } from '#functions/ingest/routes.ts';
 import { createQueryHandler } from '#functions/query/routes.ts';
@@ -51,10 +51,11 @@ export async function startApi() {
   const secrets = staticSecrets(SECRETS.join(','));
   const repo = createRepository(doc, table.tableName);
   const groups = createGroupStore(doc, table.tableName);
-  const ingest = createIngestHandler({ repo, secrets, logger });
+  const ingest = createIngestHandler({ repo, catalogue: SHIPPED_CATALOGUE, secrets, logger });
   const query = createQueryHandler({
     repo,
     groups,
+    catalogue: SHIPPED_CATALOGUE,
     reads: createQueryStore(doc, table.tableName),
     nowMs: Date.now,
     secrets,
@@ -127,8 +128,7 @@ export async function startApi() {
       return items.sort((a, b) => `${a.PK}|${a.SK}`.localeCompare(`${b.PK}|${b.SK}`));
     },
     async seedShippedGroups() {
-      const nowIso = new Date().toISOString();
-      for (const raw of SHIPPED_GROUPS) await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), nowIso);
+      await seedShippedGroups(groups, new Date().toISOString());
     },
     async close() {
       await http.close();

@@ -13,10 +13,10 @@ import { INDEX, keys } from '#adapters/keys.ts';
 import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
-import { parseGroupDefinition } from '#core/criteria/index.ts';
 import type { StatusUpdate } from '#core/endpoint.ts';
 import { instantKey } from '#core/fields.ts';
-import { SHIPPED_GROUPS } from '#core/group-pack.ts';
+import { seedShippedGroups } from '#core/group-pack.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createEvaluateHandler } from '#functions/evaluate/app.ts';
 import { createEvaluator, type EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
 import { lambdaContext } from '#local/lambda-context.ts';
@@ -34,7 +34,7 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
   const adminDoc = documentClient(admin);
   const repo = createRepository(adminDoc, tableName);
   const groups = createGroupStore(adminDoc, tableName);
-  for (const raw of SHIPPED_GROUPS) await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), at(0));
+  await seedShippedGroups(groups, at(0));
   const logger = new Logger({
     serviceName: 'keywatch-test',
     logLevel: (process.env.TEST_LOG_LEVEL ?? 'SILENT') as 'SILENT',
@@ -50,6 +50,7 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
     const evalDoc = documentClient(evalClient);
     const groupStore = createGroupStore(evalDoc, tableName);
     const evaluator = createEvaluator({
+      catalogue: SHIPPED_CATALOGUE,
       groups: over.groups ? over.groups(groupStore) : groupStore,
       endpoints: createRepository(evalDoc, tableName),
       fleet: createFleetPager(evalDoc, tableName),
