@@ -9,39 +9,12 @@ import {
   type Level,
 } from './catalogue.ts';
 import type { ProblemDetail } from './errors.ts';
+import { parseIsoInstant } from './instant.ts';
 
 /** A validated field update: values to set (canonical) and names to clear. */
 export interface FieldChanges {
   readonly set: Readonly<Record<string, FieldValue>>;
   readonly clear: readonly string[];
-}
-
-/** ISO-8601 date-time with an explicit time zone (Z or ±hh:mm). */
-const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
-
-export function parseIsoInstant(value: string): number | undefined {
-  const m = ISO_WITH_ZONE.exec(value);
-  if (m === null) return undefined;
-  // Date.parse rolls 2024-02-30 over into March; a day the month does not have is no date.
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
-/**
- * A key that orders instants exactly, to the nanosecond a client may send (`.123456789`): the UTC
- * date-time to the second, then nine fraction digits, e.g. `2026-11-26T10:00:00.123456000Z`. Keys of
- * the same length compare as strings, which is how DynamoDB's condition orders reports.
- */
-export function instantKey(value: string): string | undefined {
-  const ms = parseIsoInstant(value);
-  const m = ISO_WITH_ZONE.exec(value);
-  if (ms === undefined || m === null) return undefined;
-  const fraction = (m[5] ?? '').slice(1);
-  const wholeSeconds = Math.floor(ms / 1000) * 1000;
-  return `${new Date(wholeSeconds).toISOString().slice(0, 19)}.${fraction.padEnd(9, '0')}Z`;
 }
 
 function codePointLength(s: string): number {
@@ -135,10 +108,4 @@ export function canonicalBuiltIn(
   return canonical === undefined
     ? { problem: `must be one of: ${def.options.join(', ')}` }
     : { value: canonical };
-}
-
-/** Ids: 1–128 characters, none of `/ ? #` or whitespace. */
-export const ID_PATTERN = /^[^/?#\s]{1,128}$/u;
-export function isValidId(id: unknown): id is string {
-  return typeof id === 'string' && ID_PATTERN.test(id) && codePointLength(id) <= 128;
 }

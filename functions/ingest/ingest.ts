@@ -6,7 +6,8 @@ import type { Catalogue, Level } from '#core/catalogue.ts';
 import type { ReportResult, StatusUpdate } from '#core/endpoint.ts';
 import { levelFields } from '#core/endpoint.ts';
 import type { ProblemDetail } from '#core/errors.ts';
-import { canonicalBuiltIn, instantKey, parseIsoInstant, validateFields } from '#core/fields.ts';
+import { canonicalBuiltIn, validateFields } from '#core/fields.ts';
+import { instantKey, parseIsoInstant } from '#core/instant.ts';
 import { fail } from '#http/validation.ts';
 import type { ScopeBody, StatusBody } from './schema.ts';
 

@@ -11,7 +11,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { GroupStore } from '#adapters/group-store.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
-import { instantKey } from '#core/fields.ts';
+import { instantKey } from '#core/instant.ts';
 import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import type { EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
 import { toChangeRecords } from '#functions/evaluate/records.ts';

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { type Catalogue, defineCatalogue } from '#core/catalogue.ts';
 import type { ProblemDetail } from '#core/errors.ts';
-import { canonicalBuiltIn, parseIsoInstant, validateFields } from '#core/fields.ts';
+import { canonicalBuiltIn, validateFields } from '#core/fields.ts';
+import { parseIsoInstant } from '#core/instant.ts';
 import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 
 const STATUS = 'BitLocker Key Backup Status';

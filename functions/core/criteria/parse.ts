@@ -2,6 +2,8 @@
 // everything that needs no other group; references between groups are checked by compileGroups.
 import { type Catalogue, canonicalOption, type FieldDefinition, LEVELS, type Level } from '../catalogue.ts';
 import { type ProblemDetail, ValidationError } from '../errors.ts';
+import { isValidId } from '../ids.ts';
+import { parseIsoDateOrInstant } from '../instant.ts';
 import type { Severity } from '../transition.ts';
 import {
   type AlertEvent,
@@ -13,7 +15,7 @@ import {
   OPERATORS,
   type Operator,
 } from './types.ts';
-import { isValidId, parseDays, parseInstant, parseNumber } from './values.ts';
+import { parseDays, parseNumber } from './values.ts';
 
 const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
 const ALERT_EVENTS: readonly AlertEvent[] = ['enter', 'exit'];
@@ -341,7 +343,7 @@ function flagText(value: string, path: string, report: Report): string {
 
 function checkTyped(def: FieldDefinition, value: string, path: string, report: Report): string {
   if (def.type === 'Number' && parseNumber(value) === undefined) report(path, 'must be a number');
-  if (def.type === 'Date' && parseInstant(value) === undefined) {
+  if (def.type === 'Date' && parseIsoDateOrInstant(value) === undefined) {
     report(path, 'must be an ISO-8601 date or date-time with a time zone');
   }
   return value;
