@@ -4,7 +4,6 @@ import { type Catalogue, canonicalOption, type FieldDefinition, LEVELS, type Lev
 import { type ProblemDetail, ValidationError } from '../errors.ts';
 import { isValidId } from '../ids.ts';
 import { parseIsoDateOrInstant } from '../instant.ts';
-import type { Severity } from '../transition.ts';
 import {
   type AlertEvent,
   type AlertPolicy,
@@ -14,10 +13,11 @@ import {
   type GroupDefinition,
   OPERATORS,
   type Operator,
+  SEVERITIES,
+  type Severity,
 } from './types.ts';
 import { parseDays, parseNumber } from './values.ts';
 
-const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
 const ALERT_EVENTS: readonly AlertEvent[] = ['enter', 'exit'];
 const NAME_MAX = 256;
 const DESCRIPTION_MAX = 4096;
