@@ -8,7 +8,9 @@
 // - each handler invocation runs inside an AsyncLocalStorage scope naming its function, and the
 //   `http.client.request.start` diagnostics channel attributes each outgoing request to it. Both
 //   counts must agree, or the bench fails.
+
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
 import { subscribe } from 'node:diagnostics_channel';
 import { readFile } from 'node:fs/promises';
 import { Agent, type ClientRequest, createServer, request as httpRequest } from 'node:http';
@@ -22,8 +24,7 @@ import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
 import { INDEX, TABLE_SCHEMA } from '#adapters/keys.ts';
 import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
-import { parseGroupDefinition } from '#core/criteria/index.ts';
-import { SHIPPED_GROUPS } from '#core/group-pack.ts';
+import { seedShippedGroups } from '#core/group-pack.ts';
 import { createNotifyHandler } from '#functions/notify/notify.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { fileAlertSink } from '../local/alert-sink.ts';
@@ -225,6 +226,7 @@ async function measure(): Promise<BenchReport> {
     process.env.DYNAMODB_ENDPOINT = proxy.endpoint;
     process.env.TABLE_NAME = TABLE;
     process.env.KEYWATCH_SECRET = SECRET;
+    process.env.KEYWATCH_SEAL_KEY ??= randomBytes(32).toString('base64');
     process.env.AWS_REGION ??= 'local';
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -234,8 +236,7 @@ async function measure(): Promise<BenchReport> {
     const client = createDynamoClient(proxy.endpoint);
     await createTable(client, TABLE);
     const groups = createGroupStore(documentClient(client), TABLE);
-    for (const raw of SHIPPED_GROUPS)
-      await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), new Date().toISOString());
+    await seedShippedGroups(groups, new Date().toISOString());
     const [{ handler: ingest }, { handler: admin }, { handler: evaluate }] = await Promise.all([
       import('#functions/ingest/handler.ts'),
       import('#functions/admin/handler.ts'),

@@ -13,8 +13,7 @@ import { type AlertPublisher, snsPublisher } from '#adapters/alert-publisher.ts'
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
 import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
-import { parseGroupDefinition } from '#core/criteria/index.ts';
-import { SHIPPED_GROUPS } from '#core/group-pack.ts';
+import { seedShippedGroups } from '#core/group-pack.ts';
 import { createNotifyHandler } from '#functions/notify/notify.ts';
 import { fileAlertSink } from './alert-sink.ts';
 import { createTable } from './create-table.ts';
@@ -102,10 +101,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     const client = createDynamoClient(endpoint);
     await createTable(client, tableName);
     const groups = createGroupStore(documentClient(client), tableName);
-    const nowIso = new Date().toISOString();
-    for (const raw of SHIPPED_GROUPS) {
-      await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), nowIso);
-    }
+    await seedShippedGroups(groups, new Date().toISOString());
 
     const [{ handler: ingest }, { handler: admin }, { handler: evaluate }] = await Promise.all([
       import('#functions/ingest/handler.ts'),

@@ -3,15 +3,21 @@
 // `npm start` (.keywatch/local.json); `--key` (or KEYWATCH_KEY) sends with an ingest key instead.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { FIELD, SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createClient } from './client.ts';
+
+/** The options of a catalogue Dropdown as the usage lists them. */
+const choices = (options: readonly string[] | undefined) =>
+  (options ?? []).map((o) => (o.includes(' ') ? `"${o}"` : o)).join('|');
 
 const USAGE = `Usage: npm run send -- <command> [options]
 
 Commands:
   status   --endpoint ID --company ID --site ID [--status TEXT] [--hostname NAME]
-           [--os Windows|macOS|Linux] [--type Desktop|Laptop|Server|"Virtual Machine"]
+           [--os ${choices(SHIPPED_CATALOGUE.builtIn('osType')?.options)}]
+           [--type ${choices(SHIPPED_CATALOGUE.builtIn('endpointType')?.options)}]
            [--disable true|false] [--observed-at ISO] [--field "Name=JSON value"]...
-  company  ID [--name NAME] [--enable "Windows Workstation and Server"|...|Disabled]
+  company  ID [--name NAME] [--enable ${choices(SHIPPED_CATALOGUE.customAt('COMPANY').get(FIELD.enableBackup)?.options)}]
   site     COMPANY SITE [--name NAME] [--disable true|false]
   webhook  FILE.json [--integration generic]   post an RMM webhook body (one event or an array)
   key create COMPANY [--site ID] [--description TEXT]   a new ingest key (shown once)
@@ -92,9 +98,9 @@ switch (command) {
     if (!values.endpoint || !values.company || !values.site)
       die('status needs --endpoint, --company and --site');
     const fields: Record<string, unknown> = {};
-    if (values.status !== undefined) fields['BitLocker Key Backup Status'] = values.status;
+    if (values.status !== undefined) fields[FIELD.backupStatus] = values.status;
     const disable = flag(values.disable, 'disable');
-    if (disable !== undefined) fields['Disable BitLocker Key Backup'] = disable;
+    if (disable !== undefined) fields[FIELD.disableBackup] = disable;
     for (const f of values.field ?? []) {
       const eq = f.indexOf('=');
       if (eq < 1) die(`--field takes "Name=JSON value", got ${f}`);
@@ -130,7 +136,7 @@ switch (command) {
     target = `/v1/companies/${enc(id)}`;
     body = {
       ...(values.name ? { name: values.name } : {}),
-      fields: values.enable ? { 'Enable BitLocker Key Backup': values.enable } : {},
+      fields: values.enable ? { [FIELD.enableBackup]: values.enable } : {},
     };
     break;
   }
@@ -142,7 +148,7 @@ switch (command) {
     const disable = flag(values.disable, 'disable');
     body = {
       ...(values.name ? { name: values.name } : {}),
-      fields: disable === undefined ? {} : { 'Disable BitLocker Key Backup': disable },
+      fields: disable === undefined ? {} : { [FIELD.disableBackup]: disable },
     };
     break;
   }

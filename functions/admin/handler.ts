@@ -8,6 +8,7 @@ import { ingestKeysFromEnvironment } from '#adapters/ingest-key-store.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { secretsFromEnvironment } from '#adapters/secrets.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createAdminHandler } from './routes.ts';
 
 const tableName = requireEnv('TABLE_NAME');
@@ -21,6 +22,7 @@ export const handler = createAdminHandler({
   repo: createRepository(doc, tableName),
   groups: createGroupStore(doc, tableName),
   reads: createQueryStore(doc, tableName),
+  catalogue: SHIPPED_CATALOGUE,
   keys: keys.store,
   ingestKeys: keys.cached,
   nowMs: Date.now,

@@ -70,12 +70,12 @@ export function createAdminHandler(deps: AdminDeps) {
       putCompany: async (req) => {
         const body = parseOrThrow(ScopeBody, req.body, 'company');
         const scope = parseOrThrow(CompanyPath, req.params, 'path');
-        return ok(await upsertScope(scope, body, deps.repo, nowIso()));
+        return ok(await upsertScope(scope, body, deps.repo, nowIso(), deps.catalogue));
       },
       putSite: async (req) => {
         const body = parseOrThrow(ScopeBody, req.body, 'site');
         const scope = parseOrThrow(SitePath, req.params, 'path');
-        return ok(await upsertScope(scope, body, deps.repo, nowIso()));
+        return ok(await upsertScope(scope, body, deps.repo, nowIso(), deps.catalogue));
       },
       createKey: async (req) => {
         const { companyId } = parseOrThrow(CompanyPath, req.params, 'path');

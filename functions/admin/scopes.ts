@@ -2,7 +2,7 @@
 
 import * as z from 'zod/mini';
 import type { Repository, ScopeRef } from '#adapters/repository.ts';
-import type { Level } from '#core/catalogue.ts';
+import type { Catalogue, Level } from '#core/catalogue.ts';
 import { levelFields } from '#core/endpoint.ts';
 import type { ProblemDetail } from '#core/errors.ts';
 import { validateFields } from '#core/fields.ts';
@@ -19,10 +19,11 @@ export async function upsertScope(
   body: ScopeBody,
   repo: Pick<Repository, 'upsertScope'>,
   nowIso: string,
+  catalogue: Catalogue,
 ) {
   const level: Level = scope.siteId === undefined ? 'COMPANY' : 'SITE';
   const problems: ProblemDetail[] = [];
-  const changes = validateFields(level, body.fields, 'fields', problems);
+  const changes = validateFields(catalogue, level, body.fields, 'fields', problems);
   if (problems.length > 0) fail(level === 'COMPANY' ? 'company' : 'site', problems);
   const { record, updatedAt } = await repo.upsertScope(scope, body.name, changes, nowIso);
   return {
@@ -31,7 +32,7 @@ export async function upsertScope(
     name: record.name,
     fields: record.fields,
     /** Every field of the level with its stored value, else its default, else null. */
-    effectiveFields: levelFields(level, record.fields),
+    effectiveFields: levelFields(catalogue, level, record.fields),
     updatedAt,
   };
 }

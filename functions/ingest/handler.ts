@@ -5,6 +5,7 @@ import { flagEnv, requireEnv } from '#adapters/config.ts';
 import { ingestKeysFromEnvironment } from '#adapters/ingest-key-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { secretsFromEnvironment } from '#adapters/secrets.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createIngestHandler } from './routes.ts';
 
 const tableName = requireEnv('TABLE_NAME');
@@ -16,6 +17,7 @@ const keys = ingestKeysFromEnvironment(doc, tableName, (error) =>
 
 export const handler = createIngestHandler({
   repo: createRepository(doc, tableName),
+  catalogue: SHIPPED_CATALOGUE,
   secrets: secretsFromEnvironment(),
   ingestKeys: keys.cached,
   logger,

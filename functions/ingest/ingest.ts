@@ -2,15 +2,11 @@
 // for one endpoint are applied in request order, others concurrently.
 
 import type { Repository } from '#adapters/repository.ts';
+import type { Catalogue } from '#core/catalogue.ts';
 import type { Owner, ReportResult, StatusUpdate } from '#core/endpoint.ts';
 import type { ProblemDetail } from '#core/errors.ts';
-import {
-  canonicalEndpointType,
-  canonicalOsType,
-  instantKey,
-  parseIsoInstant,
-  validateFields,
-} from '#core/fields.ts';
+import { canonicalBuiltIn, validateFields } from '#core/fields.ts';
+import { instantKey, parseIsoInstant } from '#core/instant.ts';
 import { fail } from '#http/validation.ts';
 import type { StatusBody } from './schema.ts';
 
@@ -18,7 +14,7 @@ import type { StatusBody } from './schema.ts';
 export const MAX_FUTURE_MS = 300_000;
 const WRITE_CONCURRENCY = 16;
 
-export function toStatusUpdates(body: StatusBody, nowMs: number): StatusUpdate[] {
+export function toStatusUpdates(body: StatusBody, nowMs: number, catalogue: Catalogue): StatusUpdate[] {
   const problems: ProblemDetail[] = [];
   const updates = body.updates.map((u, i): StatusUpdate => {
     const at = `updates[${i}]`;
@@ -28,18 +24,16 @@ export function toStatusUpdates(body: StatusBody, nowMs: number): StatusUpdate[]
     } else if (observedAtMs > nowMs + MAX_FUTURE_MS) {
       problems.push({ path: `${at}.observedAt`, message: 'is more than 300 s ahead of the server clock' });
     }
-    const osType = u.osType === undefined ? undefined : canonicalOsType(u.osType);
-    if (u.osType !== undefined && osType === undefined) {
-      problems.push({ path: `${at}.osType`, message: 'must be one of: Windows, macOS, Linux' });
-    }
-    const endpointType = u.endpointType === undefined ? undefined : canonicalEndpointType(u.endpointType);
-    if (u.endpointType !== undefined && endpointType === undefined) {
-      problems.push({
-        path: `${at}.endpointType`,
-        message: 'must be one of: Desktop, Laptop, Server, Virtual Machine',
-      });
-    }
-    const fields = validateFields('ENDPOINT', u.fields, `${at}.fields`, problems);
+    const builtIn = (property: 'osType' | 'endpointType', value: string | undefined) => {
+      if (value === undefined) return undefined;
+      const checked = canonicalBuiltIn(catalogue, property, value);
+      if ('value' in checked) return checked.value;
+      problems.push({ path: `${at}.${property}`, message: checked.problem });
+      return undefined;
+    };
+    const osType = builtIn('osType', u.osType);
+    const endpointType = builtIn('endpointType', u.endpointType);
+    const fields = validateFields(catalogue, 'ENDPOINT', u.fields, `${at}.fields`, problems);
     return {
       endpointId: u.endpointId,
       companyId: u.companyId,

@@ -4,6 +4,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import * as z from 'zod/mini';
 import type { Repository } from '#adapters/repository.ts';
 import type { SecretsProvider } from '#adapters/secrets.ts';
+import type { Catalogue } from '#core/catalogue.ts';
 import { type ApiRequest, createApiHandler } from '#http/api.ts';
 import type { IngestKeys } from '#http/middleware/authenticate.ts';
 import { ownerOf } from '#http/principal.ts';
@@ -17,6 +18,7 @@ const WebhookPath = z.object({ integration: z.string().check(z.minLength(1), z.m
 
 export interface IngestDeps {
   readonly repo: Pick<Repository, 'writeReport'>;
+  readonly catalogue: Catalogue;
   readonly secrets: SecretsProvider;
   readonly ingestKeys?: IngestKeys;
   readonly logger: Logger;
@@ -30,7 +32,7 @@ export function createIngestHandler(deps: IngestDeps) {
     const owner = ownerOf(req.principal);
     assertWithinScope(body.updates, owner);
     const nowMs = now();
-    const updates = toStatusUpdates(body, nowMs);
+    const updates = toStatusUpdates(body, nowMs, deps.catalogue);
     const results = await applyStatusUpdates(updates, deps.repo, new Date(nowMs).toISOString(), owner);
     assertNotAllForbidden(results);
     return { status: 200, body: { results } };

@@ -14,8 +14,8 @@ import { localSealer } from '#adapters/key-sealer.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { staticSecrets } from '#adapters/secrets.ts';
-import { parseGroupDefinition } from '#core/criteria/index.ts';
-import { SHIPPED_GROUPS } from '#core/group-pack.ts';
+import { seedShippedGroups } from '#core/group-pack.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { sign } from '#core/signing.ts';
 import { createAdminHandler } from '#functions/admin/routes.ts';
 import { createIngestHandler } from '#functions/ingest/routes.ts';
@@ -63,10 +63,11 @@ export async function startApi(opts: ApiOptions = {}) {
   const groups = createGroupStore(doc, table.tableName);
   const keys = createIngestKeyStore(doc, table.tableName, localSealer(randomBytes(32)));
   const ingestKeys = cachedIngestKeys(keys, { ttlMs: opts.keyCacheMs ?? 10_000, nowMs: Date.now });
-  const ingest = createIngestHandler({ repo, secrets, ingestKeys, logger });
+  const ingest = createIngestHandler({ repo, catalogue: SHIPPED_CATALOGUE, secrets, ingestKeys, logger });
   const admin = createAdminHandler({
     repo,
     groups,
+    catalogue: SHIPPED_CATALOGUE,
     reads: createQueryStore(doc, table.tableName),
     keys,
     ingestKeys,
@@ -143,8 +144,7 @@ export async function startApi(opts: ApiOptions = {}) {
       return items.sort((a, b) => `${a.PK}|${a.SK}`.localeCompare(`${b.PK}|${b.SK}`));
     },
     async seedShippedGroups() {
-      const nowIso = new Date().toISOString();
-      for (const raw of SHIPPED_GROUPS) await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), nowIso);
+      await seedShippedGroups(groups, new Date().toISOString());
     },
     async close() {
       await http.close();
