@@ -5,7 +5,7 @@ import type { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_SCHEMA } from '#adapters/keys.ts';
 import { SHIPPED_GROUP_IDS } from '#core/group-pack.ts';
-import { functionsOf, idIn, type Synthesized, synth } from './synth.ts';
+import { DENIES_INSECURE_TRANSPORT, functionsOf, idIn, type Synthesized, synth } from './synth.ts';
 
 let s: Synthesized;
 beforeAll(() => {
@@ -210,17 +210,7 @@ describe('alerting', () => {
         ]),
       },
     });
-    s.template.resourcePropertiesCountIs(
-      'AWS::SNS::TopicPolicy',
-      {
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          ]),
-        },
-      },
-      2,
-    );
+    s.template.resourcePropertiesCountIs('AWS::SNS::TopicPolicy', DENIES_INSECURE_TRANSPORT, 2);
   });
 
   it('subscribes the alert e-mail and SMS numbers from context, and the e-mail to operator alarms', () => {

@@ -11,7 +11,7 @@ import type { KeywatchFunction } from '#infra/function.ts';
 import { streamConsumers } from '#local/pipeline.ts';
 import { type FilterPattern, passesFilters } from '#local/stream-filter.ts';
 import { streamRecord } from '#test/helpers/stream.ts';
-import { idIn, type Synthesized, synth } from './synth.ts';
+import { DENIES_INSECURE_TRANSPORT, idIn, type Synthesized, synth } from './synth.ts';
 
 let s: Synthesized;
 beforeAll(() => {
@@ -129,17 +129,7 @@ describe('stream event source mappings', () => {
   it('parks failures in encrypted, TLS-only queues', () => {
     s.template.resourceCountIs('AWS::SQS::Queue', 2);
     s.template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
-    s.template.resourcePropertiesCountIs(
-      'AWS::SQS::QueuePolicy',
-      {
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          ]),
-        },
-      },
-      2,
-    );
+    s.template.resourcePropertiesCountIs('AWS::SQS::QueuePolicy', DENIES_INSECURE_TRANSPORT, 2);
   });
 
   it('invokes evaluate every minute with the tick payload', () => {

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CfnElement, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { buildApp } from '#infra/build-app.ts';
 import type { KeywatchStack } from '#infra/keywatch-stack.ts';
@@ -56,6 +56,15 @@ export function functionsOf(s: Synthesized) {
     notify: s.stack.processing.notify,
   };
 }
+
+/** A resource policy that refuses every request made without TLS. */
+export const DENIES_INSECURE_TRANSPORT = {
+  PolicyDocument: {
+    Statement: Match.arrayWith([
+      Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    ]),
+  },
+};
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 
