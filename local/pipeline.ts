@@ -5,24 +5,21 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { type AlertPublisher, snsPublisher } from '#adapters/alert-publisher.ts';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
-import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
 import { seedShippedGroups } from '#core/group-pack.ts';
-import { createNotifyHandler } from '#functions/notify/notify.ts';
+import { STREAM_CONSUMERS, TICK } from '#infra/stream-settings.ts';
 import { fileAlertSink } from './alert-sink.ts';
 import { createTable } from './create-table.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
-import { type HttpHandler, startHttpServer } from './http-server.ts';
+import { type LocalFunctions, type LocalFunctionsConfig, localFunctions } from './functions.ts';
+import { startHttpServer } from './http-server.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { type StreamConsumer, startStreamPoller } from './stream-poller.ts';
-
-type StreamHandler = StreamConsumer['handler'];
 
 export const LOCAL_TOPIC_ARN = 'arn:aws:sns:local:000000000000:keywatch-alerts';
 
@@ -37,6 +34,8 @@ export interface PipelineOptions {
   readonly tableName?: string;
   readonly tickMs?: number;
   readonly pollIntervalMs?: number;
+  /** The functions' Powertools log level (default WARN: the console is for the summary lines). */
+  readonly logLevel?: LocalFunctionsConfig['logLevel'];
   readonly log?: (line: string) => void;
   /** Publisher override (tests); defaults to SNS with a topic ARN, else the file sink. */
   readonly publisher?: AlertPublisher;
@@ -53,17 +52,6 @@ export interface Pipeline {
   /** Resolves when the stream poller has nothing left to deliver. */
   drained(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** The local runtime's key for sealing ingest keys: `<dataDir>/seal.key`, else one per process. */
-function localSealKey(dataDir: string | undefined): string {
-  if (dataDir === undefined) return randomBytes(32).toString('base64');
-  const file = join(dataDir, 'seal.key');
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
-  }
-  return readFileSync(file, 'utf8').trim();
 }
 
 export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipeline> {
@@ -84,76 +72,52 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       cleanups.push(() => ddb.stop());
       endpoint = ddb.endpoint;
     }
-    // The handlers read their configuration from the environment exactly as on Lambda.
-    process.env.DYNAMODB_ENDPOINT = endpoint;
-    process.env.TABLE_NAME = tableName;
-    process.env.KEYWATCH_SECRET = secret;
-    // Ingest keys are sealed at rest (KMS on AWS); a kept data directory keeps its seal key beside it.
-    process.env.KEYWATCH_SEAL_KEY ??= localSealKey(opts.dataDir);
-    process.env.AWS_REGION ??= 'local';
-    process.env.POWERTOOLS_SERVICE_NAME ??= 'keywatch';
-    process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-    // CloudWatch EMF lines would flood the console; there is no CloudWatch here.
-    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-    // One evaluator instance here: it reloads groups on the GROUP record, so fleet walks need no delay.
-    process.env.FLEET_JOB_DELAY_MS ??= '0';
-
     const client = createDynamoClient(endpoint);
+    cleanups.push(async () => client.destroy());
     await createTable(client, tableName);
-    const groups = createGroupStore(documentClient(client), tableName);
-    await seedShippedGroups(groups, new Date().toISOString());
+    await seedGroupPack(client, tableName);
 
-    const [{ handler: ingest }, { handler: admin }, { handler: evaluate }] = await Promise.all([
-      import('#functions/ingest/handler.ts'),
-      import('#functions/admin/handler.ts'),
-      import('#functions/evaluate/handler.ts'),
-    ]);
     const topicArn = opts.topicArn ?? LOCAL_TOPIC_ARN;
     const sink =
-      opts.publisher ?? (opts.topicArn ? snsPublisher(new SNSClient({})) : fileAlertSink(opts.alertsFile));
+      opts.publisher ?? (opts.topicArn ? snsAlerts(opts.topicArn) : fileAlertSink(opts.alertsFile));
     const alerts = opts.topicArn
       ? `SNS ${opts.topicArn}`
       : ((sink as { path?: string }).path ?? 'custom publisher');
-    const notify = createNotifyHandler({ publisher: sink, topicArn, table: { client, tableName } });
-
-    const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    const streamArn = table.Table?.LatestStreamArn;
-    if (streamArn === undefined) throw new Error(`table ${tableName} has no stream`);
-    const streams = new DynamoDBStreamsClient({
-      endpoint,
-      region: process.env.AWS_REGION,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    const fns = localFunctions({
+      client,
+      tableName,
+      secret,
+      // Ingest keys are sealed at rest (KMS on AWS); a kept data directory keeps its seal key beside it.
+      sealKey: localSealKey(opts.dataDir),
+      publisher: sink,
+      topicArn,
+      logLevel: opts.logLevel ?? 'WARN',
     });
+
+    const streams = localClient(DynamoDBStreamsClient, endpoint);
+    cleanups.push(async () => streams.destroy());
     const poller = startStreamPoller({
       client: streams,
-      tableStreamArn: streamArn,
+      tableStreamArn: await streamArnOf(client, tableName),
       pollIntervalMs: opts.pollIntervalMs ?? 250,
-      // The evaluate function's timeout in the stack (infra/processing.ts).
-      timeoutMs: 60_000,
       log,
-      consumers: [
-        {
-          name: 'evaluate',
-          filters: EVALUATE_FILTERS,
-          batchSize: 100,
-          handler: evaluate as unknown as StreamHandler,
-        },
-        { name: 'notify', filters: NOTIFY_FILTERS, batchSize: 10, handler: notify },
-      ],
+      consumers: streamConsumers(fns),
     });
     cleanups.push(() => poller.stop());
 
-    const tick = setInterval(() => {
-      void (evaluate as unknown as (e: unknown, c: Context) => Promise<unknown>)(
-        { source: 'keywatch.tick' },
-        lambdaContext('keywatch-evaluate'),
-      ).catch((e: unknown) => log(`tick failed: ${String(e)}`));
-    }, opts.tickMs ?? 60_000);
+    const tickContext = () =>
+      lambdaContext('keywatch-evaluate', STREAM_CONSUMERS.evaluate.timeoutSeconds * 1000);
+    const tick = setInterval(
+      () => {
+        fns.evaluate(TICK.event, tickContext()).catch((e: unknown) => log(`tick failed: ${String(e)}`));
+      },
+      opts.tickMs ?? TICK.everySeconds * 1000,
+    );
     cleanups.push(async () => clearInterval(tick));
 
     const http = await startHttpServer({
       port: opts.port ?? 3000,
-      handlers: { ingest: ingest as unknown as HttpHandler, admin: admin as unknown as HttpHandler },
+      handlers: { ingest: fns.ingest, admin: fns.admin },
       log,
     });
     cleanups.push(() => http.close());
@@ -175,4 +139,46 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   }
 }
 
-export type { APIGatewayProxyEventV2 };
+/** The poller's consumers: the stack's event source mappings (infra/stream-settings.ts) and the real handlers. */
+export function streamConsumers(fns: Pick<LocalFunctions, 'evaluate' | 'notify'>): StreamConsumer[] {
+  return [
+    { name: 'evaluate', ...STREAM_CONSUMERS.evaluate, handler: fns.evaluate },
+    { name: 'notify', ...STREAM_CONSUMERS.notify, handler: fns.notify },
+  ];
+}
+
+async function seedGroupPack(client: DynamoDBClient, tableName: string): Promise<void> {
+  await seedShippedGroups(createGroupStore(documentClient(client), tableName), new Date().toISOString());
+}
+
+/** The local runtime's key for sealing ingest keys: `<dataDir>/seal.key`, else one per process. */
+function localSealKey(dataDir: string | undefined): Buffer {
+  if (process.env.KEYWATCH_SEAL_KEY) return Buffer.from(process.env.KEYWATCH_SEAL_KEY, 'base64');
+  if (dataDir === undefined) return randomBytes(32);
+  const file = join(dataDir, 'seal.key');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+}
+
+async function streamArnOf(client: DynamoDBClient, tableName: string): Promise<string> {
+  const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const streamArn = table.Table?.LatestStreamArn;
+  if (streamArn === undefined) throw new Error(`table ${tableName} has no stream`);
+  return streamArn;
+}
+
+/** Real SNS with the caller's AWS credentials, in the topic's own region. */
+function snsAlerts(topicArn: string): AlertPublisher {
+  return snsPublisher(new SNSClient({ region: topicArn.split(':')[3] }));
+}
+
+function localClient<T>(Client: new (config: object) => T, endpoint: string): T {
+  return new Client({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}

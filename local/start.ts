@@ -6,6 +6,8 @@ const LOCAL_FILE = '.keywatch/local.json';
 const started = Date.now();
 const port = Number(process.env.PORT || 3000);
 const dataDir = process.env.KEYWATCH_DATA_DIR || undefined;
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
+const logLevel = LOG_LEVELS.find((l) => l === process.env.POWERTOOLS_LOG_LEVEL?.toUpperCase());
 
 const pipeline = await startPipeline({
   port,
@@ -13,6 +15,7 @@ const pipeline = await startPipeline({
   ...(dataDir ? { dataDir } : {}),
   ...(process.env.ALERT_TOPIC_ARN ? { topicArn: process.env.ALERT_TOPIC_ARN } : {}),
   ...(process.env.KEYWATCH_ALERTS_FILE ? { alertsFile: process.env.KEYWATCH_ALERTS_FILE } : {}),
+  ...(logLevel ? { logLevel } : {}),
 }).catch((e: unknown) => {
   const inUse = e instanceof Error && (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
   const hint = inUse ? ` (another keywatch? choose a free port with PORT=…)` : '';

@@ -1,45 +1,19 @@
+// The local stand-in for Lambda's event source mappings on the table's stream: discovers shards,
+// reads each one for each consumer (stream-shard.ts: a parent to its end before its children), and
+// hands every page of records to stream-delivery.ts, which batches and invokes as Lambda does.
+// `drained()` tells tests and benchmarks when everything written so far has been delivered.
+import { DescribeStreamCommand, type DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { TABLE_SCHEMA } from '#adapters/keys.ts';
 import {
-  DescribeStreamCommand,
-  type DynamoDBStreamsClient,
-  ExpiredIteratorException,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  ResourceNotFoundException,
-  type AttributeValue as StreamAttributeValue,
-  type _Record as StreamsRecord,
-  TrimmedDataAccessException,
-} from '@aws-sdk/client-dynamodb-streams';
-import type { AttributeValue, Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { lambdaContext } from './lambda-context.ts';
+  type ConsumerStats,
+  type DeliveryContext,
+  errorText,
+  type FailedBatch,
+  type StreamConsumer,
+} from './stream-delivery.ts';
+import { readShard, type ShardInfo, type ShardReading, type ShardTask, wakeable } from './stream-shard.ts';
 
-export type FilterPattern = Readonly<Record<string, unknown>>;
-
-export interface StreamConsumer {
-  /** Shown in logs and used as the function name in the handler's context. */
-  readonly name: string;
-  /** Lambda filter criteria: a record is delivered when it matches any pattern; none given: all. */
-  readonly filters?: readonly FilterPattern[];
-  /** Answers like a Lambda handler: nothing, or `{ batchItemFailures }` (ReportBatchItemFailures). */
-  readonly handler: (event: DynamoDBStreamEvent, context: Context) => Promise<unknown>;
-  readonly batchSize: number;
-  /** Invocations of one batch before it is given up (Lambda's retry attempts + 1). Default 10. */
-  readonly maxAttempts?: number;
-}
-
-/** What the stack's on-failure destination receives for a batch given up, plus its records. */
-export interface FailedBatch {
-  readonly consumer: string;
-  readonly requestContext: { condition: 'RetryAttemptsExhausted'; approximateInvokeCount: number };
-  readonly DDBStreamBatchInfo: {
-    shardId: string;
-    startSequenceNumber: string;
-    endSequenceNumber: string;
-    batchSize: number;
-    streamArn: string;
-  };
-  readonly error: string;
-  readonly records: readonly DynamoDBRecord[];
-}
+export type { StreamConsumer } from './stream-delivery.ts';
 
 export interface StreamPollerOptions {
   readonly client: DynamoDBStreamsClient;
@@ -48,21 +22,14 @@ export interface StreamPollerOptions {
   /** Pause after a poll that found nothing; Lambda polls about 4 times a second. */
   readonly pollIntervalMs?: number;
   readonly discoveryIntervalMs?: number;
-  /** Where shards open when the poller starts are read from; shards found later: TRIM_HORIZON. */
+  /** For consumers that name none: where shards open at start are read from (later ones: TRIM_HORIZON). */
   readonly startingPosition?: 'TRIM_HORIZON' | 'LATEST';
   /** First retry delay; doubles per attempt up to 2 s. */
   readonly retryBackoffMs?: number;
-  /** Handler timeout reported by the context's getRemainingTimeInMillis (not enforced). */
-  readonly timeoutMs?: number;
+  /** The table's partition key attribute (default the keywatch table's). */
+  readonly partitionKey?: string;
   readonly onFailedBatch?: (failure: FailedBatch) => void;
   readonly log?: (message: string, details?: Record<string, unknown>) => void;
-}
-
-export interface ConsumerStats {
-  invocations: number;
-  recordsDelivered: number;
-  failedInvocations: number;
-  batchesGivenUp: number;
 }
 
 export interface StreamPoller {
@@ -72,150 +39,6 @@ export interface StreamPoller {
   stop(): Promise<void>;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Filter patterns: the subset of EventBridge pattern syntax Lambda filter criteria accept that
-// keywatch can use: nested objects, arrays of allowed exact values, and the `exists`, `prefix` and
-// `anything-but` rules. Anything else throws, so a pattern the stack accepts is never silently
-// treated differently here.
-
-export function matchesFilter(record: unknown, pattern: FilterPattern): boolean {
-  for (const [key, expected] of Object.entries(pattern)) {
-    const actual = isObject(record) ? record[key] : undefined;
-    if (Array.isArray(expected)) {
-      if (!matchesAllowed(actual, expected)) return false;
-    } else if (isObject(expected)) {
-      if (!isObject(actual) || !matchesFilter(actual, expected)) return false;
-    } else {
-      throw new Error(`Filter pattern "${key}": expected an object or an array of values`);
-    }
-  }
-  return true;
-}
-
-function matchesAllowed(actual: unknown, allowed: readonly unknown[]): boolean {
-  // As in EventBridge, an array value matches when any of its elements does.
-  const candidates = Array.isArray(actual) ? actual : [actual];
-  return allowed.some((rule) =>
-    isObject(rule) ? matchesRule(actual, rule) : candidates.some((c) => c !== undefined && c === rule),
-  );
-}
-
-function matchesRule(actual: unknown, rule: Record<string, unknown>): boolean {
-  const [name, arg, ...rest] = Object.entries(rule).flat();
-  if (rest.length > 0) throw new Error(`Filter rule ${JSON.stringify(rule)}: one operator per rule`);
-  switch (name) {
-    case 'exists':
-      return typeof arg === 'boolean' && (actual !== undefined) === arg;
-    case 'prefix':
-      return typeof arg === 'string' && typeof actual === 'string' && actual.startsWith(arg);
-    case 'anything-but': {
-      const excluded = Array.isArray(arg) ? arg : [arg];
-      return actual !== undefined && !isObject(actual) && !excluded.includes(actual);
-    }
-    default:
-      throw new Error(`Filter rule ${JSON.stringify(rule)} is not supported by the local stream poller`);
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Records as Lambda delivers them.
-
-export function toLambdaRecord(record: StreamsRecord, streamArn: string): DynamoDBRecord {
-  const d = record.dynamodb ?? {};
-  const dynamodb: NonNullable<DynamoDBRecord['dynamodb']> = {};
-  if (d.ApproximateCreationDateTime !== undefined) {
-    dynamodb.ApproximateCreationDateTime = Math.floor(d.ApproximateCreationDateTime.getTime() / 1000);
-  }
-  if (d.Keys !== undefined) dynamodb.Keys = toLambdaImage(d.Keys);
-  if (d.NewImage !== undefined) dynamodb.NewImage = toLambdaImage(d.NewImage);
-  if (d.OldImage !== undefined) dynamodb.OldImage = toLambdaImage(d.OldImage);
-  if (d.SequenceNumber !== undefined) dynamodb.SequenceNumber = d.SequenceNumber;
-  if (d.SizeBytes !== undefined) dynamodb.SizeBytes = d.SizeBytes;
-  if (d.StreamViewType !== undefined) dynamodb.StreamViewType = d.StreamViewType;
-  const out: DynamoDBRecord = {
-    eventID: record.eventID ?? '',
-    eventName: record.eventName ?? 'MODIFY',
-    eventVersion: record.eventVersion ?? '1.1',
-    eventSource: record.eventSource ?? 'aws:dynamodb',
-    awsRegion: record.awsRegion ?? regionOf(streamArn),
-    dynamodb,
-    eventSourceARN: streamArn,
-  };
-  if (record.userIdentity !== undefined) {
-    out.userIdentity = { type: record.userIdentity.Type, principalId: record.userIdentity.PrincipalId };
-  }
-  return out;
-}
-
-function regionOf(arn: string): string {
-  return arn.split(':')[3] ?? '';
-}
-
-/** The SDK decodes binary to bytes; Lambda's JSON event carries it as base64. */
-function toLambdaImage(image: Record<string, StreamAttributeValue>): Record<string, AttributeValue> {
-  return Object.fromEntries(Object.entries(image).map(([k, v]) => [k, toLambdaValue(v)]));
-}
-
-function toLambdaValue(v: StreamAttributeValue): AttributeValue {
-  if (v.B !== undefined) return { B: Buffer.from(v.B).toString('base64') };
-  if (v.BS !== undefined) return { BS: v.BS.map((b) => Buffer.from(b).toString('base64')) };
-  if (v.M !== undefined) return { M: toLambdaImage(v.M) };
-  if (v.L !== undefined) return { L: v.L.map(toLambdaValue) };
-  return v as AttributeValue;
-}
-
-// ---------------------------------------------------------------------------------------------
-
-interface ShardInfo {
-  readonly shardId: string;
-  readonly parentShardId: string | undefined;
-}
-
-/** One consumer's position in one shard. */
-interface ShardTask {
-  readonly consumer: StreamConsumer;
-  readonly shard: ShardInfo;
-  readonly initialPosition: 'TRIM_HORIZON' | 'LATEST';
-  /** Sequence number of the last record handled (delivered, skipped by filter, or given up). */
-  checkpoint: string | undefined;
-  done: boolean;
-  waitingForParent: boolean;
-  inFlight: boolean;
-  lastPollTick: number;
-  lastPollEmpty: boolean;
-  readonly wake: Wakeable;
-}
-
-interface Wakeable {
-  sleep(ms: number): Promise<void>;
-  wake(): void;
-}
-
-function wakeable(): Wakeable {
-  let wakeUp: (() => void) | undefined;
-  return {
-    sleep(ms) {
-      return new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          wakeUp = undefined;
-          resolve();
-        };
-        const timer = setTimeout(done, ms);
-        wakeUp = done;
-      });
-    },
-    wake() {
-      wakeUp?.();
-    },
-  };
-}
-
-const GET_RECORDS_LIMIT = 1000;
 const MAX_BACKOFF_MS = 2_000;
 
 export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
@@ -225,9 +48,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     consumers,
     pollIntervalMs = 250,
     discoveryIntervalMs = 1_000,
-    startingPosition = 'TRIM_HORIZON',
     retryBackoffMs = 100,
-    timeoutMs = 30_000,
+    partitionKey = TABLE_SCHEMA.partitionKey,
   } = options;
   const log =
     options.log ??
@@ -272,7 +94,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       }
       exclusiveStartShardId = out.StreamDescription?.LastEvaluatedShardId;
     } while (exclusiveStartShardId !== undefined && running);
-    const position = firstDiscovery ? startingPosition : 'TRIM_HORIZON';
+    const atStart = firstDiscovery;
     firstDiscovery = false;
     for (const shard of shards.values()) {
       for (const consumer of consumers) {
@@ -281,7 +103,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         const task: ShardTask = {
           consumer,
           shard,
-          initialPosition: position,
+          initialPosition: atStart
+            ? (consumer.startingPosition ?? options.startingPosition ?? 'TRIM_HORIZON')
+            : 'TRIM_HORIZON',
           checkpoint: undefined,
           done: false,
           waitingForParent: false,
@@ -321,7 +145,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     });
   }
 
-  // --- reading one shard for one consumer ---------------------------------------------------
+  // --- reading each shard for each consumer -------------------------------------------------
   function parentDone(task: ShardTask): boolean {
     const parentId = task.shard.parentShardId;
     // A parent the stream does not describe has been trimmed: nothing of it is left to read first.
@@ -329,63 +153,24 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     return tasks.get(taskKey(task.consumer.name, parentId))?.done === true;
   }
 
-  async function iteratorFor(task: ShardTask): Promise<string | undefined> {
-    const position =
-      task.checkpoint === undefined
-        ? { ShardIteratorType: task.initialPosition }
-        : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, SequenceNumber: task.checkpoint };
-    const out = await client.send(
-      new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: task.shard.shardId, ...position }),
-    );
-    return out.ShardIterator;
-  }
+  const reading: ShardReading = {
+    client,
+    streamArn,
+    pollIntervalMs,
+    running: () => running,
+    parentDone,
+    tick: () => ++tick,
+    delivered: () => {
+      lastDeliveryTick = ++tick;
+    },
+    changed,
+    backoffMs: backoff,
+    deliveryContext,
+    log,
+  };
 
   async function runTask(task: ShardTask): Promise<void> {
-    const label = { consumer: task.consumer.name, shardId: task.shard.shardId };
-    task.waitingForParent = true;
-    while (running && !parentDone(task)) await task.wake.sleep(pollIntervalMs);
-    task.waitingForParent = false;
-    let iterator: string | undefined;
-    let errors = 0;
-    while (running) {
-      try {
-        iterator ??= await iteratorFor(task);
-        if (iterator === undefined) break;
-        const pollTick = ++tick;
-        const out = await client.send(
-          new GetRecordsCommand({ ShardIterator: iterator, Limit: GET_RECORDS_LIMIT }),
-        );
-        errors = 0;
-        const records = out.Records ?? [];
-        if (records.length > 0) {
-          task.inFlight = true;
-          try {
-            await deliver(task, records);
-          } finally {
-            task.inFlight = false;
-            lastDeliveryTick = ++tick;
-          }
-        }
-        task.lastPollTick = pollTick;
-        task.lastPollEmpty = records.length === 0;
-        iterator = out.NextShardIterator;
-        if (iterator === undefined) break; // closed shard read to its end
-        changed();
-        if (records.length === 0) await task.wake.sleep(pollIntervalMs);
-      } catch (e: unknown) {
-        if (!running) break;
-        iterator = undefined; // re-acquired from the checkpoint
-        if (e instanceof ResourceNotFoundException) break; // shard trimmed away
-        if (e instanceof TrimmedDataAccessException) {
-          log('Records trimmed before they were read; continuing at the trim horizon', label);
-          task.checkpoint = undefined;
-        } else if (!(e instanceof ExpiredIteratorException)) {
-          errors++;
-          log('Reading the stream failed; retrying', { ...label, error: errorText(e) });
-          await task.wake.sleep(backoff(errors));
-        }
-      }
-    }
+    await readShard(task, reading);
     if (running) {
       task.done = true;
       // Its children may start now; a closed shard also means new shards to discover.
@@ -395,76 +180,17 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     changed();
   }
 
-  async function deliver(task: ShardTask, records: StreamsRecord[]): Promise<void> {
-    const { consumer } = task;
-    const filters = consumer.filters ?? [];
-    const selected = records
-      .map((r) => toLambdaRecord(r, streamArn))
-      .filter((r) => filters.length === 0 || filters.some((p) => matchesFilter(r, p)));
-    for (let i = 0; i < selected.length && running; i += consumer.batchSize) {
-      const batch = selected.slice(i, i + consumer.batchSize);
-      await deliverBatch(task, batch);
-      if (!running) return;
-      task.checkpoint = batch.at(-1)?.dynamodb?.SequenceNumber ?? task.checkpoint;
-    }
-    if (running) task.checkpoint = records.at(-1)?.dynamodb?.SequenceNumber ?? task.checkpoint;
-  }
-
-  async function deliverBatch(task: ShardTask, batch: DynamoDBRecord[]): Promise<void> {
-    const { consumer } = task;
-    const consumerStats = stats[consumer.name]!;
-    const maxAttempts = consumer.maxAttempts ?? 10;
-    let pending = batch;
-    for (let attempt = 1; running; attempt++) {
-      consumerStats.invocations++;
-      const outcome = await invoke(consumer, pending);
-      if (outcome.failedFrom === undefined) {
-        consumerStats.recordsDelivered += pending.length;
-        return;
-      }
-      consumerStats.failedInvocations++;
-      consumerStats.recordsDelivered += outcome.failedFrom;
-      // Lambda checkpoints just before the lowest failed record and retries from there.
-      pending = pending.slice(outcome.failedFrom);
-      if (attempt >= maxAttempts) {
-        consumerStats.batchesGivenUp++;
-        onFailedBatch({
-          consumer: consumer.name,
-          requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: attempt },
-          DDBStreamBatchInfo: {
-            shardId: task.shard.shardId,
-            startSequenceNumber: pending[0]?.dynamodb?.SequenceNumber ?? '',
-            endSequenceNumber: pending.at(-1)?.dynamodb?.SequenceNumber ?? '',
-            batchSize: pending.length,
-            streamArn,
-          },
-          error: outcome.error,
-          records: pending,
-        });
-        return;
-      }
-      await task.wake.sleep(backoff(attempt));
-    }
-  }
-
-  async function invoke(
-    consumer: StreamConsumer,
-    records: DynamoDBRecord[],
-  ): Promise<{ failedFrom: undefined } | { failedFrom: number; error: string }> {
-    let response: unknown;
-    try {
-      response = await consumer.handler({ Records: records }, lambdaContext(consumer.name, timeoutMs, 1024));
-    } catch (e: unknown) {
-      return { failedFrom: 0, error: errorText(e) };
-    }
-    const failures =
-      isObject(response) && Array.isArray(response.batchItemFailures) ? response.batchItemFailures : [];
-    if (failures.length === 0) return { failedFrom: undefined };
-    // As on Lambda, an identifier that names no record of the batch fails the whole batch.
-    const ids: unknown[] = failures.map((f: unknown) => (isObject(f) ? f.itemIdentifier : undefined));
-    const positions = ids.map((id) => records.findIndex((r) => r.dynamodb?.SequenceNumber === id));
-    const failedFrom = positions.includes(-1) ? 0 : Math.min(...positions);
-    return { failedFrom, error: `batchItemFailures: ${JSON.stringify(ids)}` };
+  function deliveryContext(task: ShardTask): DeliveryContext {
+    return {
+      consumer: task.consumer,
+      shardId: task.shard.shardId,
+      streamArn,
+      partitionKey,
+      stats: stats[task.consumer.name]!,
+      running: () => running,
+      backoff: (attempt) => task.wake.sleep(backoff(attempt)),
+      onFailedBatch,
+    };
   }
 
   function backoff(attempt: number): number {
@@ -523,8 +249,4 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       while (loops.size > 0) await Promise.all([...loops]);
     },
   };
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }

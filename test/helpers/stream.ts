@@ -7,8 +7,9 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { type FilterPattern, matchesFilter, toLambdaRecord } from '#local/stream-poller.ts';
+import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { type FilterPattern, passesFilters } from '#local/stream-filter.ts';
+import { toLambdaRecord } from '#local/stream-records.ts';
 
 export async function streamReader(client: DynamoDBClient, tableName: string, endpoint: string) {
   const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
@@ -58,5 +59,32 @@ export function batchOf(
   records: readonly DynamoDBRecord[],
   filters: readonly FilterPattern[],
 ): DynamoDBStreamEvent {
-  return { Records: records.filter((r) => filters.some((f) => matchesFilter(r, f))) };
+  return { Records: records.filter((r) => passesFilters(r, filters)) };
+}
+
+type Image = Record<string, AttributeValue>;
+
+/** A Lambda-shaped stream record of the keywatch table; `seq` orders records of one shard. */
+export function streamRecord(
+  eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
+  images: { NewImage?: Image; OldImage?: Image },
+  options: { pk?: string; seq?: number; createdAtSeconds?: number } = {},
+): DynamoDBRecord {
+  const seq = String(options.seq ?? 100);
+  return {
+    eventID: `event-${seq}`,
+    eventName,
+    eventVersion: '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: 'local',
+    dynamodb: {
+      ApproximateCreationDateTime: options.createdAtSeconds ?? Math.floor(Date.now() / 1000),
+      Keys: { PK: { S: options.pk ?? 'ITEM#1' }, SK: { S: 'ITEM' } },
+      SequenceNumber: seq,
+      SizeBytes: 10,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+      ...images,
+    },
+    eventSourceARN: 'arn:aws:dynamodb:local:000000000000:table/t/stream/x',
+  };
 }

@@ -1,29 +1,20 @@
 // Template assertions on the production stack, synthesized once with alert subscriptions from
 // context (as `npx cdk synth -c alertEmails=ops@example.com -c alertSms=+15555550100` does).
-import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { AwsCustomResource } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { INDEX, TABLE_SCHEMA } from '#adapters/keys.ts';
-import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
+import { TABLE_SCHEMA } from '#adapters/keys.ts';
 import { SHIPPED_GROUP_IDS } from '#core/group-pack.ts';
-import type { KeywatchFunction } from '#infra/function.ts';
-import { actionsOf, roleStatements, type Synthesized, synth } from './synth.ts';
+import { DENIES_INSECURE_TRANSPORT, functionsOf, idIn, type Synthesized, synth } from './synth.ts';
 
 let s: Synthesized;
 beforeAll(() => {
   s = synth({ alertEmails: 'ops@example.com', alertSms: '+15555550100' });
 });
 
-const idOf = (construct: Construct) => s.stack.getLogicalId(construct.node.defaultChild as CfnElement);
-const statementsOf = (fn: KeywatchFunction) => roleStatements(s.template, idOf(fn.role));
-const functions = () => ({
-  ingest: s.stack.api.ingest,
-  admin: s.stack.api.admin,
-  evaluate: s.stack.processing.evaluate,
-  notify: s.stack.processing.notify,
-});
+const idOf = (construct: Construct) => idIn(s, construct);
+const functions = () => functionsOf(s);
 
 describe('stack naming', () => {
   it('names the stack after the default stage', () => {
@@ -113,7 +104,7 @@ describe('storage', () => {
 });
 
 describe('functions', () => {
-  it('run Node 24 on arm64 with active tracing, a timeout, a memory size and their own log group', () => {
+  it('run Node 24 on arm64 with active tracing and their own log group', () => {
     for (const [name, fn] of Object.entries(functions())) {
       const props = s.template.toJSON().Resources[idOf(fn.function)].Properties;
       expect(props, name).toMatchObject({
@@ -123,15 +114,29 @@ describe('functions', () => {
         Handler: 'index.handler',
         LoggingConfig: { LogGroup: { Ref: idOf(fn.logGroup) } },
       });
-      expect(props.Timeout, name).toBeGreaterThan(0);
-      expect(props.MemorySize, name).toBeGreaterThanOrEqual(128);
     }
   });
 
-  it('have log groups with a retention', () => {
-    for (const [id, group] of Object.entries(s.template.findResources('AWS::Logs::LogGroup'))) {
-      expect(group.Properties?.RetentionInDays, id).toBeGreaterThan(0);
-    }
+  it('have the timeouts and memory sizes docs/deploy.md states', () => {
+    const sizing = Object.fromEntries(
+      Object.entries(functions()).map(([name, fn]) => {
+        const { Timeout, MemorySize } = s.template.toJSON().Resources[idOf(fn.function)].Properties;
+        return [name, { Timeout, MemorySize }];
+      }),
+    );
+
+    expect(sizing).toEqual({
+      ingest: { Timeout: 10, MemorySize: 256 },
+      admin: { Timeout: 10, MemorySize: 512 },
+      evaluate: { Timeout: 60, MemorySize: 1024 },
+      notify: { Timeout: 30, MemorySize: 256 },
+    });
+  });
+
+  it('keep every log group 14 days in the default stage (prod: test/infra/context.test.ts)', () => {
+    const groups = Object.values(s.template.findResources('AWS::Logs::LogGroup'));
+    expect(groups.length).toBeGreaterThanOrEqual(6);
+    expect(groups.map((g) => g.Properties?.RetentionInDays)).toEqual(groups.map(() => 14));
   });
 
   it('share the Powertools environment and get exactly the variables they need', () => {
@@ -169,197 +174,6 @@ describe('functions', () => {
     s.template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: Match.objectLike({ PasswordLength: 64 }),
       SecretString: Match.absent(),
-    });
-  });
-});
-
-describe('least privilege', () => {
-  const dataActions = [
-    'dynamodb:Query',
-    'dynamodb:Scan',
-    'dynamodb:BatchWriteItem',
-    'dynamodb:TransactWriteItems',
-  ];
-
-  it('lets ingest update single table items, read keys, read the secret and open sealed keys, nothing else', () => {
-    const actions = actionsOf(statementsOf(s.stack.api.ingest));
-    expect(actions).not.toContain('sns:Publish');
-    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
-      'dynamodb:GetItem',
-      'dynamodb:UpdateItem',
-    ]);
-    expect(actions).toContain('secretsmanager:GetSecretValue');
-    expect(actions.filter((a) => a.startsWith('kms:'))).toEqual(['kms:Decrypt']);
-  });
-
-  it("lets only admin seal ingest keys and only the API functions open them, on the seal key, with keywatch's encryption context", () => {
-    const sealKeyArn = { 'Fn::GetAtt': [idOf(s.stack.api.keySealKey), 'Arn'] };
-    const context = {
-      'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['keyId', 'companyId'] },
-      Null: { 'kms:EncryptionContextKeys': 'false' },
-    };
-    const kmsOn = (fn: KeywatchFunction) =>
-      statementsOf(fn).filter((st) => JSON.stringify(st.Resource) === JSON.stringify(sealKeyArn));
-    expect(kmsOn(s.stack.api.admin)).toEqual([
-      expect.objectContaining({
-        Action: ['kms:Encrypt', 'kms:Decrypt'],
-        Effect: 'Allow',
-        Condition: context,
-      }),
-    ]);
-    expect(kmsOn(s.stack.api.ingest)).toEqual([
-      expect.objectContaining({ Action: 'kms:Decrypt', Effect: 'Allow', Condition: context }),
-    ]);
-    for (const fn of [s.stack.processing.evaluate, s.stack.processing.notify]) expect(kmsOn(fn)).toEqual([]);
-    s.template.hasResourceProperties('AWS::KMS::Key', {
-      Description: Match.stringLikeRegexp('ingest keys'),
-      EnableKeyRotation: true,
-    });
-  });
-
-  it('lets notify publish to the alert topic and keep idempotency records, nothing more', () => {
-    const statements = statementsOf(s.stack.processing.notify);
-    const actions = actionsOf(statements);
-    for (const forbidden of [
-      ...dataActions,
-      'dynamodb:BatchGetItem',
-      'dynamodb:PartiQLSelect',
-      'dynamodb:*',
-    ]) {
-      expect(actions).not.toContain(forbidden);
-    }
-    expect(statements).toContainEqual(
-      expect.objectContaining({
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        Resource: { 'Fn::GetAtt': [idOf(s.stack.storage.table), 'Arn'] },
-      }),
-    );
-    expect(statements).toContainEqual(
-      expect.objectContaining({
-        Action: 'sns:Publish',
-        Resource: { Ref: idOf(s.stack.alerting.alertTopic) },
-      }),
-    );
-    expect(actions).not.toContain('secretsmanager:GetSecretValue');
-  });
-
-  it('keeps the signing secret and SNS away from evaluate', () => {
-    const actions = actionsOf(statementsOf(s.stack.processing.evaluate));
-    expect(actions).not.toContain('sns:Publish');
-    expect(actions).not.toContain('secretsmanager:GetSecretValue');
-    expect(actions).not.toContain('dynamodb:Scan');
-    expect(actions).not.toContain('dynamodb:BatchWriteItem');
-  });
-
-  it('lets admin and evaluate Query the indexes they use by name, without a wildcard', () => {
-    const uses = [
-      [s.stack.api.admin, [INDEX.byParent, INDEX.byCollection]],
-      [s.stack.processing.evaluate, [INDEX.endpointsByParent, INDEX.fleet]],
-    ] as const;
-    for (const [fn, indexes] of uses) {
-      expect(statementsOf(fn)).toContainEqual(
-        expect.objectContaining({
-          Action: 'dynamodb:Query',
-          Resource: indexes.map((name) => ({
-            'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(s.stack.storage.table), 'Arn'] }, `/index/${name}`]],
-          })),
-        }),
-      );
-    }
-  });
-
-  it('grants Resource "*" only for actions that have no resource-level permissions', () => {
-    const allowedOnStar = new Set([
-      'xray:PutTraceSegments',
-      'xray:PutTelemetryRecords',
-      'dynamodb:ListStreams',
-    ]);
-    for (const [id, policy] of Object.entries(s.template.findResources('AWS::IAM::Policy'))) {
-      for (const statement of policy.Properties.PolicyDocument.Statement) {
-        if (statement.Resource !== '*') continue;
-        for (const action of [statement.Action].flat())
-          expect(allowedOnStar.has(action), `${id}: ${action}`).toBe(true);
-      }
-    }
-  });
-
-  it('uses no AWS managed policy on the project functions', () => {
-    for (const fn of Object.values(functions())) {
-      const role = s.template.toJSON().Resources[idOf(fn.role)];
-      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    }
-  });
-});
-
-describe('stream processing', () => {
-  const common = {
-    StartingPosition: 'TRIM_HORIZON',
-    FunctionResponseTypes: ['ReportBatchItemFailures'],
-    BisectBatchOnFunctionError: true,
-    MaximumBatchingWindowInSeconds: 0,
-    MaximumRetryAttempts: Match.anyValue(),
-    MaximumRecordAgeInSeconds: Match.anyValue(),
-  };
-
-  it('feeds evaluate the data changes it handles, with bounded retries and an on-failure queue', () => {
-    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      ...common,
-      FunctionName: { Ref: idOf(s.stack.processing.evaluate.function) },
-      EventSourceArn: { 'Fn::GetAtt': [idOf(s.stack.storage.table), 'StreamArn'] },
-      FilterCriteria: { Filters: EVALUATE_FILTERS.map((p) => ({ Pattern: JSON.stringify(p) })) },
-      DestinationConfig: {
-        OnFailure: { Destination: { 'Fn::GetAtt': [idOf(s.stack.processing.evaluateFailures), 'Arn'] } },
-      },
-    });
-  });
-
-  it('feeds notify only alerted transitions', () => {
-    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      ...common,
-      FunctionName: { Ref: idOf(s.stack.processing.notify.function) },
-      FilterCriteria: { Filters: NOTIFY_FILTERS.map((p) => ({ Pattern: JSON.stringify(p) })) },
-      DestinationConfig: {
-        OnFailure: { Destination: { 'Fn::GetAtt': [idOf(s.stack.processing.notifyFailures), 'Arn'] } },
-      },
-    });
-  });
-
-  it('bounds retries and record age on both mappings', () => {
-    for (const mapping of Object.values(s.template.findResources('AWS::Lambda::EventSourceMapping'))) {
-      const p = mapping.Properties;
-      expect(p.MaximumRetryAttempts).toBeGreaterThanOrEqual(1);
-      expect(p.MaximumRetryAttempts).toBeLessThanOrEqual(10);
-      expect(p.MaximumRecordAgeInSeconds).toBeGreaterThanOrEqual(60);
-      expect(p.MaximumRecordAgeInSeconds).toBeLessThanOrEqual(24 * 3600);
-      expect(p.BatchSize).toBeLessThanOrEqual(100);
-    }
-  });
-
-  it('parks failures in encrypted, TLS-only queues', () => {
-    s.template.resourceCountIs('AWS::SQS::Queue', 2);
-    s.template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
-    s.template.resourcePropertiesCountIs(
-      'AWS::SQS::QueuePolicy',
-      {
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          ]),
-        },
-      },
-      2,
-    );
-  });
-
-  it('invokes evaluate every minute with the tick payload', () => {
-    s.template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(1 minute)',
-      Targets: [
-        Match.objectLike({
-          Arn: { 'Fn::GetAtt': [idOf(s.stack.processing.evaluate.function), 'Arn'] },
-          Input: JSON.stringify({ source: 'keywatch.tick' }),
-        }),
-      ],
     });
   });
 });
@@ -411,17 +225,7 @@ describe('alerting', () => {
         ]),
       },
     });
-    s.template.resourcePropertiesCountIs(
-      'AWS::SNS::TopicPolicy',
-      {
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          ]),
-        },
-      },
-      2,
-    );
+    s.template.resourcePropertiesCountIs('AWS::SNS::TopicPolicy', DENIES_INSECURE_TRANSPORT, 2);
   });
 
   it('subscribes the alert e-mail and SMS numbers from context, and the e-mail to operator alarms', () => {

@@ -4,8 +4,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { type CfnElement, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { buildApp } from '#infra/build-app.ts';
 import type { KeywatchStack } from '#infra/keywatch-stack.ts';
@@ -42,15 +42,31 @@ function acknowledgmentsUnder(root: IConstruct) {
   return out;
 }
 
-type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-
-/** Logical id of the one resource of `type` whose logical id starts with `prefix`. */
-export function logicalId(template: Template, type: string, prefix: string): string {
-  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
-  if (ids.length !== 1)
-    throw new Error(`Expected one ${type} starting with ${prefix}, found ${ids.join(', ')}`);
-  return ids[0]!;
+/** The logical id of a construct's CloudFormation resource in the synthesized stack. */
+export function idIn(s: Synthesized, construct: IConstruct): string {
+  return s.stack.getLogicalId(construct.node.defaultChild as CfnElement);
 }
+
+/** The project's four functions, by name. */
+export function functionsOf(s: Synthesized) {
+  return {
+    ingest: s.stack.api.ingest,
+    admin: s.stack.api.admin,
+    evaluate: s.stack.processing.evaluate,
+    notify: s.stack.processing.notify,
+  };
+}
+
+/** A resource policy that refuses every request made without TLS. */
+export const DENIES_INSECURE_TRANSPORT = {
+  PolicyDocument: {
+    Statement: Match.arrayWith([
+      Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    ]),
+  },
+};
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 
 export interface Statement {
   Effect: string;

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { at, errorOf, update, useApi } from '#test/helpers/api.ts';
+import { shuffleInTest } from '#test/helpers/shuffle.ts';
 
 const STATUS = 'BitLocker Key Backup Status';
 const DISABLE = 'Disable BitLocker Key Backup';
@@ -173,11 +174,7 @@ describe('POST /v1/endpoints/status', () => {
   it('converges on the newest of 50 concurrent out-of-order reports for one endpoint', async () => {
     // Prepare: 50 observations, each with its own status text, sent in shuffled order at once.
     const id = update().endpointId;
-    const offsets = Array.from({ length: 50 }, (_, i) => i * 1_000);
-    for (let i = offsets.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [offsets[i], offsets[j]] = [offsets[j] as number, offsets[i] as number];
-    }
+    const offsets = shuffleInTest(Array.from({ length: 50 }, (_, i) => i * 1_000));
 
     // Act
     const responses = await Promise.all(

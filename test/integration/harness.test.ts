@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,7 +9,7 @@ import { DescribeTableCommand, DescribeTimeToLiveCommand, ListTablesCommand } fr
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDynamoClient } from '#adapters/clients.ts';
 import { createTable } from '#local/create-table.ts';
-import { type DynamoDbLocal, ensureDynamoDbLocal, startDynamoDbLocal } from '#local/dynamodb-local.ts';
+import { type DynamoDbLocal, startDynamoDbLocal } from '#local/dynamodb-local.ts';
 import { freshTable } from '#test/helpers/dynamo.ts';
 
 const harness = pathToFileURL(join(import.meta.dirname, '../../local/dynamodb-local.ts')).href;
@@ -123,37 +123,6 @@ describe('startDynamoDbLocal', () => {
 
     expect(await waitUntilDead(pid, 5_000)).toBe(true);
   });
-});
-
-describe('ensureDynamoDbLocal', () => {
-  it('gives concurrent first runs one complete copy', async () => {
-    const cacheDir = await mkdtemp(join(tmpdir(), 'keywatch-cache-'));
-    try {
-      const runs = [1, 2, 3].map(() => {
-        const child = node(
-          `import { ensureDynamoDbLocal } from ${JSON.stringify(harness)};
-           console.log(await ensureDynamoDbLocal());`,
-          { ...process.env, KEYWATCH_CACHE_DIR: cacheDir },
-        );
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-        });
-        return new Promise<{ code: number | null; out: string }>((resolve) =>
-          child.once('exit', (code) => resolve({ code, out: out.trim() })),
-        );
-      });
-      const results = await Promise.all(runs);
-
-      const dir = join(cacheDir, 'dynamodb-local-1.25.1');
-      expect(results).toEqual([1, 2, 3].map(() => ({ code: 0, out: dir })));
-      expect(await readdir(cacheDir)).toEqual(['dynamodb-local-1.25.1']);
-      expect(await readdir(dir)).toEqual(expect.arrayContaining(['DynamoDBLocal.jar', 'DynamoDBLocal_lib']));
-      expect(await ensureDynamoDbLocal({ cacheDir })).toBe(dir);
-    } finally {
-      await rm(cacheDir, { recursive: true, force: true });
-    }
-  }, 120_000);
 });
 
 describe('createTable', () => {

@@ -9,12 +9,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
-import {
-  type FailedBatch,
-  type StreamConsumer,
-  type StreamPoller,
-  startStreamPoller,
-} from '#local/stream-poller.ts';
+import { type StreamConsumer, type StreamPoller, startStreamPoller } from '#local/stream-poller.ts';
 import { freshTable } from '#test/helpers/dynamo.ts';
 
 let client: DynamoDBClient;
@@ -45,7 +40,7 @@ afterEach(async () => {
   streams.destroy();
 });
 
-function start(consumers: StreamConsumer[], onFailedBatch?: (f: FailedBatch) => void): StreamPoller {
+function start(consumers: StreamConsumer[]): StreamPoller {
   poller = startStreamPoller({
     client: streams,
     tableStreamArn: streamArn,
@@ -53,7 +48,6 @@ function start(consumers: StreamConsumer[], onFailedBatch?: (f: FailedBatch) => 
     pollIntervalMs: 50,
     retryBackoffMs: 5,
     log: (message) => logs.push(message),
-    ...(onFailedBatch === undefined ? {} : { onFailedBatch }),
   });
   return poller;
 }
@@ -153,76 +147,6 @@ describe('startStreamPoller', () => {
 
     expect(evaluate.ids()).toEqual(['e1', 'c1']);
     expect(notify.ids()).toEqual(['t1']);
-  });
-
-  it('splits records into batches of at most batchSize', async () => {
-    for (const id of ['1', '2', '3', '4', '5']) await put(id);
-    const { consumer, batches, ids } = recorder('small', { batchSize: 2 });
-    await start([consumer]).drained();
-
-    expect(batches.map((b) => b.length)).toEqual([2, 2, 1]);
-    expect(ids()).toEqual(['1', '2', '3', '4', '5']);
-  });
-
-  it('retries a partially failed batch from the lowest failed record, like ReportBatchItemFailures', async () => {
-    for (const id of ['1', '2', '3', '4', '5']) await put(id);
-    const { consumer, batches } = recorder('partial', {
-      answer: async (event, call) => {
-        if (call > 1) return undefined;
-        // Report 4 and 3 (out of order): Lambda checkpoints before the lowest, 3.
-        const failed = event.Records.filter((r) => ['3', '4'].includes(idOf(r) ?? '')).reverse();
-        return { batchItemFailures: failed.map((r) => ({ itemIdentifier: seqOf(r) })) };
-      },
-    });
-    await start([consumer]).drained();
-
-    expect(batches.map((b) => b.map(idOf))).toEqual([
-      ['1', '2', '3', '4', '5'],
-      ['3', '4', '5'],
-    ]);
-  });
-
-  it('retries the whole batch when the handler throws or names an unknown record', async () => {
-    for (const id of ['1', '2']) await put(id);
-    const { consumer, batches } = recorder('throws', {
-      answer: async (_event, call) => {
-        if (call === 1) throw new Error('boom');
-        if (call === 2) return { batchItemFailures: [{ itemIdentifier: 'not-a-sequence-number' }] };
-        return undefined;
-      },
-    });
-    await start([consumer]).drained();
-
-    expect(batches.map((b) => b.map(idOf))).toEqual([
-      ['1', '2'],
-      ['1', '2'],
-      ['1', '2'],
-    ]);
-  });
-
-  it('gives a batch up after maxAttempts, reports it as the on-failure destination would, and moves on', async () => {
-    for (const id of ['1', '2', '3']) await put(id);
-    const failures: FailedBatch[] = [];
-    const { consumer, batches } = recorder('poison', {
-      batchSize: 1,
-      maxAttempts: 3,
-      answer: async (event) => {
-        if (idOf(event.Records[0]!) === '2') throw new Error('poison record');
-        return undefined;
-      },
-    });
-    await start([consumer], (f) => failures.push(f)).drained();
-
-    expect(batches.map((b) => b.map(idOf))).toEqual([['1'], ['2'], ['2'], ['2'], ['3']]);
-    expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatchObject({
-      consumer: 'poison',
-      requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 },
-      DDBStreamBatchInfo: { batchSize: 1, streamArn },
-      error: 'Error: poison record',
-    });
-    expect(failures[0]?.records.map(idOf)).toEqual(['2']);
-    expect(failures[0]?.DDBStreamBatchInfo.startSequenceNumber).toBe(seqOf(failures[0]!.records[0]!));
   });
 
   it('resolves drained() only after records written by one consumer reached the others', async () => {

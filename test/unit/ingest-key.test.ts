@@ -10,7 +10,7 @@ import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
 import { generateIngestKey, hashIngestKey, ingestKeyMatches, keyIdOf } from '#core/ingest-key.ts';
 import { sign, verify } from '#core/signing.ts';
 import type { IngestKeyCredential } from '#http/middleware/authenticate.ts';
-import { matchesFilter } from '#local/stream-poller.ts';
+import { matchesFilter } from '#local/stream-filter.ts';
 
 const compared = vi.hoisted(() => ({ calls: 0 }));
 vi.mock('node:crypto', async (importOriginal) => {

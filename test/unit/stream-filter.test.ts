@@ -1,31 +1,12 @@
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
-import { type FilterPattern, matchesFilter } from '#local/stream-poller.ts';
+import { type FilterPattern, matchesFilter } from '#local/stream-filter.ts';
+import { streamRecord } from '#test/helpers/stream.ts';
 
 type Image = Record<string, AttributeValue>;
-
-function record(
-  eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
-  images: { NewImage?: Image; OldImage?: Image },
-): DynamoDBRecord {
-  return {
-    eventID: 'e1',
-    eventName,
-    eventVersion: '1.1',
-    eventSource: 'aws:dynamodb',
-    awsRegion: 'local',
-    dynamodb: {
-      ApproximateCreationDateTime: 1_746_000_000,
-      Keys: { PK: { S: 'X' }, SK: { S: 'Y' } },
-      SequenceNumber: '100',
-      SizeBytes: 10,
-      StreamViewType: 'NEW_AND_OLD_IMAGES',
-      ...images,
-    },
-    eventSourceARN: 'arn:aws:dynamodb:local:000000000000:table/t/stream/x',
-  };
-}
+const record = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', images: { NewImage?: Image; OldImage?: Image }) =>
+  streamRecord(eventName, images);
 
 const passes = (patterns: readonly FilterPattern[], r: DynamoDBRecord) =>
   patterns.some((p) => matchesFilter(r, p));

@@ -1,0 +1,130 @@
+// The four keywatch functions for the local runtime, built through their factories with the clients
+// and configuration the pipeline owns, as each functions/*/handler.ts builds them on Lambda from its
+// environment. No handler configuration passes through process.env, so two pipelines (or a pipeline
+// and a test) can share a process.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
+import type { AlertPublisher } from '#adapters/alert-publisher.ts';
+import { documentClient } from '#adapters/clients.ts';
+import { createFleetPager } from '#adapters/fleet-pager.ts';
+import { createGroupStore } from '#adapters/group-store.ts';
+import { cachedIngestKeys, createIngestKeyStore } from '#adapters/ingest-key-store.ts';
+import { createJobStore } from '#adapters/job-store.ts';
+import { localSealer } from '#adapters/key-sealer.ts';
+import { createMembershipWriter } from '#adapters/membership-writer.ts';
+import { createQueryStore } from '#adapters/query-store.ts';
+import { createRepository } from '#adapters/repository.ts';
+import { staticSecrets } from '#adapters/secrets.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
+import { createAdminHandler } from '#functions/admin/routes.ts';
+import { createEvaluateHandler, type TickEvent } from '#functions/evaluate/app.ts';
+import { createEvaluator } from '#functions/evaluate/evaluate.ts';
+import { createIngestHandler } from '#functions/ingest/routes.ts';
+import { createNotifyHandler } from '#functions/notify/notify.ts';
+import type { HttpHandler } from './http-server.ts';
+
+type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+
+export interface LocalFunctionsConfig {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** Admin signing secrets, comma-separated for rotation. */
+  readonly secret: string;
+  /** 32 bytes sealing ingest keys at rest (KMS does this on AWS). */
+  readonly sealKey: Buffer;
+  /** How long a looked-up ingest key is trusted (the revocation bound); default 10 s as deployed. */
+  readonly keyCacheMs?: number;
+  readonly publisher: AlertPublisher;
+  readonly topicArn: string;
+  readonly logLevel: LogLevel;
+}
+
+export interface LocalFunctions {
+  readonly ingest: HttpHandler;
+  readonly admin: HttpHandler;
+  readonly evaluate: (event: DynamoDBStreamEvent | TickEvent, context: Context) => Promise<unknown>;
+  readonly notify: (event: DynamoDBStreamEvent, context: Context) => Promise<unknown>;
+}
+
+export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
+  const doc = documentClient(config.client);
+  const { tableName } = config;
+  // One logger per function: injectLambdaContext puts each invocation's context on its logger.
+  const logger = (fn: string) => new Logger({ serviceName: `keywatch-${fn}`, logLevel: config.logLevel });
+  const secrets = staticSecrets(config.secret);
+  const repo = createRepository(doc, tableName);
+  const groups = createGroupStore(doc, tableName);
+
+  const catalogue = SHIPPED_CATALOGUE;
+  const keys = createIngestKeyStore(doc, tableName, localSealer(config.sealKey));
+  // One cache per function, as each Lambda function has its own instances.
+  const keyCache = () => cachedIngestKeys(keys, { ttlMs: config.keyCacheMs ?? 10_000, nowMs: Date.now });
+
+  const ingest = createIngestHandler({
+    repo,
+    catalogue,
+    secrets,
+    ingestKeys: keyCache(),
+    logger: logger('ingest'),
+  });
+  const admin = createAdminHandler({
+    repo,
+    groups,
+    catalogue,
+    reads: createQueryStore(doc, tableName),
+    keys,
+    ingestKeys: keyCache(),
+    nowMs: Date.now,
+    secrets,
+    logger: logger('admin'),
+  });
+  const evaluateLogger = logger('evaluate');
+  const evaluate = createEvaluateHandler({
+    logger: evaluateLogger,
+    evaluator: createEvaluator({
+      catalogue,
+      groups,
+      endpoints: repo,
+      fleet: createFleetPager(doc, tableName),
+      writer: createMembershipWriter(doc, tableName),
+      jobs: createJobStore(doc, tableName),
+      nowMs: Date.now,
+      logger: evaluateLogger,
+      // One evaluator instance here: it reloads groups on the GROUP record, so fleet walks need no delay.
+      config: { fleetDelayMs: 0 },
+    }),
+  });
+  const notifyLogger = logger('notify');
+  const notify = createNotifyHandler({
+    publisher: config.publisher,
+    topicArn: config.topicArn,
+    table: { client: config.client, tableName },
+    logger: notifyLogger,
+    metrics: withoutCloudWatch(() => new Metrics({ namespace: 'Keywatch', serviceName: 'keywatch-notify' })),
+  });
+
+  // middy's handler types carry its own context and callback shapes; the calls are the same.
+  return {
+    ingest: ingest as unknown as HttpHandler,
+    admin: admin as unknown as HttpHandler,
+    evaluate: evaluate as unknown as LocalFunctions['evaluate'],
+    notify: notify as unknown as LocalFunctions['notify'],
+  };
+}
+
+/**
+ * There is no CloudWatch here, and each EMF line would flood the console. Powertools Metrics reads
+ * its off switch only from the environment, once, in its constructor: set it for that call alone.
+ */
+function withoutCloudWatch(create: () => Metrics): Metrics {
+  const previous = process.env.POWERTOOLS_METRICS_DISABLED;
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  try {
+    return create();
+  } finally {
+    if (previous === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
+    else process.env.POWERTOOLS_METRICS_DISABLED = previous;
+  }
+}
