@@ -22,7 +22,7 @@ export interface IngestKeyRecord {
   readonly siteId: string | null;
   readonly description: string | null;
   readonly createdAt: string;
-  /** UTC day (YYYY-MM-DD) of the last authenticated request, null when never used. */
+  /** UTC day (YYYY-MM-DD) of the last successful request with the key, null when never used. */
   readonly lastUsedOn: string | null;
   readonly revokedAt: string | null;
 }
