@@ -56,11 +56,13 @@ export const keys = {
   groupsPartition: 'GROUPS',
   /** The partition of a group's member items and (GSI1) its transitions. */
   groupPartition: (groupId: string) => `GROUP#${groupId}`,
+  /** The company part is case-folded: `?companyId=` matches ignoring case, like every id comparison. */
   member: (groupId: string, companyId: string, endpointId: string) => ({
     PK: `GROUP#${groupId}`,
-    SK: `MEMBER#${companyId}#${endpointId}`,
+    SK: `MEMBER#${companyId.toLowerCase()}#${endpointId}`,
   }),
-  membersPrefix: (companyId?: string) => (companyId === undefined ? 'MEMBER#' : `MEMBER#${companyId}#`),
+  membersPrefix: (companyId?: string) =>
+    companyId === undefined ? 'MEMBER#' : `MEMBER#${companyId.toLowerCase()}#`,
   /** Transitions live in their endpoint's partition (newest first by SK) and are indexed by group
    *  (GSI1) and globally (GSI2), both newest first. */
   transition: (endpointId: string, occurredAt: string, transitionId: string) => ({

@@ -206,7 +206,11 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
       }
       const items: TransactItem[] = [endpointUpdate(e, { ...e.groups }, e.grev, true)];
       for (const [groupId, since] of entries) {
-        items.push({ Delete: { TableName: tableName, Key: keys.member(groupId, from, e.endpointId) } });
+        const old = keys.member(groupId, from, e.endpointId);
+        // A change of case only keeps the key (it is case-folded): the Put alone rewrites the item.
+        if (old.SK !== keys.member(groupId, e.companyId, e.endpointId).SK) {
+          items.push({ Delete: { TableName: tableName, Key: old } });
+        }
         items.push({ Put: { TableName: tableName, Item: memberItem(groupId, e, since) } });
       }
       await transact(items);
