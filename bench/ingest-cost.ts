@@ -42,6 +42,8 @@ const TABLE = 'keywatch-bench';
 const SECRET = 'bench-secret-bench-secret-bench-secret';
 /** The evaluator reloads group definitions after this long (DEFAULT_EVALUATOR_CONFIG.groupCacheMs). */
 const GROUP_CACHE_MS = 5_000;
+/** The API functions' ingest-key cache, as deployed (KEY_CACHE_MS default). */
+const KEY_CACHE_MS = 10_000;
 
 // ---------------------------------------------------------------------------------------------
 // AWS list prices, us-east-1 (checked against the public price pages; see the assumptions printed).
@@ -393,6 +395,36 @@ async function measure(): Promise<BenchReport> {
       () => send('one', (i) => update(i, FAILED, `HOST-${i}-c`)),
     );
 
+    // The same routine re-report sent with an ingest key: signed (cold key cache: the key's one read,
+    // its one last-used write of the day), then as a bearer token (warm).
+    const created = await als.run('bench', () => api.request('POST', '/v1/companies/bench-cost/keys', {}));
+    const ingestKey = (created.body as { key?: string }).key;
+    if (created.status !== 201 || ingestKey === undefined) throw new Error(`key create: ${created.text}`);
+    const keyDuration: Record<string, number> = {};
+    const withKey = async (name: string, bearer: boolean) => {
+      const keyApi = createClient({ url: http.url, secret: ingestKey, bearer });
+      const started = Date.now();
+      const phase = await runPhase(name, async () => {
+        clock += 1_000;
+        for (let i = 0; i < N; i++) {
+          httpRequests++;
+          const u = update(i, FAILED, `HOST-${i}-c`);
+          const res = await als.run('bench', () =>
+            keyApi.request('POST', '/v1/endpoints/status', { updates: [u] }),
+          );
+          if (res.status !== 200)
+            throw new Error(`key POST answered ${res.status}: ${res.text.slice(0, 200)}`);
+        }
+      });
+      keyDuration[name] = Date.now() - started;
+      return phase;
+    };
+    const keySigned = await withKey(
+      '(e1) routine re-report signed with an ingest key, cold key cache, 1 per request',
+      false,
+    );
+    const keyBearer = await withKey('(e2) the same as a bearer token, warm key cache, 1 per request', true);
+
     // Proxy and attribution must agree.
     let agree = true;
     for (const p of phases) {
@@ -436,7 +468,17 @@ async function measure(): Promise<BenchReport> {
 
     const memory = await configuredMemory();
     return price({
-      phases: { seed, routineOne, routineHundred, hostnameWarm, hostnameCold, relevant },
+      phases: {
+        seed,
+        routineOne,
+        routineHundred,
+        hostnameWarm,
+        hostnameCold,
+        relevant,
+        keySigned,
+        keyBearer,
+      },
+      keyDuration: Object.values(keyDuration),
       agree,
       sizes: { endpointBytes, transitionBytes, memberBytes },
       memory,
@@ -483,9 +525,18 @@ async function configuredMemory(): Promise<Record<'ingest' | 'evaluate' | 'notif
 
 interface Measured {
   phases: Record<
-    'seed' | 'routineOne' | 'routineHundred' | 'hostnameWarm' | 'hostnameCold' | 'relevant',
+    | 'seed'
+    | 'routineOne'
+    | 'routineHundred'
+    | 'hostnameWarm'
+    | 'hostnameCold'
+    | 'relevant'
+    | 'keySigned'
+    | 'keyBearer',
     Phase
   >;
+  /** Wall time of the two ingest-key phases, ms. */
+  keyDuration: number[];
   agree: boolean;
   sizes: { endpointBytes: number; transitionBytes: number; memberBytes: number };
   memory: Record<'ingest' | 'evaluate' | 'notify', number>;
@@ -646,6 +697,23 @@ async function price(m: Measured): Promise<BenchReport> {
           .filter(([k]) => k.startsWith('evaluate'))
           .every(([k, v]) => k.split(' ')[1] === 'Query' && v <= 3) &&
         phases.hostnameWarm.alerts + phases.hostnameCold.alerts === 0,
+    },
+    {
+      // An ingest key is read once per instance per KEY_CACHE_MS (10 s) and its last-used day written
+      // once a day: neither scales with updates.
+      budget: 'ingest key: one write per update, key reads ≤ 1 per instance per 10 s cache period',
+      measured: (['keySigned', 'keyBearer'] as const)
+        .map((k, i) => {
+          const p = phases[k];
+          return `${k === 'keySigned' ? 'signed, cold' : 'bearer, warm'}: ${ingestWrites(p)} writes + ${ingestReads(p)} reads for ${N} updates in ${((m.keyDuration[i] ?? 0) / 1000).toFixed(1)} s`;
+        })
+        .join('; '),
+      pass: (['keySigned', 'keyBearer'] as const).every((k, i) => {
+        const p = phases[k];
+        const periods = Math.ceil((m.keyDuration[i] ?? 0) / KEY_CACHE_MS);
+        const lastUsed = k === 'keySigned' ? 1 : 0;
+        return ingestWrites(p) === N + lastUsed && ingestReads(p) <= periods;
+      }),
     },
     {
       budget: 'cost ≤ $2.00 per million sent one per request',
