@@ -66,8 +66,9 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
       store: createMembershipStore(doc, tableName),
       nowMs: Date.now,
       logger: evaluateLogger,
-      // One evaluator instance here: it reloads groups on the GROUP record, so fleet walks need no delay.
-      config: { fleetDelayMs: 0 },
+      // The Lambda defaults (5 s group cache and fleet-walk delay), not a shortcut: with the stack's
+      // parallelization, batches already in flight may still hold the old definitions when a
+      // GROUP record clears the cache, as a second Lambda instance would.
     }),
   });
   const notifyLogger = logger('notify');
