@@ -176,6 +176,8 @@ async function invoke(
 ): Promise<Outcome> {
   let response: unknown;
   try {
+    // The timeout is reported through the context, not enforced: a handler cannot be stopped
+    // in-process, and failing it while it still runs would process its records twice at once.
     const context = lambdaContext(consumer.name, settings.timeoutSeconds * 1000);
     response = await consumer.handler({ Records: [...records] }, context);
   } catch (e: unknown) {
