@@ -22,7 +22,7 @@ import { median, RESULTS_DIR, report, writeResult } from './support.ts';
 const NAME = 'bundles';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(RESULTS_DIR, 'bundles');
-const FUNCTIONS = ['ingest', 'query', 'evaluate', 'notify'] as const;
+const FUNCTIONS = ['ingest', 'admin', 'evaluate', 'notify'] as const;
 const SAMPLES = 10;
 const SIZE_BUDGET_KB = 400;
 const INIT_BUDGET_RATIO = 1.25;
@@ -44,6 +44,7 @@ const LAMBDA_ENV: Record<string, string> = {
   NODE_OPTIONS: '--enable-source-maps',
   TABLE_NAME: 'keywatch-bench',
   SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:keywatch-signing-AbCdEf',
+  KEY_SEAL_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000',
   ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:keywatch-alerts',
   AWS_REGION: 'us-east-1',
   AWS_DEFAULT_REGION: 'us-east-1',

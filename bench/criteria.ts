@@ -12,9 +12,10 @@
 import { createRequire } from 'node:module';
 import { LogicEngine } from 'json-logic-engine';
 import { Engine } from 'json-rules-engine';
-import { FIELD, fieldKey } from '../functions/core/catalogue.ts';
+import { fieldKey } from '../functions/core/catalogue.ts';
 import { compileGroups, evaluate, type Facts } from '../functions/core/criteria/index.ts';
 import { SHIPPED_GROUP_IDS, shippedGroupDefinitions } from '../functions/core/group-pack.ts';
+import { FIELD, SHIPPED_CATALOGUE } from '../functions/core/shipped-catalogue.ts';
 import type { BenchReport } from './run.ts';
 
 // json-logic-js ships no types and no ES module.
@@ -134,7 +135,7 @@ function lowerCased(facts: Facts): Record<string, unknown> {
 // The implementations.
 
 function keywatchEngine(nowMs: number): Membership {
-  const set = compileGroups(shippedGroupDefinitions());
+  const set = compileGroups(shippedGroupDefinitions(), { catalogue: SHIPPED_CATALOGUE });
   return (facts) => evaluate(set, facts, nowMs);
 }
 

@@ -8,7 +8,9 @@
 // - each handler invocation runs inside an AsyncLocalStorage scope naming its function, and the
 //   `http.client.request.start` diagnostics channel attributes each outgoing request to it. Both
 //   counts must agree, or the bench fails.
+
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
 import { subscribe } from 'node:diagnostics_channel';
 import { readFile } from 'node:fs/promises';
 import { Agent, type ClientRequest, createServer, request as httpRequest } from 'node:http';
@@ -22,8 +24,7 @@ import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
 import { INDEX, TABLE_SCHEMA } from '#adapters/keys.ts';
 import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
-import { parseGroupDefinition } from '#core/criteria/index.ts';
-import { SHIPPED_GROUPS } from '#core/group-pack.ts';
+import { seedShippedGroups } from '#core/group-pack.ts';
 import { createNotifyHandler } from '#functions/notify/notify.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { fileAlertSink } from '../local/alert-sink.ts';
@@ -41,6 +42,8 @@ const TABLE = 'keywatch-bench';
 const SECRET = 'bench-secret-bench-secret-bench-secret';
 /** The evaluator reloads group definitions after this long (DEFAULT_EVALUATOR_CONFIG.groupCacheMs). */
 const GROUP_CACHE_MS = 5_000;
+/** The API functions' ingest-key cache, as deployed (KEY_CACHE_MS default). */
+const KEY_CACHE_MS = 10_000;
 
 // ---------------------------------------------------------------------------------------------
 // AWS list prices, us-east-1 (checked against the public price pages; see the assumptions printed).
@@ -61,7 +64,7 @@ const MEMORY_FILES = {
 /** Batch size of the evaluate event source mapping in the stack (infra/processing.ts). */
 const STACK_EVALUATE_BATCH = 50;
 
-type Caller = 'ingest' | 'evaluate' | 'notify' | 'query' | 'poller' | 'bench';
+type Caller = 'ingest' | 'evaluate' | 'notify' | 'admin' | 'poller' | 'bench';
 const als = new AsyncLocalStorage<Caller>();
 
 interface Counts {
@@ -225,6 +228,7 @@ async function measure(): Promise<BenchReport> {
     process.env.DYNAMODB_ENDPOINT = proxy.endpoint;
     process.env.TABLE_NAME = TABLE;
     process.env.KEYWATCH_SECRET = SECRET;
+    process.env.KEYWATCH_SEAL_KEY ??= randomBytes(32).toString('base64');
     process.env.AWS_REGION ??= 'local';
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -234,11 +238,10 @@ async function measure(): Promise<BenchReport> {
     const client = createDynamoClient(proxy.endpoint);
     await createTable(client, TABLE);
     const groups = createGroupStore(documentClient(client), TABLE);
-    for (const raw of SHIPPED_GROUPS)
-      await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), new Date().toISOString());
-    const [{ handler: ingest }, { handler: query }, { handler: evaluate }] = await Promise.all([
+    await seedShippedGroups(groups, new Date().toISOString());
+    const [{ handler: ingest }, { handler: admin }, { handler: evaluate }] = await Promise.all([
       import('#functions/ingest/handler.ts'),
-      import('#functions/query/handler.ts'),
+      import('#functions/admin/handler.ts'),
       import('#functions/evaluate/handler.ts'),
     ]);
     const alertsFile = `${RESULTS_DIR}/${NAME}-alerts.jsonl`;
@@ -278,7 +281,7 @@ async function measure(): Promise<BenchReport> {
       port: 0,
       handlers: {
         ingest: timed('ingest', ingest as unknown as HttpHandler, () => 1) as HttpHandler,
-        query: timed('query', query as unknown as HttpHandler, () => 1) as HttpHandler,
+        admin: timed('admin', admin as unknown as HttpHandler, () => 1) as HttpHandler,
       },
       log: () => {},
     });
@@ -392,6 +395,36 @@ async function measure(): Promise<BenchReport> {
       () => send('one', (i) => update(i, FAILED, `HOST-${i}-c`)),
     );
 
+    // The same routine re-report sent with an ingest key: signed (cold key cache: the key's one read,
+    // its one last-used write of the day), then as a bearer token (warm).
+    const created = await als.run('bench', () => api.request('POST', '/v1/companies/bench-cost/keys', {}));
+    const ingestKey = (created.body as { key?: string }).key;
+    if (created.status !== 201 || ingestKey === undefined) throw new Error(`key create: ${created.text}`);
+    const keyDuration: Record<string, number> = {};
+    const withKey = async (name: string, bearer: boolean) => {
+      const keyApi = createClient({ url: http.url, secret: ingestKey, bearer });
+      const started = Date.now();
+      const phase = await runPhase(name, async () => {
+        clock += 1_000;
+        for (let i = 0; i < N; i++) {
+          httpRequests++;
+          const u = update(i, FAILED, `HOST-${i}-c`);
+          const res = await als.run('bench', () =>
+            keyApi.request('POST', '/v1/endpoints/status', { updates: [u] }),
+          );
+          if (res.status !== 200)
+            throw new Error(`key POST answered ${res.status}: ${res.text.slice(0, 200)}`);
+        }
+      });
+      keyDuration[name] = Date.now() - started;
+      return phase;
+    };
+    const keySigned = await withKey(
+      '(e1) routine re-report signed with an ingest key, cold key cache, 1 per request',
+      false,
+    );
+    const keyBearer = await withKey('(e2) the same as a bearer token, warm key cache, 1 per request', true);
+
     // Proxy and attribution must agree.
     let agree = true;
     for (const p of phases) {
@@ -435,7 +468,17 @@ async function measure(): Promise<BenchReport> {
 
     const memory = await configuredMemory();
     return price({
-      phases: { seed, routineOne, routineHundred, hostnameWarm, hostnameCold, relevant },
+      phases: {
+        seed,
+        routineOne,
+        routineHundred,
+        hostnameWarm,
+        hostnameCold,
+        relevant,
+        keySigned,
+        keyBearer,
+      },
+      keyDuration: Object.values(keyDuration),
       agree,
       sizes: { endpointBytes, transitionBytes, memberBytes },
       memory,
@@ -482,9 +525,18 @@ async function configuredMemory(): Promise<Record<'ingest' | 'evaluate' | 'notif
 
 interface Measured {
   phases: Record<
-    'seed' | 'routineOne' | 'routineHundred' | 'hostnameWarm' | 'hostnameCold' | 'relevant',
+    | 'seed'
+    | 'routineOne'
+    | 'routineHundred'
+    | 'hostnameWarm'
+    | 'hostnameCold'
+    | 'relevant'
+    | 'keySigned'
+    | 'keyBearer',
     Phase
   >;
+  /** Wall time of the two ingest-key phases, ms. */
+  keyDuration: number[];
   agree: boolean;
   sizes: { endpointBytes: number; transitionBytes: number; memberBytes: number };
   memory: Record<'ingest' | 'evaluate' | 'notify', number>;
@@ -645,6 +697,23 @@ async function price(m: Measured): Promise<BenchReport> {
           .filter(([k]) => k.startsWith('evaluate'))
           .every(([k, v]) => k.split(' ')[1] === 'Query' && v <= 3) &&
         phases.hostnameWarm.alerts + phases.hostnameCold.alerts === 0,
+    },
+    {
+      // An ingest key is read once per instance per KEY_CACHE_MS (10 s) and its last-used day written
+      // once a day: neither scales with updates.
+      budget: 'ingest key: one write per update, key reads ≤ 1 per instance per 10 s cache period',
+      measured: (['keySigned', 'keyBearer'] as const)
+        .map((k, i) => {
+          const p = phases[k];
+          return `${k === 'keySigned' ? 'signed, cold' : 'bearer, warm'}: ${ingestWrites(p)} writes + ${ingestReads(p)} reads for ${N} updates in ${((m.keyDuration[i] ?? 0) / 1000).toFixed(1)} s`;
+        })
+        .join('; '),
+      pass: (['keySigned', 'keyBearer'] as const).every((k, i) => {
+        const p = phases[k];
+        const periods = Math.ceil((m.keyDuration[i] ?? 0) / KEY_CACHE_MS);
+        const lastUsed = k === 'keySigned' ? 1 : 0;
+        return ingestWrites(p) === N + lastUsed && ingestReads(p) <= periods;
+      }),
     },
     {
       budget: 'cost ≤ $2.00 per million sent one per request',

@@ -1,10 +1,10 @@
 // The signed HTTP API: an HTTP API (REST's extras — API keys, usage plans, request validation — are
 // not needed: every request is HMAC-signed and validated by the handler, and HTTP APIs cost
-// $1.00 instead of $3.50 per million requests) in front of two functions.
+// $1.00 instead of $3.50 per million requests) in front of two functions, split by credential:
 //
-//   ingest  the three write routes of DESIGN §4 (status updates, company and site upserts)
-//   query   everything else through `$default`, so unknown paths and methods still reach code that
-//           checks the signature first and then answers 404 / 405 in the API's own error shape.
+//   ingest  status reports, the only routes an ingest key may call
+//   admin   everything else through `$default`, so unknown paths and methods still reach code that
+//           checks the credential first and then answers 404 / 405 in the API's own error shape.
 //
 // The 1 MiB body limit (413) is enforced by the handlers: HTTP APIs accept up to 10 MB and have no
 // setting to lower that.
@@ -13,6 +13,7 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -25,6 +26,8 @@ export interface ApiProps {
   readonly logRetention: logs.RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
   readonly functionsRoot?: string;
+  /** Production retains the key that seals ingest keys (without it, stored keys cannot sign). */
+  readonly keyRemovalPolicy: RemovalPolicy;
 }
 
 /** Steady-state and burst request rates of the stage, per second, for the whole API. */
@@ -41,8 +44,9 @@ export class Api extends Construct {
   readonly httpApi: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
   readonly secret: secretsmanager.Secret;
+  readonly keySealKey: kms.Key;
   readonly ingest: KeywatchFunction;
-  readonly query: KeywatchFunction;
+  readonly admin: KeywatchFunction;
   readonly accessLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
@@ -61,9 +65,17 @@ export class Api extends Construct {
         'The signing secret is shared with RMM scripts and endpoint agents outside AWS, so a rotation Lambda cannot update the senders. Rotation is a documented manual procedure (docs/deploy.md) that the comma-separated list makes seamless: add the new value, move the senders, remove the old one.',
     });
 
+    // Seals ingest keys at rest: the admin function may only encrypt, the ingest function only
+    // decrypt, and both only with keywatch's encryption context (docs/decisions.md).
+    this.keySealKey = new kms.Key(this, 'IngestKeySealKey', {
+      description: 'keywatch: seals per-company ingest keys stored in the table',
+      enableKeyRotation: true,
+      removalPolicy: props.keyRemovalPolicy,
+    });
+
     this.ingest = new KeywatchFunction(this, 'Ingest', {
       name: 'ingest',
-      description: 'keywatch: signed status updates and company / site upserts',
+      description: 'keywatch: status reports (admin credentials or ingest keys)',
       // 500 updates in one request are 500 single-item writes sent concurrently: well under 2 s.
       // 10 s bounds a stuck call far below the HTTP API's 30 s integration limit.
       timeout: Duration.seconds(10),
@@ -76,13 +88,15 @@ export class Api extends Construct {
       environment: API_ENVIRONMENT,
       ...(props.functionsRoot === undefined ? {} : { functionsRoot: props.functionsRoot }),
     })
-      // Every status update and company / site upsert is a single UpdateItem: nothing else is needed.
-      .bindTable(props.table, ['dynamodb:UpdateItem'])
-      .bindSecret(this.secret);
+      // Every status update is a single UpdateItem; an ingest key is one GetItem per key per cache
+      // TTL, and its last-used day one UpdateItem per day.
+      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:UpdateItem'])
+      .bindSecret(this.secret)
+      .bindKeySeal(this.keySealKey, ['kms:Decrypt']);
 
-    this.query = new KeywatchFunction(this, 'Query', {
-      name: 'query',
-      description: 'keywatch: reads, group definitions, and 404 / 405 for unknown routes',
+    this.admin = new KeywatchFunction(this, 'Admin', {
+      name: 'admin',
+      description: 'keywatch: reads, groups, company and site upserts, and 404 / 405 for unknown routes',
       // Member lists page at most 500 items; a group PUT validates and writes one item.
       timeout: Duration.seconds(10),
       memorySize: 512,
@@ -99,19 +113,21 @@ export class Api extends Construct {
           'dynamodb:Query',
           'dynamodb:PutItem',
           'dynamodb:DeleteItem',
-          // Group changes bump the group set's revision in the same transaction.
+          // Company / site upserts; group changes bump the group set's revision in the same transaction.
           'dynamodb:UpdateItem',
         ],
         { indexes: [INDEX.byParent, INDEX.byCollection] },
       )
-      .bindSecret(this.secret);
+      .bindSecret(this.secret)
+      // Seals new keys; opens them only to tell an ingest key on an admin route 403 rather than 401.
+      .bindKeySeal(this.keySealKey, ['kms:Encrypt', 'kms:Decrypt']);
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy,
     });
 
-    const queryIntegration = new HttpLambdaIntegration('QueryIntegration', this.query.function);
+    const adminIntegration = new HttpLambdaIntegration('AdminIntegration', this.admin.function);
     const ingestIntegration = new HttpLambdaIntegration('IngestIntegration', this.ingest.function);
 
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
@@ -121,15 +137,15 @@ export class Api extends Construct {
       description: `keywatch signed API (${Stack.of(this).stackName})`,
       // The explicit stage below carries throttling and access logs.
       createDefaultStage: false,
-      // `$default`: every request no other route matches goes to query (signature, then 404 / 405).
-      defaultIntegration: queryIntegration,
+      // `$default`: every request no other route matches goes to admin (credential, then 404 / 405).
+      defaultIntegration: adminIntegration,
     });
     Validations.of(this.httpApi).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
         'Every route is authenticated in the handler by an HMAC-SHA256 request signature with a timestamp (DESIGN §4): RMM scripts cannot obtain IAM credentials or JWTs, and a Lambda authorizer would only move the same check into a second billed invocation.',
     });
-    // The write routes from the shared route table; everything else reaches query through $default.
+    // The ingest routes from the shared route table; everything else reaches admin through $default.
     for (const route of ROUTES.filter((r) => r.fn === 'ingest')) {
       this.httpApi.addRoutes({
         path: route.path,

@@ -171,6 +171,27 @@ export class KeywatchFunction extends Construct {
   }
 
   /**
+   * Sets KEY_SEAL_KMS_KEY_ARN and allows the given KMS actions on that key: `kms:Encrypt` to seal new
+   * ingest keys, `kms:Decrypt` to open them for signature checks, only with the encryption context
+   * keywatch binds (key id and company).
+   */
+  bindKeySeal(key: IKey, actions: readonly ('kms:Encrypt' | 'kms:Decrypt')[]): this {
+    this.function.addEnvironment('KEY_SEAL_KMS_KEY_ARN', key.keyArn);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'IngestKeySeal',
+        actions: [...actions],
+        resources: [key.keyArn],
+        conditions: {
+          'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['keyId', 'companyId'] },
+          Null: { 'kms:EncryptionContextKeys': 'false' },
+        },
+      }),
+    );
+    return this;
+  }
+
+  /**
    * Sets ALERT_TOPIC_ARN and allows publishing to that topic, with the two KMS actions SNS needs on
    * the topic's key to accept an encrypted publish (spelled out rather than `kms:GenerateDataKey*`).
    */

@@ -4,7 +4,7 @@
 // code the API uses to store a group (`groupItem`), from the parsed, canonical definitions.
 
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -18,6 +18,9 @@ import { shippedGroupDefinitions } from '../functions/core/group-pack.ts';
  * every synth and `cdk diff` shows nothing when nothing changed.
  */
 export const GROUP_PACK_RELEASED_AT = '2026-11-26T00:00:00.000Z';
+
+/** The deploy-time seed function's size: what four conditional PutItems need, with margin. */
+export const SEED_FUNCTION = { memorySize: 256, timeoutSeconds: 30 } as const;
 
 export interface GroupPackSeedProps {
   readonly table: ITable;
@@ -56,6 +59,10 @@ export class GroupPackSeed extends Construct {
         policy,
         installLatestAwsSdk: false, // the runtime's SDK v3 has PutItem; no download at deploy
         logGroup: props.logGroup,
+        // Sized like the project's own functions rather than CDK's defaults (128 MB, 2 min): one
+        // PutItem per group needs little, and a stuck call should fail the deploy quickly.
+        memorySize: SEED_FUNCTION.memorySize,
+        timeout: Duration.seconds(SEED_FUNCTION.timeoutSeconds),
       });
     }
 

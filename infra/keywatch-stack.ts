@@ -45,6 +45,7 @@ export class KeywatchStack extends Stack {
 
     this.api = new Api(this, 'Api', {
       table,
+      keyRemovalPolicy: removalPolicy,
       logRetention,
       logRemovalPolicy: removalPolicy,
       ...functionsRoot,
@@ -70,7 +71,7 @@ export class KeywatchStack extends Stack {
       httpApi: this.api.httpApi,
       functions: {
         Ingest: this.api.ingest,
-        Query: this.api.query,
+        Admin: this.api.admin,
         Evaluate: this.processing.evaluate,
         Notify: this.processing.notify,
       },

@@ -8,16 +8,21 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import type { AlertPublisher } from '#adapters/alert-publisher.ts';
 import { documentClient } from '#adapters/clients.ts';
+import { createFleetPager } from '#adapters/fleet-pager.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
-import { createMembershipStore } from '#adapters/membership-store.ts';
+import { cachedIngestKeys, createIngestKeyStore } from '#adapters/ingest-key-store.ts';
+import { createJobStore } from '#adapters/job-store.ts';
+import { localSealer } from '#adapters/key-sealer.ts';
+import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { staticSecrets } from '#adapters/secrets.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
+import { createAdminHandler } from '#functions/admin/routes.ts';
 import { createEvaluateHandler, type TickEvent } from '#functions/evaluate/app.ts';
 import { createEvaluator } from '#functions/evaluate/evaluate.ts';
 import { createIngestHandler } from '#functions/ingest/routes.ts';
 import { createNotifyHandler } from '#functions/notify/notify.ts';
-import { createQueryHandler } from '#functions/query/routes.ts';
 import type { HttpHandler } from './http-server.ts';
 
 type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
@@ -25,8 +30,12 @@ type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 export interface LocalFunctionsConfig {
   readonly client: DynamoDBClient;
   readonly tableName: string;
-  /** Signing secrets, comma-separated for rotation. */
+  /** Admin signing secrets, comma-separated for rotation. */
   readonly secret: string;
+  /** 32 bytes sealing ingest keys at rest (KMS does this on AWS). */
+  readonly sealKey: Buffer;
+  /** How long a looked-up ingest key is trusted (the revocation bound); default 10 s as deployed. */
+  readonly keyCacheMs?: number;
   readonly publisher: AlertPublisher;
   readonly topicArn: string;
   readonly logLevel: LogLevel;
@@ -34,7 +43,7 @@ export interface LocalFunctionsConfig {
 
 export interface LocalFunctions {
   readonly ingest: HttpHandler;
-  readonly query: HttpHandler;
+  readonly admin: HttpHandler;
   readonly evaluate: (event: DynamoDBStreamEvent | TickEvent, context: Context) => Promise<unknown>;
   readonly notify: (event: DynamoDBStreamEvent, context: Context) => Promise<unknown>;
 }
@@ -48,25 +57,42 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
   const repo = createRepository(doc, tableName);
   const groups = createGroupStore(doc, tableName);
 
-  const ingest = createIngestHandler({ repo, secrets, logger: logger('ingest') });
-  const query = createQueryHandler({
+  const catalogue = SHIPPED_CATALOGUE;
+  const keys = createIngestKeyStore(doc, tableName, localSealer(config.sealKey));
+  // One cache per function, as each Lambda function has its own instances.
+  const keyCache = () => cachedIngestKeys(keys, { ttlMs: config.keyCacheMs ?? 10_000, nowMs: Date.now });
+
+  const ingest = createIngestHandler({
+    repo,
+    catalogue,
+    secrets,
+    ingestKeys: keyCache(),
+    logger: logger('ingest'),
+  });
+  const admin = createAdminHandler({
     repo,
     groups,
+    catalogue,
     reads: createQueryStore(doc, tableName),
+    keys,
+    ingestKeys: keyCache(),
     nowMs: Date.now,
     secrets,
-    logger: logger('query'),
+    logger: logger('admin'),
   });
   const evaluateLogger = logger('evaluate');
   const evaluate = createEvaluateHandler({
     logger: evaluateLogger,
     evaluator: createEvaluator({
+      catalogue,
       groups,
-      scopes: repo,
-      store: createMembershipStore(doc, tableName),
+      endpoints: repo,
+      fleet: createFleetPager(doc, tableName),
+      writer: createMembershipWriter(doc, tableName),
+      jobs: createJobStore(doc, tableName),
       nowMs: Date.now,
       logger: evaluateLogger,
-      // The Lambda defaults (5 s group cache and fleet-walk delay), not a shortcut: with the stack's
+      // The Lambda defaults (5 s ruleset cache and fleet-walk delay), not a shortcut: with the stack's
       // parallelization, batches already in flight may still hold the old definitions when a
       // GROUP record clears the cache, as a second Lambda instance would.
     }),
@@ -83,7 +109,7 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
   // middy's handler types carry its own context and callback shapes; the calls are the same.
   return {
     ingest: ingest as unknown as HttpHandler,
-    query: query as unknown as HttpHandler,
+    admin: admin as unknown as HttpHandler,
     evaluate: evaluate as unknown as LocalFunctions['evaluate'],
     notify: notify as unknown as LocalFunctions['notify'],
   };

@@ -1,6 +1,6 @@
 // The local stand-in for API Gateway (HTTP API, payload 2.0): each request becomes the event the real
-// function would receive, routed to the ingest or query handler by the same route table the stack
-// uses ($default → query), and the handler's response is written back unchanged.
+// function would receive, routed to the ingest or admin handler by the same route table the stack
+// uses ($default → admin), and the handler's response is written back unchanged.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -79,7 +79,7 @@ export function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEven
 
 export function functionFor(method: string, rawPath: string): ApiFunction {
   const match = matchRoute(method.toUpperCase(), rawPath);
-  return match.kind === 'found' ? match.route.fn : 'query';
+  return match.kind === 'found' ? match.route.fn : 'admin';
 }
 
 export async function startHttpServer(opts: {

@@ -3,14 +3,15 @@
 // the alert sink (or SNS when ALERT_TOPIC_ARN is set), and the minute tick. Used by `npm start` and by
 // the end-to-end tests.
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { type AlertPublisher, snsPublisher } from '#adapters/alert-publisher.ts';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
-import { parseGroupDefinition } from '#core/criteria/index.ts';
-import { SHIPPED_GROUPS } from '#core/group-pack.ts';
+import { seedShippedGroups } from '#core/group-pack.ts';
 import { STREAM_CONSUMERS, TICK } from '#infra/stream-settings.ts';
 import { fileAlertSink } from './alert-sink.ts';
 import { createTable } from './create-table.ts';
@@ -86,6 +87,8 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       client,
       tableName,
       secret,
+      // Ingest keys are sealed at rest (KMS on AWS); a kept data directory keeps its seal key beside it.
+      sealKey: localSealKey(opts.dataDir),
       publisher: sink,
       topicArn,
       logLevel: opts.logLevel ?? 'WARN',
@@ -114,7 +117,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
 
     const http = await startHttpServer({
       port: opts.port ?? 3000,
-      handlers: { ingest: fns.ingest, query: fns.query },
+      handlers: { ingest: fns.ingest, admin: fns.admin },
       log,
     });
     cleanups.push(() => http.close());
@@ -145,9 +148,19 @@ export function streamConsumers(fns: Pick<LocalFunctions, 'evaluate' | 'notify'>
 }
 
 async function seedGroupPack(client: DynamoDBClient, tableName: string): Promise<void> {
-  const groups = createGroupStore(documentClient(client), tableName);
-  const nowIso = new Date().toISOString();
-  for (const raw of SHIPPED_GROUPS) await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), nowIso);
+  await seedShippedGroups(createGroupStore(documentClient(client), tableName), new Date().toISOString());
+}
+
+/** The local runtime's key for sealing ingest keys: `<dataDir>/seal.key`, else one per process. */
+function localSealKey(dataDir: string | undefined): Buffer {
+  if (process.env.KEYWATCH_SEAL_KEY) return Buffer.from(process.env.KEYWATCH_SEAL_KEY, 'base64');
+  if (dataDir === undefined) return randomBytes(32);
+  const file = join(dataDir, 'seal.key');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
 }
 
 async function streamArnOf(client: DynamoDBClient, tableName: string): Promise<string> {

@@ -1,38 +1,53 @@
 // `npm run send -- <command>`: signs and sends keywatch API requests, for trying the API and for
-// wiring an RMM. URL and secret come from KEYWATCH_URL / KEYWATCH_SECRET, else from the running
-// `npm start` (.keywatch/local.json).
+// wiring an RMM. URL and admin secret come from KEYWATCH_URL / KEYWATCH_SECRET, else from the running
+// `npm start` (.keywatch/local.json); `--key` (or KEYWATCH_KEY) sends with an ingest key instead.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { FIELD, SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createClient } from './client.ts';
+
+/** The options of a catalogue Dropdown as the usage lists them. */
+const choices = (options: readonly string[] | undefined) =>
+  (options ?? []).map((o) => (o.includes(' ') ? `"${o}"` : o)).join('|');
 
 const USAGE = `Usage: npm run send -- <command> [options]
 
 Commands:
   status   --endpoint ID --company ID --site ID [--status TEXT] [--hostname NAME]
-           [--os Windows|macOS|Linux] [--type Desktop|Laptop|Server|"Virtual Machine"]
+           [--os ${choices(SHIPPED_CATALOGUE.builtIn('osType')?.options)}]
+           [--type ${choices(SHIPPED_CATALOGUE.builtIn('endpointType')?.options)}]
            [--disable true|false] [--observed-at ISO] [--field "Name=JSON value"]...
-  company  ID [--name NAME] [--enable "Windows Workstation and Server"|...|Disabled]
+  company  ID [--name NAME] [--enable ${choices(SHIPPED_CATALOGUE.customAt('COMPANY').get(FIELD.enableBackup)?.options)}]
   site     COMPANY SITE [--name NAME] [--disable true|false]
+  webhook  FILE.json [--integration generic]   post an RMM webhook body (one event or an array)
+  key create COMPANY [--site ID] [--description TEXT]   a new ingest key (shown once)
+  key list   COMPANY
+  key revoke COMPANY KEY_ID
   group    ID FILE.json          create or replace a group from a JSON file
   get      PATH                  e.g. /v1/endpoints/LAPTOP-042, /v1/groups, /v1/transitions
   delete   PATH                  e.g. /v1/groups/my-group
   raw      METHOD PATH [JSON]
 
-Environment: KEYWATCH_URL (default http://127.0.0.1:3000), KEYWATCH_SECRET.`;
+Options for every command:
+  --key kwk_…   send with this ingest key (signed, X-Keywatch-Key-Id) instead of the admin secret
+  --bearer      with --key: send the key as Authorization: Bearer (as a webhook would), unsigned
+
+Environment: KEYWATCH_URL (default http://127.0.0.1:3000), KEYWATCH_SECRET (admin), KEYWATCH_KEY.`;
 
 function die(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
   process.exit(2);
 }
 
-function connection(): { url: string; secret: string } {
+function connection(key: string | undefined): { url: string; secret: string } {
   let local: { url?: string; secret?: string } = {};
   try {
     local = JSON.parse(readFileSync('.keywatch/local.json', 'utf8'));
   } catch {
     // no running npm start here
   }
-  const url = process.env.KEYWATCH_URL ?? local.url ?? 'http://127.0.0.1:3000';
+  const url = (process.env.KEYWATCH_URL ?? local.url ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
+  if (key !== undefined) return { url, secret: key };
   const secret = (process.env.KEYWATCH_SECRET ?? local.secret ?? '').split(',')[0]?.trim();
   if (!secret) die('No secret: set KEYWATCH_SECRET (or run `npm start` in this directory).');
   return { url: url.replace(/\/$/, ''), secret };
@@ -57,6 +72,10 @@ const { positionals, values } = parseArgs({
     disable: { type: 'string' },
     enable: { type: 'string' },
     name: { type: 'string' },
+    key: { type: 'string' },
+    bearer: { type: 'boolean' },
+    integration: { type: 'string' },
+    description: { type: 'string' },
     'observed-at': { type: 'string' },
     field: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
@@ -79,9 +98,9 @@ switch (command) {
     if (!values.endpoint || !values.company || !values.site)
       die('status needs --endpoint, --company and --site');
     const fields: Record<string, unknown> = {};
-    if (values.status !== undefined) fields['BitLocker Key Backup Status'] = values.status;
+    if (values.status !== undefined) fields[FIELD.backupStatus] = values.status;
     const disable = flag(values.disable, 'disable');
-    if (disable !== undefined) fields['Disable BitLocker Key Backup'] = disable;
+    if (disable !== undefined) fields[FIELD.disableBackup] = disable;
     for (const f of values.field ?? []) {
       const eq = f.indexOf('=');
       if (eq < 1) die(`--field takes "Name=JSON value", got ${f}`);
@@ -117,7 +136,7 @@ switch (command) {
     target = `/v1/companies/${enc(id)}`;
     body = {
       ...(values.name ? { name: values.name } : {}),
-      fields: values.enable ? { 'Enable BitLocker Key Backup': values.enable } : {},
+      fields: values.enable ? { [FIELD.enableBackup]: values.enable } : {},
     };
     break;
   }
@@ -129,8 +148,33 @@ switch (command) {
     const disable = flag(values.disable, 'disable');
     body = {
       ...(values.name ? { name: values.name } : {}),
-      fields: disable === undefined ? {} : { 'Disable BitLocker Key Backup': disable },
+      fields: disable === undefined ? {} : { [FIELD.disableBackup]: disable },
     };
+    break;
+  }
+  case 'webhook': {
+    const [file] = args;
+    if (!file) die('webhook needs a JSON file');
+    method = 'POST';
+    target = `/v1/webhooks/${enc(values.integration ?? 'generic')}`;
+    body = JSON.parse(readFileSync(file, 'utf8'));
+    break;
+  }
+  case 'key': {
+    const [action, company, keyId] = args;
+    if (!company) die('key needs create, list or revoke, and a company id');
+    target = `/v1/companies/${enc(company)}/keys`;
+    if (action === 'create') {
+      method = 'POST';
+      body = {
+        ...(values.site ? { siteId: values.site } : {}),
+        ...(values.description ? { description: values.description } : {}),
+      };
+    } else if (action === 'revoke') {
+      if (!keyId) die('key revoke needs a company id and a key id');
+      method = 'DELETE';
+      target += `/${enc(keyId)}`;
+    } else if (action !== 'list') die(`Unknown key action ${action}`);
     break;
   }
   case 'group': {
@@ -161,9 +205,14 @@ switch (command) {
     die(`Unknown command ${command}`);
 }
 
-const { url, secret } = connection();
+if (values.bearer && !(values.key ?? process.env.KEYWATCH_KEY)) die('--bearer needs --key (or KEYWATCH_KEY)');
+const { url, secret } = connection(values.key ?? process.env.KEYWATCH_KEY);
 try {
-  const res = await createClient({ url, secret }).request(method, target, body);
+  const res = await createClient({ url, secret, bearer: values.bearer ?? false }).request(
+    method,
+    target,
+    body,
+  );
   console.log(`${method} ${target} → ${res.status}`);
   console.log(typeof res.body === 'string' ? res.body : JSON.stringify(res.body, null, 2));
   process.exit(res.status >= 400 ? 1 : 0);

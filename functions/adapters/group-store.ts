@@ -4,11 +4,14 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { GroupDefinition } from '#core/criteria/types.ts';
+import type { Page, PageCursor } from '#functions/evaluate/ports.ts';
+import { batchGetAll } from './batch-get.ts';
 import { ITEM, keys } from './keys.ts';
 
 export interface StoredGroup {
@@ -148,6 +151,48 @@ export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string)
         new DeleteCommand({ TableName: tableName, Key: keys.group(groupId), ReturnValues: 'ALL_OLD' }),
       );
       return out.Attributes !== undefined;
+    },
+
+    /** Which of these groups are defined now (consistent read; entries are rare, so is this read). */
+    async existingGroups(groupIds: readonly string[]): Promise<Set<string>> {
+      const items = await batchGetAll(
+        doc,
+        tableName,
+        groupIds.map((id) => keys.group(id)),
+        true,
+      );
+      return new Set(items.map((i) => String(i.groupId)));
+    },
+
+    async groupExists(groupId: string): Promise<boolean> {
+      const out = await doc.send(
+        new GetCommand({ TableName: tableName, Key: keys.group(groupId), ConsistentRead: true }),
+      );
+      return out.Item !== undefined;
+    },
+
+    /** Member items of a group, one page (a purge removes those of a deleted group). */
+    async memberPage(
+      groupId: string,
+      cursor: PageCursor | null,
+      limit: number,
+    ): Promise<Page<{ endpointId: string; companyId: string }>> {
+      const out = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          ExpressionAttributeValues: { ':pk': keys.groupPartition(groupId), ':prefix': keys.membersPrefix() },
+          ExclusiveStartKey: cursor?.key,
+          Limit: limit,
+        }),
+      );
+      return {
+        items: (out.Items ?? []).map((i) => ({
+          endpointId: String(i.endpointId),
+          companyId: String(i.companyId),
+        })),
+        next: out.LastEvaluatedKey ? { key: out.LastEvaluatedKey } : null,
+      };
     },
 
     /** Members counted with a key-only COUNT query: always exact, no counter to contend on. */

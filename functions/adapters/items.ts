@@ -2,7 +2,7 @@
 // so an update can set or remove one field without reading the item.
 import type { FieldValue } from '#core/catalogue.ts';
 import type { EndpointRecord, ScopeRecord } from '#core/endpoint.ts';
-import { instantKey } from '#core/fields.ts';
+import { instantKey } from '#core/instant.ts';
 import { FIELD_ATTR_PREFIX } from './keys.ts';
 
 export type Item = Record<string, unknown>;
@@ -44,6 +44,5 @@ export function scopeFromItem(item: Item): ScopeRecord {
     ...(typeof item.siteId === 'string' ? { siteId: item.siteId } : {}),
     name: str(item.name),
     fields: fieldsOf(item),
-    ...(typeof item.rev === 'number' ? { rev: item.rev } : {}),
   };
 }

@@ -9,6 +9,7 @@ export const ITEM = {
   member: 'MEMBER',
   transition: 'TRANSITION',
   job: 'JOB',
+  ingestKey: 'INGEST_KEY',
 } as const;
 export type ItemType = (typeof ITEM)[keyof typeof ITEM];
 
@@ -55,11 +56,13 @@ export const keys = {
   groupsPartition: 'GROUPS',
   /** The partition of a group's member items and (GSI1) its transitions. */
   groupPartition: (groupId: string) => `GROUP#${groupId}`,
+  /** The company part is case-folded: `?companyId=` matches ignoring case, like every id comparison. */
   member: (groupId: string, companyId: string, endpointId: string) => ({
     PK: `GROUP#${groupId}`,
-    SK: `MEMBER#${companyId}#${endpointId}`,
+    SK: `MEMBER#${companyId.toLowerCase()}#${endpointId}`,
   }),
-  membersPrefix: (companyId?: string) => (companyId === undefined ? 'MEMBER#' : `MEMBER#${companyId}#`),
+  membersPrefix: (companyId?: string) =>
+    companyId === undefined ? 'MEMBER#' : `MEMBER#${companyId.toLowerCase()}#`,
   /** Transitions live in their endpoint's partition (newest first by SK) and are indexed by group
    *  (GSI1) and globally (GSI2), both newest first. */
   transition: (endpointId: string, occurredAt: string, transitionId: string) => ({
@@ -77,6 +80,14 @@ export const keys = {
   transitionsPrefix: 'TRANSITION#',
   transitionsCollection: 'TRANSITIONS',
   job: (jobId: string) => ({ PK: `JOB#${jobId}`, SK: 'JOB' }),
+  /** Ingest keys by id (authentication), and (GSI1) by company, oldest first (the key list). */
+  ingestKey: (keyId: string) => ({ PK: `KEY#${keyId}`, SK: 'KEY' }),
+  ingestKeyByCompany: (companyId: string, createdAt: string, keyId: string) => ({
+    GSI1PK: `COMPANY#${companyId}`,
+    GSI1SK: `KEY#${createdAt}#${keyId}`,
+  }),
+  companyKeysPartition: (companyId: string) => `COMPANY#${companyId}`,
+  ingestKeysPrefix: 'KEY#',
 } as const;
 
 /** Stable shard of an endpoint id (FNV-1a), so GSI4 spreads the fleet evenly. */

@@ -1,7 +1,7 @@
 // Read models for the query routes: group members and transition history, paged by DynamoDB keys.
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { GroupDefinition } from '#core/criteria/types.ts';
-import type { Transition } from '#core/transition.ts';
+import { type Transition, TransitionSchema } from '#core/transition.ts';
 import { batchGetAll } from './batch-get.ts';
 import type { Item } from './items.ts';
 import { INDEX, keys } from './keys.ts';
@@ -11,23 +11,8 @@ export interface KeyPage<T> {
   readonly lastKey: Record<string, unknown> | undefined;
 }
 
-const TRANSITION_FIELDS = [
-  'transitionId',
-  'groupId',
-  'groupName',
-  'endpointId',
-  'hostname',
-  'companyId',
-  'siteId',
-  'companyName',
-  'siteName',
-  'event',
-  'occurredAt',
-  'alert',
-  'severity',
-  'fields',
-  'statusText',
-] as const;
+/** The stored item carries keys and bookkeeping besides: a transition is its schema's properties. */
+const TRANSITION_FIELDS = Object.keys(TransitionSchema.shape) as (keyof Transition)[];
 
 function transitionFromItem(item: Item): Transition {
   const out: Record<string, unknown> = {};

@@ -6,6 +6,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   type EndpointRecord,
   isSameObservation,
+  type Owner,
   type ReportResult,
   type ScopeRecord,
   type ScopeRef,
@@ -51,14 +52,21 @@ class UpdateBuilder {
 
 export type { ScopeRef };
 
+function owns(owner: Owner, stored: EndpointRecord): boolean {
+  return (
+    stored.companyId === owner.companyId && (owner.siteId === undefined || stored.siteId === owner.siteId)
+  );
+}
+
 export function createRepository(doc: DynamoDBDocumentClient, tableName: string) {
   return {
     /**
      * Applies a report when it is newer than what is stored, in one conditional UpdateItem. When the
      * condition fails, DynamoDB returns the stored item with the failure, which tells `unchanged`
-     * from `stale` without a read.
+     * from `stale` without a read. With an `owner` (an ingest key's scope) the endpoint must be new or
+     * already stored under that company (and site): a key cannot take over another company's endpoint.
      */
-    async writeReport(u: StatusUpdate, nowIso: string): Promise<ReportResult> {
+    async writeReport(u: StatusUpdate, nowIso: string, owner?: Owner): Promise<ReportResult> {
       const b = new UpdateBuilder()
         .set('type', ITEM.endpoint)
         .set('endpointId', u.endpointId)
@@ -81,6 +89,17 @@ export function createRepository(doc: DynamoDBDocumentClient, tableName: string)
       if (u.osType !== undefined) b.set('osType', u.osType);
       if (u.endpointType !== undefined) b.set('endpointType', u.endpointType);
       b.fields(u.fields);
+      const ownerValues: Record<string, string> = {};
+      let ownership = '';
+      if (owner !== undefined) {
+        ownerValues[':ownerCompany'] = owner.companyId;
+        ownership = ' AND (attribute_not_exists(PK) OR (companyId = :ownerCompany';
+        if (owner.siteId !== undefined) {
+          ownerValues[':ownerSite'] = owner.siteId;
+          ownership += ' AND siteId = :ownerSite';
+        }
+        ownership += '))';
+      }
       try {
         await doc.send(
           new UpdateCommand({
@@ -88,14 +107,14 @@ export function createRepository(doc: DynamoDBDocumentClient, tableName: string)
             Key: keys.endpoint(u.endpointId),
             UpdateExpression: b.expression(),
             // Items written before observedKey existed compare by milliseconds.
-            ConditionExpression:
-              'attribute_not_exists(PK) OR observedKey < :key OR (attribute_not_exists(observedKey) AND observedAtMs < :obs)',
+            ConditionExpression: `(attribute_not_exists(PK) OR observedKey < :key OR (attribute_not_exists(observedKey) AND observedAtMs < :obs))${ownership}`,
             ExpressionAttributeNames: b.names,
             ExpressionAttributeValues: {
               ...b.values,
               ':zero': 0,
               ':obs': u.observedAtMs,
               ':key': u.observedKey,
+              ...ownerValues,
             },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
@@ -104,6 +123,7 @@ export function createRepository(doc: DynamoDBDocumentClient, tableName: string)
       } catch (e: unknown) {
         if (e instanceof ConditionalCheckFailedException && e.Item) {
           const stored = endpointFromItem(unmarshall(e.Item));
+          if (owner !== undefined && !owns(owner, stored)) return 'forbidden';
           return isSameObservation(u, stored) ? 'unchanged' : 'stale';
         }
         throw e;

@@ -1,5 +1,5 @@
-// The field catalogue of DESIGN §1: custom fields at three levels plus the endpoint's built-in
-// properties. Pure data and look-ups; validation of values lives in fields.ts.
+// Field catalogues (DESIGN §1): custom fields at three levels plus the endpoint's built-in properties.
+// A catalogue is a value passed to whatever needs it; the one that ships is in shipped-catalogue.ts.
 
 export const LEVELS = ['COMPANY', 'SITE', 'ENDPOINT'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -10,6 +10,9 @@ export type FieldType = (typeof FIELD_TYPES)[number];
 /** A stored field value. Dates are ISO-8601 strings; null never stored (it clears). */
 export type FieldValue = string | number | boolean;
 
+/** Endpoint record properties a built-in field reads. */
+export type BuiltIn = 'osType' | 'endpointType' | 'hostname' | 'companyId' | 'siteId' | 'observedAt';
+
 export interface FieldDefinition {
   readonly name: string;
   readonly level: Level;
@@ -19,58 +22,53 @@ export interface FieldDefinition {
   /** Text only: maximum length in Unicode code points. */
   readonly maxLength?: number;
   /** Built-in endpoint property (not a custom field): read from the endpoint record itself. */
-  readonly builtIn?: 'osType' | 'endpointType' | 'hostname' | 'companyId' | 'siteId' | 'observedAt';
+  readonly builtIn?: BuiltIn;
 }
 
-export const FIELD = {
-  enableBackup: 'Enable BitLocker Key Backup',
-  disableBackup: 'Disable BitLocker Key Backup',
-  backupStatus: 'BitLocker Key Backup Status',
-  osType: 'OS Type',
-  endpointType: 'Endpoint Type',
-  hostname: 'Hostname',
-  company: 'Company',
-  site: 'Site',
-  lastReport: 'Last Report',
-} as const;
-
-export const OS_TYPES = ['Windows', 'macOS', 'Linux'] as const;
-export const ENDPOINT_TYPES = ['Desktop', 'Laptop', 'Server', 'Virtual Machine'] as const;
-
-/** Custom fields that ship with keywatch (the BitLocker solution). */
-export const CUSTOM_FIELDS: readonly FieldDefinition[] = [
-  {
-    name: FIELD.enableBackup,
-    level: 'COMPANY',
-    type: 'Dropdown',
-    options: ['Disabled', 'Windows Workstation and Server', 'Windows Workstation', 'Windows Server'],
-  },
-  { name: FIELD.disableBackup, level: 'SITE', type: 'Flag', default: false },
-  { name: FIELD.disableBackup, level: 'ENDPOINT', type: 'Flag', default: false },
-  { name: FIELD.backupStatus, level: 'ENDPOINT', type: 'Text', maxLength: 300 },
-];
-
-/** Built-in endpoint properties, usable in criteria like fields but not writable as fields. */
-export const BUILT_IN_FIELDS: readonly FieldDefinition[] = [
-  { name: FIELD.osType, level: 'ENDPOINT', type: 'Dropdown', options: OS_TYPES, builtIn: 'osType' },
-  {
-    name: FIELD.endpointType,
-    level: 'ENDPOINT',
-    type: 'Dropdown',
-    options: ENDPOINT_TYPES,
-    builtIn: 'endpointType',
-  },
-  { name: FIELD.hostname, level: 'ENDPOINT', type: 'Text', builtIn: 'hostname' },
-  { name: FIELD.company, level: 'ENDPOINT', type: 'Text', builtIn: 'companyId' },
-  { name: FIELD.site, level: 'ENDPOINT', type: 'Text', builtIn: 'siteId' },
-  { name: FIELD.lastReport, level: 'ENDPOINT', type: 'Date', builtIn: 'observedAt' },
-];
-
-export const ALL_FIELDS: readonly FieldDefinition[] = [...CUSTOM_FIELDS, ...BUILT_IN_FIELDS];
+/** A catalogue with the look-ups every user of it needs, computed once. */
+export interface Catalogue {
+  /** Custom fields first, then built-ins, in definition order. */
+  readonly fields: readonly FieldDefinition[];
+  /** Writable (custom) fields of one level by name. */
+  customAt(level: Level): ReadonlyMap<string, FieldDefinition>;
+  /** The built-in field reading this endpoint property, if the catalogue has one. */
+  builtIn(property: BuiltIn): FieldDefinition | undefined;
+  /** Fact keys of every ENDPOINT-level field, built-ins included. */
+  readonly endpointKeys: readonly string[];
+  /** Fact key of `Last Report` (the built-in reading `observedAt`), if present. */
+  readonly lastReportKey: string | undefined;
+  /** Fact key of the field whose text alerts quote as the endpoint's status, if any. */
+  readonly statusKey: string | undefined;
+}
 
 /** The key a field has in facts, effectiveFields and alert payloads: `<LEVEL>:<name>`. */
 export function fieldKey(level: Level, name: string): string {
   return `${level}:${name}`;
+}
+
+export function defineCatalogue(
+  fields: readonly FieldDefinition[],
+  options: { readonly status?: { readonly level: Level; readonly name: string } } = {},
+): Catalogue {
+  const custom = new Map<Level, Map<string, FieldDefinition>>(LEVELS.map((l) => [l, new Map()]));
+  const builtIns = new Map<BuiltIn, FieldDefinition>();
+  for (const f of fields) {
+    if (f.builtIn !== undefined) builtIns.set(f.builtIn, f);
+    else custom.get(f.level)?.set(f.name, f);
+  }
+  const status = options.status;
+  if (status !== undefined && !fields.some((f) => f.level === status.level && f.name === status.name)) {
+    throw new Error(`status field ${fieldKey(status.level, status.name)} is not in the catalogue`);
+  }
+  const lastReport = builtIns.get('observedAt');
+  return {
+    fields,
+    customAt: (level) => custom.get(level) ?? new Map(),
+    builtIn: (property) => builtIns.get(property),
+    endpointKeys: fields.filter((f) => f.level === 'ENDPOINT').map((f) => fieldKey(f.level, f.name)),
+    lastReportKey: lastReport === undefined ? undefined : fieldKey(lastReport.level, lastReport.name),
+    statusKey: status === undefined ? undefined : fieldKey(status.level, status.name),
+  };
 }
 
 /** Canonical spelling of an option, matched ignoring case; undefined when it is not an option. */

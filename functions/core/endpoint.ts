@@ -1,13 +1,6 @@
 // Endpoints, companies and sites as the domain sees them, and the pure rules around them: what counts
 // as the same observation (DESIGN §4 `unchanged`), and the effective fields an endpoint sees.
-import {
-  ALL_FIELDS,
-  CUSTOM_FIELDS,
-  type FieldDefinition,
-  type FieldValue,
-  fieldKey,
-  type Level,
-} from './catalogue.ts';
+import { type Catalogue, type FieldDefinition, type FieldValue, fieldKey, type Level } from './catalogue.ts';
 import type { FieldChanges } from './fields.ts';
 
 export interface EndpointRecord {
@@ -37,8 +30,6 @@ export interface ScopeRecord {
   readonly siteId?: string;
   readonly name: string | null;
   readonly fields: Readonly<Record<string, FieldValue>>;
-  /** Revision bumped by every upsert; evaluations are written only if it is still the one they read. */
-  readonly rev?: number;
 }
 
 /** A company (`siteId` absent) or one of its sites. */
@@ -65,7 +56,14 @@ export interface StatusUpdate {
   readonly fields: FieldChanges;
 }
 
-export type ReportResult = 'applied' | 'unchanged' | 'stale';
+/** `forbidden`: an ingest key's report for an endpoint stored under another company or site. */
+export type ReportResult = 'applied' | 'unchanged' | 'stale' | 'forbidden';
+
+/** The company (and site) an ingest key confines its reports to. */
+export interface Owner {
+  readonly companyId: string;
+  readonly siteId?: string;
+}
 
 /** The same observation again: same instant, and everything the update mentions equals the store. */
 export function isSameObservation(update: StatusUpdate, stored: EndpointRecord): boolean {
@@ -85,30 +83,12 @@ function valueOrDefault(def: FieldDefinition, stored: Readonly<Record<string, Fi
   return v !== undefined ? v : (def.default ?? null);
 }
 
-function builtInValue(def: FieldDefinition, e: EndpointRecord): FieldValue | null {
-  switch (def.builtIn) {
-    case 'osType':
-      return e.osType;
-    case 'endpointType':
-      return e.endpointType;
-    case 'hostname':
-      return e.hostname;
-    case 'companyId':
-      return e.companyId;
-    case 'siteId':
-      return e.siteId;
-    case 'observedAt':
-      return e.observedAt;
-    default:
-      return null;
-  }
-}
-
 /**
  * `<LEVEL>:<name>` → value for every catalogue field of the three levels (stored, else default,
  * else null), plus the endpoint's built-in properties. The criteria engine reads the same keys.
  */
 export function effectiveFields(
+  catalogue: Catalogue,
   endpoint: EndpointRecord,
   site: ScopeRecord | undefined,
   company: ScopeRecord | undefined,
@@ -119,16 +99,20 @@ export function effectiveFields(
     ENDPOINT: endpoint.fields,
   };
   const out: Record<string, FieldValue | null> = {};
-  for (const def of ALL_FIELDS) {
+  for (const def of catalogue.fields) {
     out[fieldKey(def.level, def.name)] =
-      def.builtIn !== undefined ? builtInValue(def, endpoint) : valueOrDefault(def, byLevel[def.level]);
+      def.builtIn !== undefined ? endpoint[def.builtIn] : valueOrDefault(def, byLevel[def.level]);
   }
   return out;
 }
 
 /** Catalogue fields of one level with their effective value, for company and site responses. */
-export function levelFields(level: Level, stored: Readonly<Record<string, FieldValue>>) {
+export function levelFields(
+  catalogue: Catalogue,
+  level: Level,
+  stored: Readonly<Record<string, FieldValue>>,
+) {
   const out: Record<string, FieldValue | null> = {};
-  for (const def of CUSTOM_FIELDS) if (def.level === level) out[def.name] = valueOrDefault(def, stored);
+  for (const def of catalogue.customAt(level).values()) out[def.name] = valueOrDefault(def, stored);
   return out;
 }

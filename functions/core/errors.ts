@@ -30,3 +30,13 @@ export class ConflictError extends Error {
     this.details = details;
   }
 }
+
+/** An authenticated caller acting outside what its credential allows: answered 403. */
+export class ForbiddenError extends Error {
+  override readonly name = 'ForbiddenError';
+  readonly details: readonly ProblemDetail[];
+  constructor(message: string, details: readonly ProblemDetail[] = []) {
+    super(message);
+    this.details = details;
+  }
+}

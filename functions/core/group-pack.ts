@@ -1,8 +1,9 @@
-// The group pack that ships with keywatch (DESIGN §2). Ids are binding. Raw definitions, as a client
-// would PUT them (the RMM's `blocks` shape), so they go through parseGroupDefinition like any other.
-import { FIELD } from './catalogue.ts';
+// The group pack that ships with keywatch (DESIGN §2), written for the shipped catalogue. Ids are
+// binding. Raw definitions, as a client would PUT them (the RMM's `blocks` shape), so they go through
+// parseGroupDefinition like any other.
 import { parseGroupDefinition } from './criteria/parse.ts';
 import type { GroupDefinition } from './criteria/types.ts';
+import { FIELD, SHIPPED_CATALOGUE } from './shipped-catalogue.ts';
 
 export const SHIPPED_GROUP_IDS = {
   enabled: 'bitlocker-key-backup-enabled',
@@ -84,7 +85,23 @@ export const SHIPPED_GROUPS = [
   },
 ] as const;
 
-/** The shipped groups parsed and canonically spelled, ready to store. */
+/** The shipped groups parsed against the shipped catalogue and canonically spelled, ready to store. */
 export function shippedGroupDefinitions(): GroupDefinition[] {
-  return SHIPPED_GROUPS.map((raw) => parseGroupDefinition(raw.id, raw));
+  return SHIPPED_GROUPS.map((raw) => parseGroupDefinition(raw.id, raw, SHIPPED_CATALOGUE));
+}
+
+/**
+ * Adds each shipped group where no group with its id exists (a group an operator edited or deleted
+ * and recreated is kept). The one seeding path for the local runtime, tests and benchmarks; the
+ * stack seeds with the same definitions (infra/group-pack-seed.ts). Returns the ids it added.
+ */
+export async function seedShippedGroups(
+  store: { putIfAbsent(definition: GroupDefinition, nowIso: string): Promise<boolean> },
+  nowIso: string,
+): Promise<string[]> {
+  const added: string[] = [];
+  for (const definition of shippedGroupDefinitions()) {
+    if (await store.putIfAbsent(definition, nowIso)) added.push(definition.id);
+  }
+  return added;
 }

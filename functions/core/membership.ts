@@ -1,47 +1,50 @@
 // Membership rules (DESIGN §2): facts of an endpoint, whether a change can matter to any group, and
 // the transitions between the membership an endpoint has and the one its facts give.
 import { createHash } from 'node:crypto';
-import { ALL_FIELDS, type FieldValue, fieldKey, type Level } from './catalogue.ts';
+import { type Catalogue, type FieldValue, fieldKey, type Level } from './catalogue.ts';
 import type { CompiledGroupSet, Facts } from './criteria/types.ts';
 import { type EndpointRecord, effectiveFields, type ScopeRecord } from './endpoint.ts';
+import type { Ruleset } from './ruleset.ts';
 import type { Transition, TransitionEvent } from './transition.ts';
 
 /** The facts the criteria engine evaluates: effective fields, unset ones absent. */
-export function factsFor(endpoint: EndpointRecord, site?: ScopeRecord, company?: ScopeRecord): Facts {
+export function factsFor(
+  catalogue: Catalogue,
+  endpoint: EndpointRecord,
+  site?: ScopeRecord,
+  company?: ScopeRecord,
+): Facts {
   const facts: Record<string, FieldValue | undefined> = {};
-  for (const [k, v] of Object.entries(effectiveFields(endpoint, site, company))) {
+  for (const [k, v] of Object.entries(effectiveFields(catalogue, endpoint, site, company))) {
     if (v !== null) facts[k] = v;
   }
   return facts;
 }
-
-export const LAST_REPORT_KEY = fieldKey('ENDPOINT', 'Last Report');
-
-const ENDPOINT_KEYS = ALL_FIELDS.filter((f) => f.level === 'ENDPOINT').map((f) => fieldKey(f.level, f.name));
 
 /**
  * The endpoint facts an endpoint write changed, from the stream images alone (no table access):
  * `all` for a new endpoint or one that moved to another company or site (its inherited fields change).
  */
 export function changedEndpointFacts(
+  catalogue: Catalogue,
   before: EndpointRecord | undefined,
   after: EndpointRecord,
 ): 'all' | string[] {
   if (before === undefined) return 'all';
   if (before.companyId !== after.companyId || before.siteId !== after.siteId) return 'all';
-  const a = effectiveFields(before, undefined, undefined);
-  const b = effectiveFields(after, undefined, undefined);
-  return ENDPOINT_KEYS.filter((k) => a[k] !== b[k]);
+  const a = effectiveFields(catalogue, before, undefined, undefined);
+  const b = effectiveFields(catalogue, after, undefined, undefined);
+  return catalogue.endpointKeys.filter((k) => a[k] !== b[k]);
 }
 
 /** Whether an endpoint write can change any membership: it changed a fact some group reads. */
 export function endpointChangeMatters(
+  ruleset: Ruleset,
   before: EndpointRecord | undefined,
   after: EndpointRecord,
-  readKeys: ReadonlySet<string>,
 ): boolean {
-  const changed = changedEndpointFacts(before, after);
-  return changed === 'all' || changed.some((k) => readKeys.has(k));
+  const changed = changedEndpointFacts(ruleset.catalogue, before, after);
+  return changed === 'all' || changed.some((k) => ruleset.groups.readKeys.has(k));
 }
 
 /** Whether a company or site write changes a field some group reads. */
@@ -100,10 +103,10 @@ export interface TransitionContext {
 
 export function buildTransition(
   change: MembershipChange,
-  set: CompiledGroupSet,
+  ruleset: Ruleset,
   ctx: TransitionContext,
 ): Transition {
-  const group = set.get(change.groupId);
+  const group = ruleset.groups.get(change.groupId);
   if (group === undefined) throw new Error(`group ${change.groupId} is not compiled`);
   const policy = group.definition.alert;
   const alertOn = change.event === 'entered' ? 'enter' : 'exit';
@@ -111,6 +114,8 @@ export function buildTransition(
   const fields: Record<string, FieldValue | null> = {};
   for (const key of group.reads) fields[key] = ctx.facts[key] ?? null;
   const e = ctx.endpoint;
+  const status =
+    ruleset.catalogue.statusKey === undefined ? undefined : ctx.facts[ruleset.catalogue.statusKey];
   return {
     transitionId: transitionId(e.endpointId, change.groupId, change.event, ctx.grev),
     groupId: group.id,
@@ -126,9 +131,6 @@ export function buildTransition(
     alert,
     severity: policy?.severity ?? null,
     fields,
-    statusText:
-      typeof ctx.facts['ENDPOINT:BitLocker Key Backup Status'] === 'string'
-        ? (ctx.facts['ENDPOINT:BitLocker Key Backup Status'] as string)
-        : null,
+    statusText: typeof status === 'string' ? status : null,
   };
 }

@@ -1,29 +1,38 @@
 // A transition: an endpoint entering or leaving a group. Recorded by the evaluator (one item per
-// transition, see adapters/keys.ts), published by the notify function when `alert` is true.
-import type { FieldValue } from './catalogue.ts';
+// transition, see adapters/keys.ts), published by the notify function when `alert` is true. The
+// schema is the one definition: the type derives from it, notify checks stored records with it and
+// the read model lists its properties from it.
+import * as z from 'zod/mini';
+import { SEVERITIES } from './criteria/types.ts';
 
-export type TransitionEvent = 'entered' | 'exited';
-export type Severity = 'critical' | 'high' | 'medium' | 'low';
+export const TRANSITION_EVENTS = ['entered', 'exited'] as const;
 
-export interface Transition {
-  readonly transitionId: string;
-  readonly groupId: string;
-  readonly groupName: string;
-  readonly endpointId: string;
-  readonly hostname: string | null;
-  readonly companyId: string;
-  readonly siteId: string;
+const fieldValue = z.nullable(z.union([z.string(), z.number(), z.boolean()]));
+const id = z.string().check(z.minLength(1));
+
+export const TransitionSchema = z.object({
+  transitionId: id,
+  groupId: id,
+  groupName: z.string(),
+  endpointId: id,
+  hostname: z.nullable(z.string()),
+  companyId: id,
+  siteId: id,
   /** Names where the company / site was PUT with one, else null (alert text then uses the id). */
-  readonly companyName: string | null;
-  readonly siteName: string | null;
-  readonly event: TransitionEvent;
+  companyName: z.nullable(z.string()),
+  siteName: z.nullable(z.string()),
+  event: z.enum(TRANSITION_EVENTS),
   /** Server time of the recording, ISO-8601 UTC with milliseconds. */
-  readonly occurredAt: string;
+  occurredAt: z.string(),
   /** Whether the group's alert policy asks for an alert on this event. */
-  readonly alert: boolean;
-  readonly severity: Severity | null;
+  alert: z.boolean(),
+  severity: z.nullable(z.enum(SEVERITIES)),
   /** `<LEVEL>:<name>` → value for the fields the group reads (built-ins as `ENDPOINT:<name>`). */
-  readonly fields: Readonly<Record<string, FieldValue | null>>;
-  /** The endpoint's BitLocker Key Backup Status at the time, for the alert's e-mail text. */
-  readonly statusText: string | null;
-}
+  fields: z.record(z.string(), fieldValue),
+  /** The text of the catalogue's status field at the time (BitLocker Key Backup Status), for the e-mail. */
+  statusText: z.nullable(z.string()),
+});
+
+export type Transition = Readonly<z.infer<typeof TransitionSchema>>;
+export type TransitionEvent = (typeof TRANSITION_EVENTS)[number];
+export type { Severity } from './criteria/types.ts';

@@ -3,9 +3,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { intEnv, requireEnv } from '#adapters/config.ts';
+import { createFleetPager } from '#adapters/fleet-pager.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
-import { createMembershipStore } from '#adapters/membership-store.ts';
+import { createJobStore } from '#adapters/job-store.ts';
+import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createRepository } from '#adapters/repository.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createEvaluateHandler } from './app.ts';
 import { createEvaluator } from './evaluate.ts';
 
@@ -18,9 +21,12 @@ export const handler = createEvaluateHandler({
   logger,
   metrics,
   evaluator: createEvaluator({
+    catalogue: SHIPPED_CATALOGUE,
     groups: createGroupStore(doc, tableName),
-    scopes: createRepository(doc, tableName),
-    store: createMembershipStore(doc, tableName),
+    endpoints: createRepository(doc, tableName),
+    fleet: createFleetPager(doc, tableName),
+    writer: createMembershipWriter(doc, tableName),
+    jobs: createJobStore(doc, tableName),
     nowMs: Date.now,
     logger,
     count: (metric, value = 1) => {

@@ -5,8 +5,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { endpointFromItem, type Item, scopeFromItem } from '#adapters/items.ts';
 import { ITEM, WRITER } from '#adapters/keys.ts';
-import type { JobItem } from '#adapters/membership-store.ts';
 import type { Change, ChangeRecord } from './evaluate.ts';
+import type { JobItem } from './ports.ts';
 
 function image(raw: unknown): Item | undefined {
   return raw === undefined ? undefined : unmarshall(raw as Record<string, AttributeValue>);

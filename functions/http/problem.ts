@@ -1,7 +1,13 @@
 // HTTP problems: the error body of DESIGN §4, `{ error: { code, message, details? } }`, raised as
 // middy HttpErrors whose message is that JSON, so @middy/http-error-handler answers it as JSON.
 import { createError } from '@middy/util';
-import { ConflictError, NotFoundError, type ProblemDetail, ValidationError } from '#core/errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  type ProblemDetail,
+  ValidationError,
+} from '#core/errors.ts';
 
 export function httpProblem(
   status: number,
@@ -20,6 +26,7 @@ export function httpProblem(
 /** Maps a domain error to its HTTP problem; anything else is left for the 500 fallback. */
 export function problemFor(error: unknown) {
   if (error instanceof ValidationError) return httpProblem(400, 'validation', error.message, error.details);
+  if (error instanceof ForbiddenError) return httpProblem(403, 'forbidden', error.message, error.details);
   if (error instanceof NotFoundError) return httpProblem(404, 'not_found', error.message);
   if (error instanceof ConflictError) return httpProblem(409, 'conflict', error.message, error.details);
   return undefined;

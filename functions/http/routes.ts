@@ -1,8 +1,11 @@
-// The HTTP route table of DESIGN §4, shared by both API functions, the CDK api construct and the local
-// server, so routing (and 404 / 405) is decided the same way everywhere.
+// The HTTP route table, shared by both API functions, the CDK api construct and the local server, so
+// routing (and 404 / 405) and who may call what are decided the same way everywhere.
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-export type ApiFunction = 'ingest' | 'query';
+/** `ingest` takes status reports only; `admin` serves every other route (and 404 / 405). */
+export type ApiFunction = 'ingest' | 'admin';
+/** Who may call a route: admin credentials only, or also an ingest key (admin may call every route). */
+export type Access = 'admin' | 'ingest';
 
 export interface RouteSpec {
   readonly name: RouteName;
@@ -10,10 +13,15 @@ export interface RouteSpec {
   /** API Gateway route path with `{param}` segments. */
   readonly path: string;
   readonly fn: ApiFunction;
+  readonly access: Access;
 }
 
 export type RouteName =
   | 'postStatus'
+  | 'postWebhook'
+  | 'createKey'
+  | 'listKeys'
+  | 'revokeKey'
   | 'putCompany'
   | 'putSite'
   | 'getEndpoint'
@@ -25,16 +33,44 @@ export type RouteName =
   | 'listTransitions';
 
 export const ROUTES: readonly RouteSpec[] = [
-  { name: 'postStatus', method: 'POST', path: '/v1/endpoints/status', fn: 'ingest' },
-  { name: 'putCompany', method: 'PUT', path: '/v1/companies/{companyId}', fn: 'ingest' },
-  { name: 'putSite', method: 'PUT', path: '/v1/companies/{companyId}/sites/{siteId}', fn: 'ingest' },
-  { name: 'getEndpoint', method: 'GET', path: '/v1/endpoints/{endpointId}', fn: 'query' },
-  { name: 'listGroups', method: 'GET', path: '/v1/groups', fn: 'query' },
-  { name: 'getGroup', method: 'GET', path: '/v1/groups/{groupId}', fn: 'query' },
-  { name: 'putGroup', method: 'PUT', path: '/v1/groups/{groupId}', fn: 'query' },
-  { name: 'deleteGroup', method: 'DELETE', path: '/v1/groups/{groupId}', fn: 'query' },
-  { name: 'listMembers', method: 'GET', path: '/v1/groups/{groupId}/members', fn: 'query' },
-  { name: 'listTransitions', method: 'GET', path: '/v1/transitions', fn: 'query' },
+  { name: 'postStatus', method: 'POST', path: '/v1/endpoints/status', fn: 'ingest', access: 'ingest' },
+  {
+    name: 'postWebhook',
+    method: 'POST',
+    path: '/v1/webhooks/{integration}',
+    fn: 'ingest',
+    access: 'ingest',
+  },
+  { name: 'putCompany', method: 'PUT', path: '/v1/companies/{companyId}', fn: 'admin', access: 'admin' },
+  {
+    name: 'putSite',
+    method: 'PUT',
+    path: '/v1/companies/{companyId}/sites/{siteId}',
+    fn: 'admin',
+    access: 'admin',
+  },
+  { name: 'createKey', method: 'POST', path: '/v1/companies/{companyId}/keys', fn: 'admin', access: 'admin' },
+  { name: 'listKeys', method: 'GET', path: '/v1/companies/{companyId}/keys', fn: 'admin', access: 'admin' },
+  {
+    name: 'revokeKey',
+    method: 'DELETE',
+    path: '/v1/companies/{companyId}/keys/{keyId}',
+    fn: 'admin',
+    access: 'admin',
+  },
+  { name: 'getEndpoint', method: 'GET', path: '/v1/endpoints/{endpointId}', fn: 'admin', access: 'admin' },
+  { name: 'listGroups', method: 'GET', path: '/v1/groups', fn: 'admin', access: 'admin' },
+  { name: 'getGroup', method: 'GET', path: '/v1/groups/{groupId}', fn: 'admin', access: 'admin' },
+  { name: 'putGroup', method: 'PUT', path: '/v1/groups/{groupId}', fn: 'admin', access: 'admin' },
+  { name: 'deleteGroup', method: 'DELETE', path: '/v1/groups/{groupId}', fn: 'admin', access: 'admin' },
+  {
+    name: 'listMembers',
+    method: 'GET',
+    path: '/v1/groups/{groupId}/members',
+    fn: 'admin',
+    access: 'admin',
+  },
+  { name: 'listTransitions', method: 'GET', path: '/v1/transitions', fn: 'admin', access: 'admin' },
 ];
 
 export type RouteMatch =

@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 // Only the English messages: `z.locales` would pull every locale (≈250 KB) into the bundle.
 import en from 'zod/v4/locales/en.js';
 import { type ProblemDetail, ValidationError } from '#core/errors.ts';
-import { ID_PATTERN } from '#core/fields.ts';
+import { ID_PATTERN } from '#core/ids.ts';
 
 z.config(en());
 

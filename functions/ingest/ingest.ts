@@ -1,26 +1,20 @@
-// Ingest use cases: status reports, company and site upserts. Validation of the whole request happens
-// before any write; reports for one endpoint are applied in request order, others concurrently.
+// Ingest use case: status reports. Validation of the whole request happens before any write; reports
+// for one endpoint are applied in request order, others concurrently.
 
-import type { Repository, ScopeRef } from '#adapters/repository.ts';
-import type { Level } from '#core/catalogue.ts';
-import type { ReportResult, StatusUpdate } from '#core/endpoint.ts';
-import { levelFields } from '#core/endpoint.ts';
+import type { Repository } from '#adapters/repository.ts';
+import type { Catalogue } from '#core/catalogue.ts';
+import type { Owner, ReportResult, StatusUpdate } from '#core/endpoint.ts';
 import type { ProblemDetail } from '#core/errors.ts';
-import {
-  canonicalEndpointType,
-  canonicalOsType,
-  instantKey,
-  parseIsoInstant,
-  validateFields,
-} from '#core/fields.ts';
+import { canonicalBuiltIn, validateFields } from '#core/fields.ts';
+import { instantKey, parseIsoInstant } from '#core/instant.ts';
 import { fail } from '#http/validation.ts';
-import type { ScopeBody, StatusBody } from './schema.ts';
+import type { StatusBody } from './schema.ts';
 
 /** Reports further ahead of the server clock than this are rejected (DESIGN §1). */
 export const MAX_FUTURE_MS = 300_000;
 const WRITE_CONCURRENCY = 16;
 
-export function toStatusUpdates(body: StatusBody, nowMs: number): StatusUpdate[] {
+export function toStatusUpdates(body: StatusBody, nowMs: number, catalogue: Catalogue): StatusUpdate[] {
   const problems: ProblemDetail[] = [];
   const updates = body.updates.map((u, i): StatusUpdate => {
     const at = `updates[${i}]`;
@@ -30,18 +24,16 @@ export function toStatusUpdates(body: StatusBody, nowMs: number): StatusUpdate[]
     } else if (observedAtMs > nowMs + MAX_FUTURE_MS) {
       problems.push({ path: `${at}.observedAt`, message: 'is more than 300 s ahead of the server clock' });
     }
-    const osType = u.osType === undefined ? undefined : canonicalOsType(u.osType);
-    if (u.osType !== undefined && osType === undefined) {
-      problems.push({ path: `${at}.osType`, message: 'must be one of: Windows, macOS, Linux' });
-    }
-    const endpointType = u.endpointType === undefined ? undefined : canonicalEndpointType(u.endpointType);
-    if (u.endpointType !== undefined && endpointType === undefined) {
-      problems.push({
-        path: `${at}.endpointType`,
-        message: 'must be one of: Desktop, Laptop, Server, Virtual Machine',
-      });
-    }
-    const fields = validateFields('ENDPOINT', u.fields, `${at}.fields`, problems);
+    const builtIn = (property: 'osType' | 'endpointType', value: string | undefined) => {
+      if (value === undefined) return undefined;
+      const checked = canonicalBuiltIn(catalogue, property, value);
+      if ('value' in checked) return checked.value;
+      problems.push({ path: `${at}.${property}`, message: checked.problem });
+      return undefined;
+    };
+    const osType = builtIn('osType', u.osType);
+    const endpointType = builtIn('endpointType', u.endpointType);
+    const fields = validateFields(catalogue, 'ENDPOINT', u.fields, `${at}.fields`, problems);
     return {
       endpointId: u.endpointId,
       companyId: u.companyId,
@@ -63,6 +55,7 @@ export async function applyStatusUpdates(
   updates: readonly StatusUpdate[],
   repo: Pick<Repository, 'writeReport'>,
   nowIso: string,
+  owner?: Owner,
 ): Promise<{ endpointId: string; result: ReportResult }[]> {
   const results: ReportResult[] = new Array(updates.length);
   // Reports for the same endpoint go in request order; distinct endpoints run concurrently.
@@ -75,31 +68,9 @@ export async function applyStatusUpdates(
   const queue = [...chains.values()];
   const worker = async () => {
     for (let chain = queue.shift(); chain !== undefined; chain = queue.shift()) {
-      for (const i of chain) results[i] = await repo.writeReport(updates[i]!, nowIso);
+      for (const i of chain) results[i] = await repo.writeReport(updates[i]!, nowIso, owner);
     }
   };
   await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, queue.length) }, worker));
   return updates.map((u, i) => ({ endpointId: u.endpointId, result: results[i]! }));
-}
-
-export async function upsertScope(
-  scope: ScopeRef,
-  body: ScopeBody,
-  repo: Pick<Repository, 'upsertScope'>,
-  nowIso: string,
-) {
-  const level: Level = scope.siteId === undefined ? 'COMPANY' : 'SITE';
-  const problems: ProblemDetail[] = [];
-  const changes = validateFields(level, body.fields, 'fields', problems);
-  if (problems.length > 0) fail(level === 'COMPANY' ? 'company' : 'site', problems);
-  const { record, updatedAt } = await repo.upsertScope(scope, body.name, changes, nowIso);
-  return {
-    companyId: record.companyId,
-    ...(record.siteId !== undefined ? { siteId: record.siteId } : {}),
-    name: record.name,
-    fields: record.fields,
-    /** Every field of the level with its stored value, else its default, else null. */
-    effectiveFields: levelFields(level, record.fields),
-    updatedAt,
-  };
 }

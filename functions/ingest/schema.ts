@@ -1,4 +1,4 @@
-// Shapes of the ingest routes' bodies. `fields` is left to the core, which checks it against the
+// Shape of the status route's body. `fields` is left to the core, which checks it against the
 // catalogue: z.record would silently drop an own `__proto__` key instead of rejecting it as unknown.
 import * as z from 'zod/mini';
 import { Id } from '#http/validation.ts';
@@ -20,9 +20,3 @@ export const StatusBody = z.strictObject({
   updates: z.array(StatusUpdate).check(z.minLength(1), z.maxLength(MAX_UPDATES)),
 });
 export type StatusBody = z.infer<typeof StatusBody>;
-
-export const ScopeBody = z.strictObject({
-  name: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
-  fields: z.optional(z.unknown()),
-});
-export type ScopeBody = z.infer<typeof ScopeBody>;

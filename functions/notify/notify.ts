@@ -12,11 +12,10 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import * as z from 'zod/mini';
 import { type AlertPublisher, publishInputFor } from '#adapters/alert-publisher.ts';
 import { optionalEnv } from '#adapters/config.ts';
 import { ITEM } from '#adapters/keys.ts';
-import type { Transition } from '#core/transition.ts';
+import { type Transition, TransitionSchema } from '#core/transition.ts';
 
 /** Idempotency records share the table, in one partition of their own (TTL attribute `expiresAt`). */
 export const IDEMPOTENCY_PK = 'IDEMPOTENCY#notify';
@@ -44,25 +43,6 @@ export class InvalidTransitionError extends Error {
   }
 }
 
-const fieldValue = z.nullable(z.union([z.string(), z.number(), z.boolean()]));
-const transitionSchema = z.object({
-  transitionId: z.string().check(z.minLength(1)),
-  groupId: z.string().check(z.minLength(1)),
-  groupName: z.string(),
-  endpointId: z.string().check(z.minLength(1)),
-  hostname: z.nullable(z.string()),
-  companyId: z.string().check(z.minLength(1)),
-  siteId: z.string().check(z.minLength(1)),
-  companyName: z.nullable(z.string()),
-  siteName: z.nullable(z.string()),
-  event: z.enum(['entered', 'exited']),
-  occurredAt: z.string(),
-  alert: z.boolean(),
-  severity: z.nullable(z.enum(['critical', 'high', 'medium', 'low'])),
-  fields: z.record(z.string(), fieldValue),
-  statusText: z.nullable(z.string()),
-});
-
 /**
  * The transition to alert on, or undefined for a record the notify filter should not have passed
  * (anything but a newly inserted transition with `alert: true`): those are skipped, not failed.
@@ -71,7 +51,7 @@ function alertedTransition(record: DynamoDBRecord): Transition | undefined {
   const image = record.dynamodb?.NewImage;
   if (record.eventName !== 'INSERT' || image === undefined) return undefined;
   if (image.type?.S !== ITEM.transition || image.alert?.BOOL !== true) return undefined;
-  const parsed = transitionSchema.safeParse(unmarshall(image as Parameters<typeof unmarshall>[0]));
+  const parsed = TransitionSchema.safeParse(unmarshall(image as Parameters<typeof unmarshall>[0]));
   if (!parsed.success) {
     throw new InvalidTransitionError(
       parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),

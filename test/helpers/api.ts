@@ -1,6 +1,7 @@
-// The HTTP API of DESIGN §4 as a client sees it: the real ingest and query handlers behind the local
+// The HTTP API of DESIGN §4 as a client sees it: the real ingest and admin handlers behind the local
 // HTTP adapter, on a fresh table. Counts the DynamoDB commands the handlers send and records handler
 // crashes, so tests can assert the request budget and that bad input never reaches a 5xx.
+import { randomBytes } from 'node:crypto';
 import { type IncomingHttpHeaders, request } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -8,14 +9,16 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
+import { cachedIngestKeys, createIngestKeyStore } from '#adapters/ingest-key-store.ts';
+import { localSealer } from '#adapters/key-sealer.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { staticSecrets } from '#adapters/secrets.ts';
-import { parseGroupDefinition } from '#core/criteria/index.ts';
-import { SHIPPED_GROUPS } from '#core/group-pack.ts';
+import { seedShippedGroups } from '#core/group-pack.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { sign } from '#core/signing.ts';
+import { createAdminHandler } from '#functions/admin/routes.ts';
 import { createIngestHandler } from '#functions/ingest/routes.ts';
-import { createQueryHandler } from '#functions/query/routes.ts';
 import { createClient } from '#local/client.ts';
 import { type HttpHandler, startHttpServer } from '#local/http-server.ts';
 import { freshTable } from './dynamo.ts';
@@ -36,7 +39,14 @@ export interface RawRequest {
   readonly signed?: { method?: string; target?: string; body?: string; timestamp?: string };
 }
 
-export async function startApi() {
+export interface ApiOptions {
+  /** How long the ingest function trusts a looked-up key (default 10 s, as deployed). */
+  readonly keyCacheMs?: number;
+  /** Log level of both functions' logger (default SILENT). */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'SILENT';
+}
+
+export async function startApi(opts: ApiOptions = {}) {
   const table = await freshTable();
   const commands: string[] = [];
   table.client.middlewareStack.add(
@@ -47,15 +57,20 @@ export async function startApi() {
     { step: 'initialize', name: 'countCommands' },
   );
   const doc = documentClient(table.client);
-  const logger = new Logger({ serviceName: 'keywatch-test', logLevel: 'SILENT' });
+  const logger = new Logger({ serviceName: 'keywatch-test', logLevel: opts.logLevel ?? 'SILENT' });
   const secrets = staticSecrets(SECRETS.join(','));
   const repo = createRepository(doc, table.tableName);
   const groups = createGroupStore(doc, table.tableName);
-  const ingest = createIngestHandler({ repo, secrets, logger });
-  const query = createQueryHandler({
+  const keys = createIngestKeyStore(doc, table.tableName, localSealer(randomBytes(32)));
+  const ingestKeys = cachedIngestKeys(keys, { ttlMs: opts.keyCacheMs ?? 10_000, nowMs: Date.now });
+  const ingest = createIngestHandler({ repo, catalogue: SHIPPED_CATALOGUE, secrets, ingestKeys, logger });
+  const admin = createAdminHandler({
     repo,
     groups,
+    catalogue: SHIPPED_CATALOGUE,
     reads: createQueryStore(doc, table.tableName),
+    keys,
+    ingestKeys,
     nowMs: Date.now,
     secrets,
     logger,
@@ -63,7 +78,7 @@ export async function startApi() {
   const crashes: string[] = [];
   const http = await startHttpServer({
     port: 0,
-    handlers: { ingest: ingest as unknown as HttpHandler, query: query as unknown as HttpHandler },
+    handlers: { ingest: ingest as unknown as HttpHandler, admin: admin as unknown as HttpHandler },
     log: (line) => crashes.push(line),
   });
   const client = createClient({ url: http.url, secret: SECRETS[0] });
@@ -76,6 +91,8 @@ export async function startApi() {
     /** A document client of its own, for seeding what other functions would write; not counted. */
     seeder: documentClient(scanner),
     client,
+    /** A client with another credential: an ingest key signs, or is sent as a bearer token. */
+    clientWith: (secret: string, bearer = false) => createClient({ url: http.url, secret, bearer }),
     commands,
     crashes,
     /** Sends a request with full control over what is sent and what is signed. */
@@ -127,8 +144,7 @@ export async function startApi() {
       return items.sort((a, b) => `${a.PK}|${a.SK}`.localeCompare(`${b.PK}|${b.SK}`));
     },
     async seedShippedGroups() {
-      const nowIso = new Date().toISOString();
-      for (const raw of SHIPPED_GROUPS) await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), nowIso);
+      await seedShippedGroups(groups, new Date().toISOString());
     },
     async close() {
       await http.close();
@@ -144,10 +160,10 @@ export type Api = Awaited<ReturnType<typeof startApi>>;
  * The API for one test file: started (and `seed`ed) before its tests, closed after them, with the
  * crash log cleared before each test. The returned object forwards to the running API.
  */
-export function useApi(seed?: (api: Api) => Promise<void>): Api {
+export function useApi(seed?: (api: Api) => Promise<void>, opts: ApiOptions = {}): Api {
   let current: Api | undefined;
   beforeAll(async () => {
-    current = await startApi();
+    current = await startApi(opts);
     await seed?.(current);
   });
   afterAll(async () => {

@@ -6,15 +6,17 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { expect } from 'vitest';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
+import { createFleetPager } from '#adapters/fleet-pager.ts';
 import { createGroupStore, type GroupStore } from '#adapters/group-store.ts';
+import { createJobStore } from '#adapters/job-store.ts';
 import { INDEX, keys } from '#adapters/keys.ts';
-import { createMembershipStore } from '#adapters/membership-store.ts';
+import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
-import { parseGroupDefinition } from '#core/criteria/index.ts';
 import type { StatusUpdate } from '#core/endpoint.ts';
-import { instantKey } from '#core/fields.ts';
-import { SHIPPED_GROUPS } from '#core/group-pack.ts';
+import { seedShippedGroups } from '#core/group-pack.ts';
+import { instantKey } from '#core/instant.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createEvaluateHandler } from '#functions/evaluate/app.ts';
 import { createEvaluator, type EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
 import { lambdaContext } from '#local/lambda-context.ts';
@@ -32,8 +34,7 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
   const adminDoc = documentClient(admin);
   const repo = createRepository(adminDoc, tableName);
   const groups = createGroupStore(adminDoc, tableName);
-  const store = createMembershipStore(adminDoc, tableName);
-  for (const raw of SHIPPED_GROUPS) await groups.putIfAbsent(parseGroupDefinition(raw.id, raw), at(0));
+  await seedShippedGroups(groups, at(0));
   const logger = new Logger({
     serviceName: 'keywatch-test',
     logLevel: (process.env.TEST_LOG_LEVEL ?? 'SILENT') as 'SILENT',
@@ -41,10 +42,7 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
 
   /** One evaluator "instance": its own client and its own group cache, like one warm Lambda. */
   const instance = (
-    over: {
-      groups?: (store: Pick<GroupStore, 'list'>) => Pick<GroupStore, 'list'>;
-      sleep?: (ms: number) => Promise<void>;
-    } = {},
+    over: { groups?: (store: GroupStore) => GroupStore; sleep?: (ms: number) => Promise<void> } = {},
   ) => {
     const evalClient: DynamoDBClient = createDynamoClient(endpoint);
     // Requests of this instance alone, counted at the SDK boundary.
@@ -52,9 +50,12 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
     const evalDoc = documentClient(evalClient);
     const groupStore = createGroupStore(evalDoc, tableName);
     const evaluator = createEvaluator({
+      catalogue: SHIPPED_CATALOGUE,
       groups: over.groups ? over.groups(groupStore) : groupStore,
-      scopes: createRepository(evalDoc, tableName),
-      store: createMembershipStore(evalDoc, tableName),
+      endpoints: createRepository(evalDoc, tableName),
+      fleet: createFleetPager(evalDoc, tableName),
+      writer: createMembershipWriter(evalDoc, tableName),
+      jobs: createJobStore(evalDoc, tableName),
       nowMs: opts.now,
       logger,
       sleep: over.sleep ?? (async () => undefined),
@@ -147,7 +148,6 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
     at,
     repo,
     groups,
-    store,
     stream,
     main,
     instance,

@@ -1,5 +1,6 @@
 // Least privilege on the production stack: each function's role allows what its code calls, on the
 // resources it touches, and nothing else.
+import { Match } from 'aws-cdk-lib/assertions';
 import type { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INDEX } from '#adapters/keys.ts';
@@ -23,11 +24,40 @@ describe('least privilege', () => {
     'dynamodb:TransactWriteItems',
   ];
 
-  it('lets ingest update single table items and read the secret, and nothing else', () => {
+  it('lets ingest update single table items, read keys, read the secret and open sealed keys, nothing else', () => {
     const actions = actionsOf(statementsOf(s.stack.api.ingest));
     expect(actions).not.toContain('sns:Publish');
-    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:UpdateItem']);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+    ]);
     expect(actions).toContain('secretsmanager:GetSecretValue');
+    expect(actions.filter((a) => a.startsWith('kms:'))).toEqual(['kms:Decrypt']);
+  });
+
+  it("lets only admin seal ingest keys and only the API functions open them, on the seal key, with keywatch's encryption context", () => {
+    const sealKeyArn = { 'Fn::GetAtt': [idOf(s.stack.api.keySealKey), 'Arn'] };
+    const context = {
+      'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['keyId', 'companyId'] },
+      Null: { 'kms:EncryptionContextKeys': 'false' },
+    };
+    const kmsOn = (fn: KeywatchFunction) =>
+      statementsOf(fn).filter((st) => JSON.stringify(st.Resource) === JSON.stringify(sealKeyArn));
+    expect(kmsOn(s.stack.api.admin)).toEqual([
+      expect.objectContaining({
+        Action: ['kms:Encrypt', 'kms:Decrypt'],
+        Effect: 'Allow',
+        Condition: context,
+      }),
+    ]);
+    expect(kmsOn(s.stack.api.ingest)).toEqual([
+      expect.objectContaining({ Action: 'kms:Decrypt', Effect: 'Allow', Condition: context }),
+    ]);
+    for (const fn of [s.stack.processing.evaluate, s.stack.processing.notify]) expect(kmsOn(fn)).toEqual([]);
+    s.template.hasResourceProperties('AWS::KMS::Key', {
+      Description: Match.stringLikeRegexp('ingest keys'),
+      EnableKeyRotation: true,
+    });
   });
 
   it('lets notify publish to the alert topic and keep idempotency records, nothing more', () => {
@@ -64,9 +94,9 @@ describe('least privilege', () => {
     expect(actions).not.toContain('dynamodb:BatchWriteItem');
   });
 
-  it('lets query and evaluate Query the indexes they use by name, without a wildcard', () => {
+  it('lets admin and evaluate Query the indexes they use by name, without a wildcard', () => {
     const uses = [
-      [s.stack.api.query, [INDEX.byParent, INDEX.byCollection]],
+      [s.stack.api.admin, [INDEX.byParent, INDEX.byCollection]],
       [s.stack.processing.evaluate, [INDEX.endpointsByParent, INDEX.fleet]],
     ] as const;
     for (const [fn, indexes] of uses) {

@@ -1,6 +1,7 @@
 // Template assertions on the production stack, synthesized once with alert subscriptions from
 // context (as `npx cdk synth -c alertEmails=ops@example.com -c alertSms=+15555550100` does).
 import { Match } from 'aws-cdk-lib/assertions';
+import { AwsCustomResource } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_SCHEMA } from '#adapters/keys.ts';
@@ -92,6 +93,14 @@ describe('storage', () => {
       expect(call).toContain('\\"PK\\":{\\"S\\":\\"GROUPS\\"}');
     }
   });
+
+  it('sizes the deploy-time seed function: 256 MB and 30 s, not the 128 MB / 2 min defaults', () => {
+    const provider = `AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replaceAll('-', '')}`;
+    const seed = Object.entries(s.template.findResources('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith(provider),
+    );
+    expect(seed?.[1].Properties).toMatchObject({ MemorySize: 256, Timeout: 30 });
+  });
 });
 
 describe('functions', () => {
@@ -118,7 +127,7 @@ describe('functions', () => {
 
     expect(sizing).toEqual({
       ingest: { Timeout: 10, MemorySize: 256 },
-      query: { Timeout: 10, MemorySize: 512 },
+      admin: { Timeout: 10, MemorySize: 512 },
       evaluate: { Timeout: 60, MemorySize: 1024 },
       notify: { Timeout: 30, MemorySize: 256 },
     });
@@ -140,9 +149,16 @@ describe('functions', () => {
     const table = { Ref: idOf(s.stack.storage.table) };
     const secret = { Ref: idOf(s.stack.api.secret) };
     const topic = { Ref: idOf(s.stack.alerting.alertTopic) };
+    const seal = { 'Fn::GetAtt': [idOf(s.stack.api.keySealKey), 'Arn'] };
+    const api = {
+      TABLE_NAME: table,
+      SECRET_ARN: secret,
+      API_PATH_DECODED: 'true',
+      KEY_SEAL_KMS_KEY_ARN: seal,
+    };
     const expected = {
-      ingest: { ...shared, TABLE_NAME: table, SECRET_ARN: secret, API_PATH_DECODED: 'true' },
-      query: { ...shared, TABLE_NAME: table, SECRET_ARN: secret, API_PATH_DECODED: 'true' },
+      ingest: { ...shared, ...api },
+      admin: { ...shared, ...api },
       evaluate: { ...shared, TABLE_NAME: table },
       notify: { ...shared, TABLE_NAME: table, ALERT_TOPIC_ARN: topic },
     };
@@ -163,15 +179,14 @@ describe('functions', () => {
 });
 
 describe('api', () => {
-  it('routes the three write routes to ingest and everything else to query through $default', () => {
+  it('routes status reports to ingest and everything else to admin through $default', () => {
     const routes = Object.values(s.template.findResources('AWS::ApiGatewayV2::Route')).map(
       (r) => r.Properties,
     );
     expect(routes.map((r) => r.RouteKey).sort()).toEqual([
       '$default',
       'POST /v1/endpoints/status',
-      'PUT /v1/companies/{companyId}',
-      'PUT /v1/companies/{companyId}/sites/{siteId}',
+      'POST /v1/webhooks/{integration}',
     ]);
     const integrations = s.template.findResources('AWS::ApiGatewayV2::Integration');
     const targetOf = (routeKey: string) => {
@@ -179,9 +194,9 @@ describe('api', () => {
       const integrationId = route.Target['Fn::Join'][1][1].Ref as string;
       return integrations[integrationId]?.Properties.IntegrationUri['Fn::GetAtt'][0];
     };
-    expect(targetOf('$default')).toBe(idOf(s.stack.api.query.function));
+    expect(targetOf('$default')).toBe(idOf(s.stack.api.admin.function));
     expect(targetOf('POST /v1/endpoints/status')).toBe(idOf(s.stack.api.ingest.function));
-    expect(targetOf('PUT /v1/companies/{companyId}/sites/{siteId}')).toBe(idOf(s.stack.api.ingest.function));
+    expect(targetOf('POST /v1/webhooks/{integration}')).toBe(idOf(s.stack.api.ingest.function));
   });
 
   it('throttles the stage and writes access logs', () => {

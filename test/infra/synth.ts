@@ -51,7 +51,7 @@ export function idIn(s: Synthesized, construct: IConstruct): string {
 export function functionsOf(s: Synthesized) {
   return {
     ingest: s.stack.api.ingest,
-    query: s.stack.api.query,
+    admin: s.stack.api.admin,
     evaluate: s.stack.processing.evaluate,
     notify: s.stack.processing.notify,
   };

@@ -4,7 +4,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '#adapters/keys.ts';
-import { transitionItem } from '#adapters/membership-store.ts';
+import { transitionItem } from '#adapters/membership-writer.ts';
 import { SHIPPED_GROUP_IDS } from '#core/group-pack.ts';
 import { errorOf, useApi } from '#test/helpers/api.ts';
 

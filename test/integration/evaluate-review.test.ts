@@ -11,7 +11,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { GroupStore } from '#adapters/group-store.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
-import { instantKey } from '#core/fields.ts';
+import { instantKey } from '#core/instant.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import type { EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
 import { toChangeRecords } from '#functions/evaluate/records.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
@@ -180,11 +181,15 @@ describe('evaluator review: records racing with fan-out jobs', () => {
   it('does not flap an endpoint out and back in when it moved company during its evaluation', async () => {
     const t = await setup();
     await t.groups.put(
-      parseGroupDefinition('backup-on', {
-        name: 'Backup on',
-        blocks: [[{ field: ENABLE, operator: 'Contains any of', values: ['Workstation'] }]],
-        alert: { on: ['enter', 'exit'], severity: 'medium' },
-      }),
+      parseGroupDefinition(
+        'backup-on',
+        {
+          name: 'Backup on',
+          blocks: [[{ field: ENABLE, operator: 'Contains any of', values: ['Workstation'] }]],
+          alert: { on: ['enter', 'exit'], severity: 'medium' },
+        },
+        SHIPPED_CATALOGUE,
+      ),
       at(0),
     );
     await t.setCompany('contoso', { [ENABLE]: 'Windows Workstation' }, 0);
@@ -217,32 +222,37 @@ describe('evaluator review: records racing with fan-out jobs', () => {
   // ideally checks the loaded set holds the job's group at its saved `updatedAt`, reloading if not).
   it('applies a saved group to the fleet even if the first reload after it saw a lagging index', async () => {
     let lagging = false;
-    let stale: Awaited<ReturnType<GroupStore['list']>> | undefined;
+    let stale: Awaited<ReturnType<GroupStore['snapshot']>> | undefined;
     const t = await setup();
     const a = t.instance({
       sleep: async (ms) => {
         clock += ms;
       },
       groups: (store) => ({
-        async list() {
+        ...store,
+        async snapshot() {
           clock += 20; // the reload happens a little after the GROUP record was handled
           if (lagging && stale !== undefined) {
             lagging = false;
             return stale;
           }
-          return store.list();
+          return store.snapshot();
         },
       }),
     });
     await t.settle(a);
     await t.report('SERVER-1', 1, { [STATUS]: SUCCESS }, { endpointType: 'Server' });
     await t.settle(a);
-    stale = await t.groups.list();
+    stale = await t.groups.snapshot();
     await t.groups.put(
-      parseGroupDefinition('servers', {
-        name: 'Servers',
-        blocks: [[{ field: 'Endpoint Type', operator: 'Equal', values: ['Server'] }]],
-      }),
+      parseGroupDefinition(
+        'servers',
+        {
+          name: 'Servers',
+          blocks: [[{ field: 'Endpoint Type', operator: 'Equal', values: ['Server'] }]],
+        },
+        SHIPPED_CATALOGUE,
+      ),
       at(2),
     );
     // The GROUP record and, right behind it in the batch, some relevant report.
@@ -283,11 +293,15 @@ describe('evaluator review: group deletion', () => {
   });
 
   const servers = () =>
-    parseGroupDefinition('servers', {
-      name: 'Servers',
-      blocks: [[{ field: 'Endpoint Type', operator: 'Equal', values: ['Server'] }]],
-      alert: { on: ['enter'], severity: 'low' },
-    });
+    parseGroupDefinition(
+      'servers',
+      {
+        name: 'Servers',
+        blocks: [[{ field: 'Endpoint Type', operator: 'Equal', values: ['Server'] }]],
+        alert: { on: ['enter'], severity: 'low' },
+      },
+      SHIPPED_CATALOGUE,
+    );
 
   // Regression (fixed in membership-store / evaluate): the purge job of a deleted group starts at once (evaluate.ts:296, no notBefore), unlike the
   // fleet job of a saved group (evaluate.ts:312), and `apply` does not check that a group it enters
@@ -359,11 +373,15 @@ describe('evaluator review: many changes at once', () => {
   });
 
   const bulkGroup = (id: string, value: string) =>
-    parseGroupDefinition(id, {
-      name: id,
-      blocks: [[{ field: STATUS, operator: 'Contains any of', values: [value] }]],
-      alert: { on: ['enter', 'exit'], severity: 'low' },
-    });
+    parseGroupDefinition(
+      id,
+      {
+        name: id,
+        blocks: [[{ field: STATUS, operator: 'Contains any of', values: [value] }]],
+        alert: { on: ['enter', 'exit'], severity: 'low' },
+      },
+      SHIPPED_CATALOGUE,
+    );
 
   it('splits more than 49 changes into consecutive transactions, each transition once', async () => {
     const t = await setup();

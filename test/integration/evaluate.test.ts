@@ -2,7 +2,9 @@
 // redelivery, irrelevant changes, fan-out jobs, group changes and deletion.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
+import { defineCatalogue } from '#core/catalogue.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { evaluatorHarness } from '#test/helpers/evaluator.ts';
 import { batchOf } from '#test/helpers/stream.ts';
@@ -148,11 +150,15 @@ describe('evaluate handler', () => {
     await t.report('LAPTOP-1', 1, { 'BitLocker Key Backup Status': FAILED });
     await t.report('SERVER-1', 1, { 'BitLocker Key Backup Status': SUCCESS }, { endpointType: 'Server' });
     await t.settle();
-    const servers = parseGroupDefinition('servers', {
-      name: 'Servers',
-      blocks: [[{ field: 'Endpoint Type', operator: 'Equal', values: ['server'] }]],
-      alert: { on: ['enter'], severity: 'low' },
-    });
+    const servers = parseGroupDefinition(
+      'servers',
+      {
+        name: 'Servers',
+        blocks: [[{ field: 'Endpoint Type', operator: 'Equal', values: ['server'] }]],
+        alert: { on: ['enter'], severity: 'low' },
+      },
+      SHIPPED_CATALOGUE,
+    );
     await t.groups.put(servers, at(2));
     await t.settle();
     expect((await t.repo.getEndpoint('SERVER-1', true))?.groups.servers).toBeDefined();
@@ -181,13 +187,49 @@ describe('evaluate handler', () => {
     expect(await t.transitions(FAILED_GROUP)).toHaveLength(1);
   });
 
+  it('fails at load, once per cache period, while a stored group reads a field the catalogue lacks', async () => {
+    const t = await setup();
+    await t.settle();
+    const wider = defineCatalogue([
+      ...SHIPPED_CATALOGUE.fields,
+      { name: 'Battery Health', level: 'ENDPOINT', type: 'Number' },
+    ]);
+    const battery = parseGroupDefinition(
+      'battery',
+      { name: 'Battery', criteria: { field: 'Battery Health', operator: 'Less than', values: ['50'] } },
+      wider,
+    );
+    // Written past the API (which validates against the catalogue), as a catalogue change would leave it.
+    await t.groups.put(battery, at(1));
+    t.evaluator.invalidateGroups();
+    await t.report('LAPTOP-1', 2, { 'BitLocker Key Backup Status': FAILED });
+    const reports = (await t.stream.next()).filter((r) => r.dynamodb?.NewImage?.type?.S === 'ENDPOINT');
+    expect(reports).toHaveLength(1);
+
+    await expect(t.deliver(reports)).rejects.toThrow(
+      /revision 0 cannot be loaded: groups\.battery\.criteria\.field: reads field "Battery Health"/,
+    );
+    t.requests.reset();
+    await expect(t.deliver(reports)).rejects.toThrow(/Battery Health/);
+    expect(t.requests.total()).toBe(0);
+
+    await t.groups.delete('battery');
+    clock += 61_000;
+    expect((await t.deliver(reports)).batchItemFailures).toEqual([]);
+    expect(await t.groupsOf('LAPTOP-1')).toEqual([FAILED_GROUP]);
+  });
+
   it('re-evaluates time-based groups on the minute tick', async () => {
     const t = await setup();
     await t.groups.put(
-      parseGroupDefinition('silent', {
-        name: 'Not reporting',
-        criteria: { field: 'Last Report', operator: 'Older than days', values: ['1'] },
-      }),
+      parseGroupDefinition(
+        'silent',
+        {
+          name: 'Not reporting',
+          criteria: { field: 'Last Report', operator: 'Older than days', values: ['1'] },
+        },
+        SHIPPED_CATALOGUE,
+      ),
       at(0),
     );
     await t.settle();

@@ -6,7 +6,8 @@ import { createGroupStore, GroupSetChangedError, type GroupStore } from '#adapte
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { ValidationError } from '#core/errors.ts';
-import { putGroup } from '#functions/query/queries.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
+import { putGroup } from '#functions/admin/queries.ts';
 import { freshTable } from '#test/helpers/dynamo.ts';
 
 const refersTo = (id: string) => ({
@@ -26,6 +27,7 @@ async function setup() {
     repo: createRepository(doc, tableName),
     groups: store,
     reads: createQueryStore(doc, tableName),
+    catalogue: SHIPPED_CATALOGUE,
     nowMs: Date.now,
   });
   return { groups, deps };

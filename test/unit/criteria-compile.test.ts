@@ -9,6 +9,7 @@ import {
   parseGroupDefinition,
 } from '#core/criteria/index.ts';
 import { ValidationError } from '#core/errors.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 
 const STATUS = 'ENDPOINT:BitLocker Key Backup Status';
 const OS = 'ENDPOINT:OS Type';
@@ -23,7 +24,7 @@ const memberOf = (...ids: string[]) => ({ field: 'Group', operator: 'Member of g
 const notMemberOf = (...ids: string[]) => ({ field: 'Group', operator: 'Not member of group', values: ids });
 
 function group(id: string, criteria: unknown): GroupDefinition {
-  return parseGroupDefinition(id, { name: id, criteria });
+  return parseGroupDefinition(id, { name: id, criteria }, SHIPPED_CATALOGUE);
 }
 
 function compileError(run: () => CompiledGroupSet): { path: string; message: string }[] {
@@ -42,7 +43,7 @@ describe('compileGroups: references', () => {
     const defs = [group('a', { all: [statusHas('x'), memberOf('ghost')] })];
 
     // Act / Assess
-    expect(compileError(() => compileGroups(defs))).toEqual([
+    expect(compileError(() => compileGroups(defs, { catalogue: SHIPPED_CATALOGUE }))).toEqual([
       { path: 'groups.a.criteria.all[1].values[0]', message: 'unknown group "ghost"' },
     ]);
   });
@@ -50,13 +51,17 @@ describe('compileGroups: references', () => {
   it('reports paths into the candidate when one is validated against the others', () => {
     // Prepare
     const existing = [group('a', statusHas('x'))];
-    const candidate = parseGroupDefinition('b', {
-      name: 'B',
-      blocks: [[statusHas('y')], [memberOf('a', 'nope')]],
-    });
+    const candidate = parseGroupDefinition(
+      'b',
+      {
+        name: 'B',
+        blocks: [[statusHas('y')], [memberOf('a', 'nope')]],
+      },
+      SHIPPED_CATALOGUE,
+    );
 
     // Act / Assess
-    expect(compileError(() => compileWithCandidate(existing, candidate))).toEqual([
+    expect(compileError(() => compileWithCandidate(existing, candidate, SHIPPED_CATALOGUE))).toEqual([
       { path: 'blocks[1][0].values[1]', message: 'unknown group "nope"' },
     ]);
   });
@@ -66,7 +71,7 @@ describe('compileGroups: references', () => {
     const defs = [group('Base-Group', statusHas('failed')), group('derived', memberOf('BASE-group'))];
 
     // Act
-    const set = compileGroups(defs);
+    const set = compileGroups(defs, { catalogue: SHIPPED_CATALOGUE });
 
     // Assess
     const derived = set.get('DERIVED');
@@ -84,7 +89,9 @@ describe('compileGroups: references', () => {
     const defs = [group('dup', statusHas('x')), group('DUP', statusHas('y'))];
 
     // Act / Assess
-    expect(compileError(() => compileGroups(defs)).map((p) => p.path)).toEqual(['groups.DUP.id']);
+    expect(
+      compileError(() => compileGroups(defs, { catalogue: SHIPPED_CATALOGUE })).map((p) => p.path),
+    ).toEqual(['groups.DUP.id']);
   });
 });
 
@@ -94,7 +101,7 @@ describe('compileGroups: cycles', () => {
     const defs = [group('a', { any: [statusHas('x'), memberOf('A')] })];
 
     // Act / Assess
-    expect(compileError(() => compileGroups(defs))).toEqual([
+    expect(compileError(() => compileGroups(defs, { catalogue: SHIPPED_CATALOGUE }))).toEqual([
       { path: 'groups.a.criteria.any[1].values[0]', message: 'cycle of group references: a → a' },
     ]);
   });
@@ -105,7 +112,7 @@ describe('compileGroups: cycles', () => {
     const candidate = group('b', { not: memberOf('a') });
 
     // Act / Assess
-    expect(compileError(() => compileWithCandidate(existing, candidate))).toEqual([
+    expect(compileError(() => compileWithCandidate(existing, candidate, SHIPPED_CATALOGUE))).toEqual([
       { path: 'criteria.not.values[0]', message: 'cycle of group references: b → a → b' },
     ]);
   });
@@ -117,7 +124,7 @@ describe('compileGroups: cycles', () => {
     const z = group('z', statusHas('z'));
 
     // Act / Assess
-    expect(compileError(() => compileWithCandidate([...existing, z], candidate))).toEqual([
+    expect(compileError(() => compileWithCandidate([...existing, z], candidate, SHIPPED_CATALOGUE))).toEqual([
       { path: 'criteria.all[1].values[1]', message: 'cycle of group references: c → a → b → c' },
     ]);
   });
@@ -132,7 +139,7 @@ describe('compileGroups: cycles', () => {
     ];
 
     // Act
-    const set = compileGroups(defs);
+    const set = compileGroups(defs, { catalogue: SHIPPED_CATALOGUE });
 
     // Assess
     expect(set.groups.map((g) => g.id)).toEqual(['base', 'left', 'right', 'top']);
@@ -149,7 +156,7 @@ describe('compileGroups: order and membership', () => {
     ];
 
     // Act
-    const set = compileGroups(defs);
+    const set = compileGroups(defs, { catalogue: SHIPPED_CATALOGUE });
 
     // Assess
     expect(set.groups.map((g) => g.id)).toEqual(['a', 'b', 'c']);
@@ -160,12 +167,15 @@ describe('compileGroups: order and membership', () => {
 
   it('Member of group needs one listed group; Not member of group needs none', () => {
     // Prepare
-    const set = compileGroups([
-      group('failed', statusHas('failed')),
-      group('missing', statusHas('not found')),
-      group('trouble', memberOf('failed', 'missing')),
-      group('healthy', notMemberOf('failed', 'missing')),
-    ]);
+    const set = compileGroups(
+      [
+        group('failed', statusHas('failed')),
+        group('missing', statusHas('not found')),
+        group('trouble', memberOf('failed', 'missing')),
+        group('healthy', notMemberOf('failed', 'missing')),
+      ],
+      { catalogue: SHIPPED_CATALOGUE },
+    );
 
     // Act
     const failed = evaluate(set, { [STATUS]: 'FAILED' }, NOW);
@@ -180,7 +190,9 @@ describe('compileGroups: order and membership', () => {
 
   it('evaluates a membership under not', () => {
     // Prepare
-    const set = compileGroups([group('a', statusHas('x')), group('b', { not: memberOf('a') })]);
+    const set = compileGroups([group('a', statusHas('x')), group('b', { not: memberOf('a') })], {
+      catalogue: SHIPPED_CATALOGUE,
+    });
 
     // Act / Assess
     expect(evaluate(set, { [STATUS]: 'x' }, NOW)).toEqual(new Set(['a']));
@@ -203,7 +215,7 @@ describe('compileGroups: what each group reads', () => {
     ];
 
     // Act
-    const set = compileGroups(defs);
+    const set = compileGroups(defs, { catalogue: SHIPPED_CATALOGUE });
 
     // Assess
     expect(set.get('recent')).toMatchObject({
@@ -224,7 +236,7 @@ describe('compileGroups: what each group reads', () => {
 
   it('has no time-based groups when no day operator is used', () => {
     // Act
-    const set = compileGroups([group('a', statusHas('x'))]);
+    const set = compileGroups([group('a', statusHas('x'))], { catalogue: SHIPPED_CATALOGUE });
 
     // Assess
     expect(set.hasTimeBased).toBe(false);
@@ -234,11 +246,10 @@ describe('compileGroups: what each group reads', () => {
 describe('dependentsOf', () => {
   it('lists the groups that reference a group, ignoring case', () => {
     // Prepare
-    const set = compileGroups([
-      group('a', statusHas('x')),
-      group('b', memberOf('a')),
-      group('c', statusHas('y')),
-    ]);
+    const set = compileGroups(
+      [group('a', statusHas('x')), group('b', memberOf('a')), group('c', statusHas('y'))],
+      { catalogue: SHIPPED_CATALOGUE },
+    );
 
     // Act / Assess
     expect(dependentsOf(set, 'A')).toEqual(['b']);
@@ -254,7 +265,7 @@ describe('compileWithCandidate', () => {
     const candidate = group('A', statusHas('new'));
 
     // Act
-    const set = compileWithCandidate(existing, candidate);
+    const set = compileWithCandidate(existing, candidate, SHIPPED_CATALOGUE);
 
     // Assess
     expect(set.groups.map((g) => g.id)).toEqual(['A']);
@@ -266,7 +277,9 @@ describe('compileGroups: generated evaluator', () => {
   it('treats quotes, backslashes and line separators in values as plain text', () => {
     // Prepare
     const hostile = ['"); globalThis.pwned = true; ("', '\\', '\u2028', '`$', '{1}`'].join('');
-    const set = compileGroups([group('g', { field: 'Hostname', operator: 'Equal', values: [hostile] })]);
+    const set = compileGroups([group('g', { field: 'Hostname', operator: 'Equal', values: [hostile] })], {
+      catalogue: SHIPPED_CATALOGUE,
+    });
 
     // Act
     const hit = evaluate(set, { 'ENDPOINT:Hostname': hostile.toUpperCase() }, NOW);
@@ -282,16 +295,27 @@ describe('compileGroups: generated evaluator', () => {
     // Prepare
     const windows = { field: 'OS Type', operator: 'Equal', values: ['Windows'] };
     const laptop = { field: 'Endpoint Type', operator: 'Equal', values: ['Laptop'] };
-    const set = compileGroups([
-      parseGroupDefinition('shared', {
-        name: 'S',
-        blocks: [
-          [windows, laptop],
-          [windows, statusHas('failed')],
-        ],
-      }),
-      parseGroupDefinition('subsumed', { name: 'S', blocks: [[windows, laptop], [windows]] }),
-    ]);
+    const set = compileGroups(
+      [
+        parseGroupDefinition(
+          'shared',
+          {
+            name: 'S',
+            blocks: [
+              [windows, laptop],
+              [windows, statusHas('failed')],
+            ],
+          },
+          SHIPPED_CATALOGUE,
+        ),
+        parseGroupDefinition(
+          'subsumed',
+          { name: 'S', blocks: [[windows, laptop], [windows]] },
+          SHIPPED_CATALOGUE,
+        ),
+      ],
+      { catalogue: SHIPPED_CATALOGUE },
+    );
 
     // Act
     const failedDesktop = evaluate(

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ALL_FIELDS, type FieldDefinition } from '#core/catalogue.ts';
+import { defineCatalogue } from '#core/catalogue.ts';
 import { compileGroups, evaluate, type Facts, parseGroupDefinition } from '#core/criteria/index.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { FACT } from '#test/fixtures/fact-keys.ts';
 
 // The shipped catalogue has no Number field; the engine takes the catalogue as a parameter.
-const FIELDS: readonly FieldDefinition[] = [
-  ...ALL_FIELDS,
+const FIELDS = defineCatalogue([
+  ...SHIPPED_CATALOGUE.fields,
   { name: 'Battery Health', level: 'ENDPOINT', type: 'Number' },
-];
+]);
 
 const {
   status: STATUS,
@@ -25,7 +26,9 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** One group with these criteria, compiled; answers whether the facts make an endpoint a member. */
 function matcher(criteria: unknown): (facts: Facts, now?: number) => boolean {
-  const set = compileGroups([parseGroupDefinition('g', { name: 'G', criteria }, FIELDS)], { fields: FIELDS });
+  const set = compileGroups([parseGroupDefinition('g', { name: 'G', criteria }, FIELDS)], {
+    catalogue: FIELDS,
+  });
   return (facts, now = NOW) => evaluate(set, facts, now).has('g');
 }
 

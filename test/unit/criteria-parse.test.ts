@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ALL_FIELDS, type FieldDefinition } from '#core/catalogue.ts';
+import { defineCatalogue } from '#core/catalogue.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
 import { ValidationError } from '#core/errors.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 
-const FIELDS: readonly FieldDefinition[] = [
-  ...ALL_FIELDS,
+const FIELDS = defineCatalogue([
+  ...SHIPPED_CATALOGUE.fields,
   { name: 'Battery Health', level: 'ENDPOINT', type: 'Number' },
-];
+]);
 
 const failedLeaf = { field: 'BitLocker Key Backup Status', operator: 'Contains any of', values: ['FAILED'] };
 
@@ -44,7 +45,7 @@ describe('parseGroupDefinition: canonical form', () => {
     };
 
     // Act
-    const def = parseGroupDefinition('windows-on', input);
+    const def = parseGroupDefinition('windows-on', input, SHIPPED_CATALOGUE);
 
     // Assess
     expect(def).toEqual({
@@ -66,7 +67,7 @@ describe('parseGroupDefinition: canonical form', () => {
     const input = { id: 'G', name: 'Failed', description: 'why', blocks: [[failedLeaf]] };
 
     // Act
-    const def = parseGroupDefinition('g', input);
+    const def = parseGroupDefinition('g', input, SHIPPED_CATALOGUE);
 
     // Assess
     expect(def).toEqual({ id: 'g', name: 'Failed', description: 'why', blocks: [[failedLeaf]] });
@@ -85,8 +86,16 @@ describe('parseGroupDefinition: canonical form', () => {
 
   it('accepts an empty alert policy without severity, and no alert at all', () => {
     // Act
-    const quiet = parseGroupDefinition('g', { name: 'G', criteria: failedLeaf, alert: { on: [] } });
-    const none = parseGroupDefinition('g', { name: 'G', criteria: failedLeaf, alert: null });
+    const quiet = parseGroupDefinition(
+      'g',
+      { name: 'G', criteria: failedLeaf, alert: { on: [] } },
+      SHIPPED_CATALOGUE,
+    );
+    const none = parseGroupDefinition(
+      'g',
+      { name: 'G', criteria: failedLeaf, alert: null },
+      SHIPPED_CATALOGUE,
+    );
 
     // Assess
     expect(quiet.alert).toEqual({ on: [] });
@@ -102,7 +111,7 @@ describe('parseGroupDefinition: id, name and shape', () => {
 
   it('accepts an id of 128 characters', () => {
     // Act
-    const def = parseGroupDefinition('x'.repeat(128), { name: 'G', criteria: failedLeaf });
+    const def = parseGroupDefinition('x'.repeat(128), { name: 'G', criteria: failedLeaf }, SHIPPED_CATALOGUE);
 
     // Assess
     expect(def.id).toHaveLength(128);
@@ -277,7 +286,11 @@ describe('parseGroupDefinition: values', () => {
     // Act
     const found = problems(withLeaf({ field: 'OS Type', operator: 'Equal', values: ['Windows', 'BeOS'] }));
     const contains = () =>
-      parseGroupDefinition('g', withLeaf({ field: 'OS Type', operator: 'Contains any of', values: ['dow'] }));
+      parseGroupDefinition(
+        'g',
+        withLeaf({ field: 'OS Type', operator: 'Contains any of', values: ['dow'] }),
+        SHIPPED_CATALOGUE,
+      );
 
     // Assess
     expect(found).toEqual([
@@ -310,6 +323,7 @@ describe('parseGroupDefinition: values', () => {
     const def = parseGroupDefinition(
       'g',
       withLeaf({ field: 'Hostname', operator: 'Is Blank', values: ['true'] }),
+      SHIPPED_CATALOGUE,
     );
 
     // Assess
@@ -365,7 +379,11 @@ describe('parseGroupDefinition: values', () => {
     (value) => {
       // Act / Assess
       expect(() =>
-        parseGroupDefinition('g', withLeaf({ field: 'Last Report', operator: 'Less than', values: [value] })),
+        parseGroupDefinition(
+          'g',
+          withLeaf({ field: 'Last Report', operator: 'Less than', values: [value] }),
+          SHIPPED_CATALOGUE,
+        ),
       ).not.toThrow();
     },
   );

@@ -1,9 +1,11 @@
 // Field-value rules of DESIGN §1, checked through validateFields with the shipped catalogue and, for
 // the types it lacks (Number, Date), with a small test catalogue.
 import { describe, expect, it } from 'vitest';
-import type { FieldDefinition } from '#core/catalogue.ts';
+import { type Catalogue, defineCatalogue } from '#core/catalogue.ts';
 import type { ProblemDetail } from '#core/errors.ts';
-import { canonicalEndpointType, canonicalOsType, parseIsoInstant, validateFields } from '#core/fields.ts';
+import { canonicalBuiltIn, validateFields } from '#core/fields.ts';
+import { parseIsoInstant } from '#core/instant.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 
 const STATUS = 'BitLocker Key Backup Status';
 const DISABLE = 'Disable BitLocker Key Backup';
@@ -12,18 +14,18 @@ const ENABLE = 'Enable BitLocker Key Backup';
 function check(
   level: 'COMPANY' | 'SITE' | 'ENDPOINT',
   input: unknown,
-  catalogue?: readonly FieldDefinition[],
+  catalogue: Catalogue = SHIPPED_CATALOGUE,
 ) {
   const problems: ProblemDetail[] = [];
-  const changes = validateFields(level, input, 'fields', problems, catalogue);
+  const changes = validateFields(catalogue, level, input, 'fields', problems);
   return { changes, problems };
 }
 
-const TEST_CATALOGUE: readonly FieldDefinition[] = [
+const TEST_CATALOGUE = defineCatalogue([
   { name: 'Disk Free', level: 'ENDPOINT', type: 'Number' },
   { name: 'Last Backup', level: 'ENDPOINT', type: 'Date' },
   { name: 'OS Type', level: 'ENDPOINT', type: 'Dropdown', options: ['Windows'], builtIn: 'osType' },
-];
+]);
 
 describe('validateFields', () => {
   describe('Dropdown', () => {
@@ -181,16 +183,26 @@ describe('validateFields', () => {
   });
 });
 
-describe('canonicalOsType / canonicalEndpointType', () => {
-  it('match ignoring case and return the canonical spelling', () => {
-    expect(canonicalOsType('MACOS')).toBe('macOS');
-    expect(canonicalOsType('linux')).toBe('Linux');
-    expect(canonicalEndpointType('virtual machine')).toBe('Virtual Machine');
+describe('canonicalBuiltIn', () => {
+  const canonical = (property: 'osType' | 'endpointType', value: string, catalogue = SHIPPED_CATALOGUE) =>
+    canonicalBuiltIn(catalogue, property, value);
+
+  it('matches ignoring case and returns the canonical spelling', () => {
+    expect(canonical('osType', 'MACOS')).toEqual({ value: 'macOS' });
+    expect(canonical('osType', 'linux')).toEqual({ value: 'Linux' });
+    expect(canonical('endpointType', 'virtual machine')).toEqual({ value: 'Virtual Machine' });
   });
 
-  it('reject values outside the list', () => {
-    expect(canonicalOsType('Win')).toBeUndefined();
-    expect(canonicalEndpointType('VM')).toBeUndefined();
+  it("rejects values outside the catalogue's options, naming them", () => {
+    expect(canonical('osType', 'Win')).toEqual({ problem: 'must be one of: Windows, macOS, Linux' });
+    expect(canonical('endpointType', 'VM')).toEqual({
+      problem: 'must be one of: Desktop, Laptop, Server, Virtual Machine',
+    });
+  });
+
+  it('takes its options from the catalogue it is given', () => {
+    expect(canonical('osType', 'macOS', TEST_CATALOGUE)).toEqual({ problem: 'must be one of: Windows' });
+    expect(canonical('endpointType', 'Toaster', TEST_CATALOGUE)).toEqual({ value: 'Toaster' });
   });
 });
 

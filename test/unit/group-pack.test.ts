@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileGroups, evaluate, type Facts } from '#core/criteria/index.ts';
 import { SHIPPED_GROUP_IDS, shippedGroupDefinitions } from '#core/group-pack.ts';
+import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { FACT } from '#test/fixtures/fact-keys.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 
@@ -15,7 +16,7 @@ const {
 const NOW = Date.parse('2025-06-15T12:00:00Z');
 
 const { enabled, failed, successful, missing } = SHIPPED_GROUP_IDS;
-const set = compileGroups(shippedGroupDefinitions());
+const set = compileGroups(shippedGroupDefinitions(), { catalogue: SHIPPED_CATALOGUE });
 
 /** A Windows laptop of a company that backs up workstation keys, flags at their defaults. */
 function laptop(overrides: Facts = {}): Facts {

@@ -7,8 +7,9 @@
 // source only as a JSON.stringify string literal; numbers only after parsing to a finite number;
 // group positions are integers we computed. Nothing else of the input reaches the source.
 import type { FieldDefinition } from '../catalogue.ts';
+import { parseIsoDateOrInstant, parseIsoInstant } from '../instant.ts';
 import type { Criterion } from './types.ts';
-import { parseInstant, parseNumber } from './values.ts';
+import { parseNumber } from './values.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -51,7 +52,7 @@ export const helpers = {
       if (typeof v !== 'string') return Number.NaN;
       if (v !== lastText) {
         lastText = v;
-        lastMs = Date.parse(v);
+        lastMs = parseIsoInstant(v) ?? Number.NaN;
       }
       return lastMs;
     };
@@ -120,7 +121,7 @@ export function fieldExpression(
       const sign = leaf.operator === 'Greater than' ? '>' : '<';
       return def.type === 'Number'
         ? `(h.num(${fact}) ${sign} ${num(parseNumber(first) ?? Number.NaN)})`
-        : `(${instant()} ${sign} ${num(parseInstant(first) ?? Number.NaN)})`;
+        : `(${instant()} ${sign} ${num(parseIsoDateOrInstant(first) ?? Number.NaN)})`;
     }
     case 'Older than days':
       return `(now - ${instant()} > ${num((parseNumber(first) ?? Number.NaN) * DAY_MS)})`;
@@ -143,7 +144,7 @@ function equal(def: FieldDefinition, values: readonly string[], fact: string, in
     case 'Number':
       return or(values.map((v) => `(h.num(${fact}) === ${num(parseNumber(v) ?? Number.NaN)})`));
     case 'Date':
-      return or(values.map((v) => `(${instant()} === ${num(parseInstant(v) ?? Number.NaN)})`));
+      return or(values.map((v) => `(${instant()} === ${num(parseIsoDateOrInstant(v) ?? Number.NaN)})`));
     case 'Text':
     case 'Dropdown':
       // Stored Dropdowns are canonical, so the strict comparison usually decides; a length mismatch

@@ -1,6 +1,6 @@
 // Compiles a set of parsed group definitions: resolves membership references (ids ignore case),
 // rejects unknown groups and cycles, orders the groups topologically and turns each into a closure.
-import { ALL_FIELDS, type FieldDefinition, fieldKey } from '../catalogue.ts';
+import { type Catalogue, type FieldDefinition, fieldKey } from '../catalogue.ts';
 import { type ProblemDetail, ValidationError } from '../errors.ts';
 import {
   andExpression,
@@ -34,15 +34,17 @@ interface GroupPlan {
 }
 
 /**
- * Compiles every definition into one set. Throws ValidationError naming the group and the path of
- * each reference to an unknown group, each cycle, and ids that differ only in case. When
+ * Compiles every definition into one set against `catalogue`. Throws ValidationError naming the group
+ * and the path of each field the catalogue lacks, each reference to an unknown group, each cycle, and
+ * ids that differ only in case. When
  * `candidateId` is given, problems inside that group carry paths relative to its definition (as a
  * `PUT /v1/groups/{id}` body), problems elsewhere are prefixed with `groups.<id>.`.
  */
 export function compileGroups(
   defs: readonly GroupDefinition[],
-  options: { readonly candidateId?: string; readonly fields?: readonly FieldDefinition[] } = {},
+  options: { readonly catalogue: Catalogue; readonly candidateId?: string },
 ): CompiledGroupSet {
+  const fields = fieldsByName(options.catalogue.fields);
   const candidate = options.candidateId?.toLowerCase();
   const problems: ProblemDetail[] = [];
   const pathIn = (groupId: string, path: string): string =>
@@ -64,7 +66,16 @@ export function compileGroups(
   for (const def of byLowerId.values()) {
     const references: Reference[] = [];
     const definition = mapLeaves(def, (leaf, path) => {
-      if (leaf.field !== GROUP_FIELD) return leaf;
+      if (leaf.field !== GROUP_FIELD) {
+        if (fieldOf(leaf, fields) === undefined) {
+          const level = leaf.level === undefined ? '' : ` (${leaf.level})`;
+          problems.push({
+            path: pathIn(def.id, `${path}.field`),
+            message: `reads field "${leaf.field}"${level}, which the catalogue lacks`,
+          });
+        }
+        return leaf;
+      }
       const values = (leaf.values ?? []).map((value, i) => {
         const target = byLowerId.get(value.toLowerCase());
         if (target === undefined) {
@@ -86,7 +97,7 @@ export function compileGroups(
     const first = problems[0] as ProblemDetail;
     throw new ValidationError(`Invalid group set: ${first.path}: ${first.message}`, problems);
   }
-  return build(topologicalOrder(plans), fieldsByName(options.fields ?? ALL_FIELDS));
+  return build(topologicalOrder(plans), fields);
 }
 
 /**
@@ -96,10 +107,11 @@ export function compileGroups(
 export function compileWithCandidate(
   existing: readonly GroupDefinition[],
   candidate: GroupDefinition,
+  catalogue: Catalogue,
 ): CompiledGroupSet {
   const lower = candidate.id.toLowerCase();
   const others = existing.filter((d) => d.id.toLowerCase() !== lower);
-  return compileGroups([...others, candidate], { candidateId: candidate.id });
+  return compileGroups([...others, candidate], { catalogue, candidateId: candidate.id });
 }
 
 /** Ids of the groups whose membership criteria reference `id` (deleting it must be refused). */
@@ -191,18 +203,10 @@ function fieldsByName(fields: readonly FieldDefinition[]): FieldsByName {
   return byName;
 }
 
-function fieldOf(leaf: Criterion, groupId: string, fields: FieldsByName): FieldDefinition {
+function fieldOf(leaf: Criterion, fields: FieldsByName): FieldDefinition | undefined {
   const named = fields.get(leaf.field) ?? [];
-  const def =
-    leaf.level === undefined
-      ? named.length === 1
-        ? named[0]
-        : undefined
-      : named.find((f) => f.level === leaf.level);
-  if (def === undefined) {
-    throw new ValidationError(`Group "${groupId}" reads field "${leaf.field}", which the catalogue lacks`);
-  }
-  return def;
+  if (leaf.level !== undefined) return named.find((f) => f.level === leaf.level);
+  return named.length === 1 ? named[0] : undefined;
 }
 
 function build(order: readonly GroupPlan[], fields: FieldsByName): CompiledGroupSet {
@@ -231,7 +235,8 @@ function build(order: readonly GroupPlan[], fields: FieldsByName): CompiledGroup
         const member = memberExpression((node.values ?? []).map((id) => indexOf.get(id) as number));
         return { code: node.operator === 'Member of group' ? member : `!(${member})`, cost: 1 };
       }
-      const field = fieldOf(node, definition.id, fields);
+      // compileGroups has reported every field the catalogue lacks before building.
+      const field = fieldOf(node, fields) as FieldDefinition;
       const key = fieldKey(field.level, field.name);
       reads.add(key);
       if (node.operator === 'Older than days' || node.operator === 'Within last days') timeBased = true;

@@ -1,8 +1,9 @@
 // Validation and canonicalisation of one group definition (DESIGN §2) as a client sends it. Checks
 // everything that needs no other group; references between groups are checked by compileGroups.
-import { ALL_FIELDS, canonicalOption, type FieldDefinition, LEVELS, type Level } from '../catalogue.ts';
+import { type Catalogue, canonicalOption, type FieldDefinition, LEVELS, type Level } from '../catalogue.ts';
 import { type ProblemDetail, ValidationError } from '../errors.ts';
-import type { Severity } from '../transition.ts';
+import { isValidId } from '../ids.ts';
+import { parseIsoDateOrInstant } from '../instant.ts';
 import {
   type AlertEvent,
   type AlertPolicy,
@@ -12,10 +13,11 @@ import {
   type GroupDefinition,
   OPERATORS,
   type Operator,
+  SEVERITIES,
+  type Severity,
 } from './types.ts';
-import { isValidId, parseDays, parseInstant, parseNumber } from './values.ts';
+import { parseDays, parseNumber } from './values.ts';
 
-const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
 const ALERT_EVENTS: readonly AlertEvent[] = ['enter', 'exit'];
 const NAME_MAX = 256;
 const DESCRIPTION_MAX = 4096;
@@ -42,16 +44,12 @@ export function criteriaOf(def: GroupDefinition): CriteriaNode {
  * operators, options, Flag and Is Blank values, alert events and severity), in the shape it was sent.
  * Throws ValidationError with one `{ path, message }` per problem.
  */
-export function parseGroupDefinition(
-  id: string,
-  input: unknown,
-  fields: readonly FieldDefinition[] = ALL_FIELDS,
-): GroupDefinition {
+export function parseGroupDefinition(id: string, input: unknown, catalogue: Catalogue): GroupDefinition {
   const problems: ProblemDetail[] = [];
   const report: Report = (path: string, message: string): void => {
     problems.push({ path, message });
   };
-  report.fields = fields;
+  const fields = catalogue.fields;
 
   if (!isValidId(id)) report('id', 'must be 1–128 characters without "/", "?", "#" or whitespace');
   if (!isObject(input)) {
@@ -82,8 +80,8 @@ export function parseGroupDefinition(
   const hasCriteria = input.criteria !== undefined && input.criteria !== null;
   const hasBlocks = input.blocks !== undefined && input.blocks !== null;
   if (hasCriteria && hasBlocks) report('criteria', 'give either "criteria" or "blocks", not both');
-  else if (hasCriteria) criteria = parseNode(input.criteria, 'criteria', report);
-  else if (hasBlocks) blocks = parseBlocks(input.blocks, report);
+  else if (hasCriteria) criteria = parseNode(input.criteria, 'criteria', report, fields);
+  else if (hasBlocks) blocks = parseBlocks(input.blocks, report, fields);
   else report('criteria', 'is required ("criteria" tree or RMM "blocks")');
 
   const alert = parseAlert(input.alert, report);
@@ -100,11 +98,11 @@ export function parseGroupDefinition(
     : { ...base, criteria: criteria as CriteriaNode, ...withAlert };
 }
 
-/** Collects problems; carries the catalogue the criteria are checked against. */
-interface Report {
-  (path: string, message: string): void;
-  fields?: readonly FieldDefinition[];
-}
+/** Collects problems. */
+type Report = (path: string, message: string) => void;
+
+/** The fields criteria may name: the catalogue's. */
+type Fields = readonly FieldDefinition[];
 
 function invalid(problems: readonly ProblemDetail[]): ValidationError {
   const first = problems[0];
@@ -116,7 +114,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function parseBlocks(raw: unknown, report: Report): Criterion[][] | undefined {
+function parseBlocks(raw: unknown, report: Report, fields: Fields): Criterion[][] | undefined {
   if (!Array.isArray(raw)) {
     report('blocks', 'must be an array of blocks (arrays of criteria)');
     return undefined;
@@ -129,14 +127,14 @@ function parseBlocks(raw: unknown, report: Report): Criterion[][] | undefined {
       return [];
     }
     if (block.length === 0) report(path, 'a block must not be empty');
-    return block.map((c: unknown, j) => parseCriterion(c, `${path}[${j}]`, report));
+    return block.map((c: unknown, j) => parseCriterion(c, `${path}[${j}]`, report, fields));
   });
 }
 
 const COMBINATORS = ['all', 'any', 'not'] as const;
 const CRITERION_KEYS: ReadonlySet<string> = new Set(['field', 'level', 'operator', 'values']);
 
-function parseNode(raw: unknown, path: string, report: Report): CriteriaNode {
+function parseNode(raw: unknown, path: string, report: Report, fields: Fields): CriteriaNode {
   if (!isObject(raw)) {
     report(path, 'must be an object: { "all": [...] }, { "any": [...] }, { "not": {...} } or a criterion');
     return { all: [] };
@@ -148,7 +146,7 @@ function parseNode(raw: unknown, path: string, report: Report): CriteriaNode {
       report(path, `a "${combinator}" node must have no other property (found ${keys.join(', ')})`);
       return { all: [] };
     }
-    if (combinator === 'not') return { not: parseNode(raw.not, `${path}.not`, report) };
+    if (combinator === 'not') return { not: parseNode(raw.not, `${path}.not`, report, fields) };
     const children = raw[combinator];
     const childPath = `${path}.${combinator}`;
     if (!Array.isArray(children)) {
@@ -156,10 +154,10 @@ function parseNode(raw: unknown, path: string, report: Report): CriteriaNode {
       return { all: [] };
     }
     if (children.length === 0) report(childPath, 'must not be empty');
-    const nodes = children.map((c: unknown, i) => parseNode(c, `${childPath}[${i}]`, report));
+    const nodes = children.map((c: unknown, i) => parseNode(c, `${childPath}[${i}]`, report, fields));
     return combinator === 'all' ? { all: nodes } : { any: nodes };
   }
-  return parseCriterion(raw, path, report);
+  return parseCriterion(raw, path, report, fields);
 }
 
 interface FieldMatch {
@@ -168,7 +166,7 @@ interface FieldMatch {
   readonly name: string;
 }
 
-function parseCriterion(raw: unknown, path: string, report: Report): Criterion {
+function parseCriterion(raw: unknown, path: string, report: Report, fields: Fields): Criterion {
   const broken: Criterion = { field: '', operator: 'Equal' };
   if (!isObject(raw)) {
     report(path, 'a criterion must be an object { "field", "level"?, "operator", "values" }');
@@ -179,7 +177,7 @@ function parseCriterion(raw: unknown, path: string, report: Report): Criterion {
   }
 
   const level = parseLevel(raw.level, `${path}.level`, report);
-  const field = resolveField(raw.field, level, path, report);
+  const field = resolveField(raw.field, level, path, report, fields);
   const operator = parseOperator(raw.operator, `${path}.operator`, report);
   if (field === undefined || operator === undefined) return broken;
   if (level === null) return broken;
@@ -211,6 +209,7 @@ function resolveField(
   level: Level | null | undefined,
   path: string,
   report: Report,
+  fields: Fields,
 ): FieldMatch | undefined {
   if (typeof raw !== 'string' || raw === '') {
     report(`${path}.field`, 'is required: a field name');
@@ -221,7 +220,7 @@ function resolveField(
     if (level !== undefined) report(`${path}.level`, `"${GROUP_FIELD}" takes no level`);
     return { def: undefined, name: GROUP_FIELD };
   }
-  const named = (report.fields ?? ALL_FIELDS).filter((f) => f.name.toLowerCase() === wanted);
+  const named = fields.filter((f) => f.name.toLowerCase() === wanted);
   const first = named[0];
   if (first === undefined) {
     report(`${path}.field`, `unknown field "${raw}"`);
@@ -344,7 +343,7 @@ function flagText(value: string, path: string, report: Report): string {
 
 function checkTyped(def: FieldDefinition, value: string, path: string, report: Report): string {
   if (def.type === 'Number' && parseNumber(value) === undefined) report(path, 'must be a number');
-  if (def.type === 'Date' && parseInstant(value) === undefined) {
+  if (def.type === 'Date' && parseIsoDateOrInstant(value) === undefined) {
     report(path, 'must be an ISO-8601 date or date-time with a time zone');
   }
   return value;

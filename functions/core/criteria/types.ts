@@ -1,6 +1,5 @@
 // Types of dynamic-group definitions (DESIGN §2) and of the facts the compiled criteria read.
 import type { FieldValue, Level } from '../catalogue.ts';
-import type { Severity } from '../transition.ts';
 
 export const OPERATORS = [
   'Equal',
@@ -42,6 +41,9 @@ export type CriteriaNode =
   | Criterion;
 
 export type AlertEvent = 'enter' | 'exit';
+
+export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 export interface AlertPolicy {
   readonly on: readonly AlertEvent[];

@@ -1,93 +1,27 @@
 // The evaluator's writes: membership changes and their transitions in one transaction guarded by the
 // endpoint's data and membership revisions (so a retried or redelivered evaluation can never record
-// a transition twice), fan-out pages, and re-evaluation jobs.
+// a transition twice), company moves and purges of deleted groups.
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { EndpointRecord } from '#core/endpoint.ts';
 import type { MembershipChange } from '#core/membership.ts';
 import type { Transition } from '#core/transition.ts';
-import { batchGetAll } from './batch-get.ts';
-import { endpointFromItem } from './items.ts';
-import { FLEET_SHARDS, INDEX, ITEM, keys, WRITER } from './keys.ts';
+import {
+  type ApplyInput,
+  type MembershipWriter,
+  StaleEndpointError,
+  type Written,
+} from '#functions/evaluate/ports.ts';
+import { ITEM, keys, WRITER } from './keys.ts';
 
 /** DynamoDB allows 100 actions per transaction. */
 const MAX_TRANSACTION_ACTIONS = 100;
-
-export type Scope =
-  | { readonly kind: 'company'; readonly companyId: string; readonly siteId?: string }
-  | { readonly kind: 'fleet' };
-
-export interface Page<T> {
-  readonly items: T[];
-  readonly next: PageCursor | null;
-}
-/** Where a paged walk stands: a fleet walk also carries its shard. */
-export interface PageCursor {
-  readonly shard?: number;
-  readonly key?: Record<string, unknown>;
-}
-
-export interface JobItem {
-  readonly jobId: string;
-  readonly kind: 'evaluate' | 'purge';
-  readonly scope?: Scope;
-  readonly groupId?: string;
-  readonly cursor: PageCursor | null;
-  readonly page: number;
-  readonly status: 'running' | 'done';
-  readonly notBefore?: number;
-  /**
-   * Bump every walked endpoint's `grev`, changed or not, so that evaluations in flight that read the
-   * data before the change this job applies cannot write their result (company, site and group
-   * changes; the minute tick does not need it).
-   */
-  readonly touch?: boolean;
-  readonly reason: string;
-  readonly processed: number;
-}
-
-export interface ApplyInput {
-  readonly endpoint: EndpointRecord;
-  readonly changes: readonly MembershipChange[];
-  readonly dropped: readonly string[];
-  /** Transitions for `changes`, in the same order; built for membership revision grev + 1 + chunk. */
-  readonly transitions: (chunk: number, changes: readonly MembershipChange[]) => Transition[];
-  readonly nowIso: string;
-  readonly historyExpiresAt: number;
-  /** Whether the endpoint's data revision must still be the evaluated one (see endpointUpdate). */
-  readonly requireRev: boolean;
-}
-
-/** An endpoint's membership after a write. */
-export interface Written {
-  readonly groups: Readonly<Record<string, string>>;
-  readonly grev: number;
-}
 
 type TransactItem = NonNullable<
   ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
 >[number];
 
-export class StaleEndpointError extends Error {
-  override readonly name = 'StaleEndpointError';
-}
-
-/** Index entries carry only keys: the endpoint id is the base table's PK after `ENDPOINT#`. */
-function endpointIdOfKey(key: Record<string, unknown>): string {
-  return String(key.PK).slice('ENDPOINT#'.length);
-}
-
-export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: string) {
-  const batchGetConsistent = (wanted: Record<string, unknown>[]) => batchGetAll(doc, tableName, wanted, true);
-
+export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: string): MembershipWriter {
   async function transact(items: TransactItem[]) {
     try {
       await doc.send(new TransactWriteCommand({ TransactItems: items }));
@@ -185,7 +119,7 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
     return items;
   }
 
-  return {
+  const writer: MembershipWriter = {
     /**
      * Writes one endpoint's membership changes, member items and transition records, guarded by the
      * endpoint's `rev` and `grev` as evaluated (StaleEndpointError otherwise). A write without changes
@@ -248,7 +182,7 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
      */
     async applyTogether(batch: readonly ApplyInput[]): Promise<void> {
       if (batch.length === 1 && batch[0] !== undefined) {
-        await this.apply(batch[0]);
+        await writer.apply(batch[0]);
         return;
       }
       const items: TransactItem[] = [];
@@ -272,126 +206,14 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
       }
       const items: TransactItem[] = [endpointUpdate(e, { ...e.groups }, e.grev, true)];
       for (const [groupId, since] of entries) {
-        items.push({ Delete: { TableName: tableName, Key: keys.member(groupId, from, e.endpointId) } });
+        const old = keys.member(groupId, from, e.endpointId);
+        // A change of case only keeps the key (it is case-folded): the Put alone rewrites the item.
+        if (old.SK !== keys.member(groupId, e.companyId, e.endpointId).SK) {
+          items.push({ Delete: { TableName: tableName, Key: old } });
+        }
         items.push({ Put: { TableName: tableName, Item: memberItem(groupId, e, since) } });
       }
       await transact(items);
-    },
-
-    /**
-     * One page of endpoints of a company (or one of its sites), or of one fleet shard. The indexes hold
-     * keys only; the items are then read by key, consistently unless the caller says otherwise.
-     */
-    async endpointsPage(
-      scope: Scope,
-      cursor: PageCursor | null,
-      limit: number,
-      consistent = true,
-    ): Promise<Page<EndpointRecord>> {
-      let keysPage: { ids: string[]; next: PageCursor | null };
-      if (scope.kind === 'company') {
-        const out = await doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: INDEX.endpointsByParent,
-            KeyConditionExpression:
-              scope.siteId === undefined ? 'GSI3PK = :pk' : 'GSI3PK = :pk AND begins_with(GSI3SK, :prefix)',
-            ExpressionAttributeValues: {
-              ':pk': keys.companyEndpoints(scope.companyId),
-              ...(scope.siteId === undefined ? {} : { ':prefix': keys.siteEndpointsPrefix(scope.siteId) }),
-            },
-            ExclusiveStartKey: cursor?.key,
-            Limit: limit,
-          }),
-        );
-        keysPage = {
-          ids: (out.Items ?? []).map(endpointIdOfKey),
-          next: out.LastEvaluatedKey ? { key: out.LastEvaluatedKey } : null,
-        };
-      } else {
-        const shard = cursor?.shard ?? 0;
-        const out = await doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: INDEX.fleet,
-            KeyConditionExpression: 'GSI4PK = :pk',
-            ExpressionAttributeValues: { ':pk': keys.fleetShard(shard) },
-            ExclusiveStartKey: cursor?.key,
-            Limit: limit,
-          }),
-        );
-        keysPage = {
-          ids: (out.Items ?? []).map(endpointIdOfKey),
-          next: out.LastEvaluatedKey
-            ? { shard, key: out.LastEvaluatedKey }
-            : shard + 1 < FLEET_SHARDS
-              ? { shard: shard + 1 }
-              : null,
-        };
-      }
-      const items = await batchGetAll(
-        doc,
-        tableName,
-        keysPage.ids.map((id) => keys.endpoint(id)),
-        consistent,
-      );
-      const records = items.filter((i) => i.type === ITEM.endpoint).map(endpointFromItem);
-      // An endpoint moved to another company since the index was read is evaluated by its own record.
-      const inScope =
-        scope.kind === 'company'
-          ? records.filter(
-              (e) =>
-                e.companyId === scope.companyId && (scope.siteId === undefined || e.siteId === scope.siteId),
-            )
-          : records;
-      return { items: inScope, next: keysPage.next };
-    },
-
-    async getEndpoint(endpointId: string): Promise<EndpointRecord | undefined> {
-      const out = await doc.send(
-        new GetCommand({ TableName: tableName, Key: keys.endpoint(endpointId), ConsistentRead: true }),
-      );
-      return out.Item ? endpointFromItem(out.Item) : undefined;
-    },
-
-    async getJob(jobId: string): Promise<JobItem | undefined> {
-      const out = await doc.send(
-        new GetCommand({ TableName: tableName, Key: keys.job(jobId), ConsistentRead: true }),
-      );
-      return out.Item as JobItem | undefined;
-    },
-
-    /** Member items of a deleted group, one page; the purge removes them without transitions. */
-    async memberPage(groupId: string, cursor: PageCursor | null, limit: number) {
-      const out = await doc.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.groupPartition(groupId), ':prefix': keys.membersPrefix() },
-          ExclusiveStartKey: cursor?.key,
-          Limit: limit,
-        }),
-      );
-      return {
-        items: (out.Items ?? []).map((i) => ({
-          endpointId: String(i.endpointId),
-          companyId: String(i.companyId),
-        })),
-        next: out.LastEvaluatedKey ? { key: out.LastEvaluatedKey } : null,
-      };
-    },
-
-    /** Which of these groups are defined now (consistent read; entries are rare, so is this read). */
-    async existingGroups(groupIds: readonly string[]): Promise<Set<string>> {
-      const items = await batchGetConsistent(groupIds.map((id) => keys.group(id)));
-      return new Set(items.map((i) => String(i.groupId)));
-    },
-
-    async groupExists(groupId: string): Promise<boolean> {
-      const out = await doc.send(
-        new GetCommand({ TableName: tableName, Key: keys.group(groupId), ConsistentRead: true }),
-      );
-      return out.Item !== undefined;
     },
 
     /**
@@ -424,79 +246,9 @@ export function createMembershipStore(doc: DynamoDBDocumentClient, tableName: st
         );
       }
     },
-
-    /** Creates a job unless one with this id exists (ids derive from the stream record: redelivery-safe). */
-    async createJob(
-      job: Omit<JobItem, 'status' | 'page' | 'cursor' | 'processed'>,
-      nowIso: string,
-      expiresAt: number,
-    ) {
-      try {
-        await doc.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: {
-              ...keys.job(job.jobId),
-              type: ITEM.job,
-              ...job,
-              status: 'running',
-              page: 0,
-              cursor: null,
-              processed: 0,
-              createdAt: nowIso,
-              expiresAt,
-            },
-            ConditionExpression: 'attribute_not_exists(PK)',
-          }),
-        );
-      } catch (e: unknown) {
-        if (!(e instanceof Error && e.name === 'ConditionalCheckFailedException')) throw e;
-      }
-    },
-
-    /** Records a page as done; the condition makes a redelivered page a no-op. */
-    async advanceJob(
-      job: JobItem,
-      next: PageCursor | null,
-      processed: number,
-      nowIso: string,
-    ): Promise<boolean> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keys.job(job.jobId),
-            UpdateExpression:
-              'SET #cursor = :cursor, #page = :next, #status = :status, #processed = :processed, #updatedAt = :now',
-            ConditionExpression: '#page = :page',
-            // Several of these names are DynamoDB reserved words: every one goes through a placeholder.
-            ExpressionAttributeNames: {
-              '#cursor': 'cursor',
-              '#page': 'page',
-              '#status': 'status',
-              '#processed': 'processed',
-              '#updatedAt': 'updatedAt',
-            },
-            ExpressionAttributeValues: {
-              ':cursor': next,
-              ':next': job.page + 1,
-              ':page': job.page,
-              ':status': next === null ? 'done' : 'running',
-              ':processed': processed,
-              ':now': nowIso,
-            },
-          }),
-        );
-        return true;
-      } catch (e: unknown) {
-        if (e instanceof Error && e.name === 'ConditionalCheckFailedException') return false;
-        throw e;
-      }
-    },
   };
+  return writer;
 }
-
-export type MembershipStore = ReturnType<typeof createMembershipStore>;
 
 export function transitionItem(t: Transition, expiresAt: number) {
   return {

@@ -1,7 +1,8 @@
-// Read and group-management use cases behind the query function.
+// Read and group-management use cases behind the admin function.
 import { GroupSetChangedError, type GroupSnapshot, type GroupStore } from '#adapters/group-store.ts';
 import type { QueryStore } from '#adapters/query-store.ts';
 import type { Repository } from '#adapters/repository.ts';
+import type { Catalogue } from '#core/catalogue.ts';
 import {
   compileGroups,
   compileWithCandidate,
@@ -17,6 +18,8 @@ export interface QueryDeps {
   readonly repo: Pick<Repository, 'getEndpoint' | 'getScopes'>;
   readonly groups: GroupStore;
   readonly reads: QueryStore;
+  /** The catalogue group definitions and endpoint views are read against. */
+  readonly catalogue: Catalogue;
   readonly nowMs: () => number;
 }
 
@@ -54,7 +57,7 @@ export async function getEndpoint(deps: QueryDeps, endpointId: string) {
     },
     company: { companyId: endpoint.companyId, name: company?.name ?? null },
     site: { siteId: endpoint.siteId, name: site?.name ?? null },
-    effectiveFields: effectiveFields(endpoint, site, company),
+    effectiveFields: effectiveFields(deps.catalogue, endpoint, site, company),
     groups: Object.keys(endpoint.groups).sort(),
     transitions: history.items,
   };
@@ -87,7 +90,7 @@ export async function getGroup(deps: QueryDeps, groupId: string) {
 const MAX_DEFINITION_BYTES = 256 * 1024;
 
 export async function putGroup(deps: QueryDeps, groupId: string, body: unknown) {
-  const definition = parseGroupDefinition(groupId, body);
+  const definition = parseGroupDefinition(groupId, body, deps.catalogue);
   if (nestsDeeperThan(definition, MAX_DEFINITION_DEPTH)) {
     const where = definition.criteria !== undefined ? 'criteria' : 'blocks';
     throw new ValidationError(`Invalid group definition: ${where} nests too deep`, [
@@ -111,7 +114,7 @@ export async function putGroup(deps: QueryDeps, groupId: string, body: unknown) 
     if (clash !== undefined) {
       throw new ConflictError(`Group "${clash.id}" already exists (ids ignore case)`);
     }
-    const compiled = compileWithCandidate(existing, definition);
+    const compiled = compileWithCandidate(existing, definition, deps.catalogue);
     const stored = compiled.get(groupId)?.definition ?? definition;
     const nowIso = new Date(deps.nowMs()).toISOString();
     await deps.groups.changeGuarded({ definition: stored }, rev, nowIso);
@@ -143,7 +146,8 @@ export async function deleteGroup(deps: QueryDeps, groupId: string) {
   return withGroupSet(deps, async ({ groups, rev }) => {
     const existing = groups.map((g) => g.definition);
     if (!existing.some((d) => d.id === groupId)) throw new NotFoundError(`No group "${groupId}"`);
-    const dependents = dependentsOf(compileGroups(existing), groupId).filter((id) => id !== groupId);
+    const set = compileGroups(existing, { catalogue: deps.catalogue });
+    const dependents = dependentsOf(set, groupId).filter((id) => id !== groupId);
     if (dependents.length > 0) {
       throw new ConflictError(
         `Group "${groupId}" is referenced by ${dependents.join(', ')}`,

@@ -1,9 +1,13 @@
-// The read and group-management routes wired onto the shared HTTP chain.
+// The admin routes (reads, groups, company and site upserts) wired onto the shared HTTP chain.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import * as z from 'zod/mini';
+import type { IngestKeyStore } from '#adapters/ingest-key-store.ts';
+import type { Repository } from '#adapters/repository.ts';
 import type { SecretsProvider } from '#adapters/secrets.ts';
 import { createApiHandler } from '#http/api.ts';
+import type { IngestKeys } from '#http/middleware/authenticate.ts';
 import { Id, parseOrThrow } from '#http/validation.ts';
+import { CreateKeyBody, createKey, listKeys, revokeKey } from './keys.ts';
 import {
   deleteGroup,
   getEndpoint,
@@ -14,6 +18,7 @@ import {
   putGroup,
   type QueryDeps,
 } from './queries.ts';
+import { ScopeBody, upsertScope } from './scopes.ts';
 
 const Limit = z.optional(
   z
@@ -33,22 +38,56 @@ const TransitionsQuery = z.strictObject({
   limit: Limit,
   cursor: Cursor,
 });
+const CompanyPath = z.object({ companyId: Id });
+const SitePath = z.object({ companyId: Id, siteId: Id });
+const KeyPath = z.object({ companyId: Id, keyId: Id });
 const EndpointPath = z.object({ endpointId: Id });
 const GroupPath = z.object({ groupId: Id });
 
 const DEFAULT_LIMIT = 50;
 const limitOf = (raw: string | undefined) => (raw === undefined ? DEFAULT_LIMIT : Number(raw));
 
-export function createQueryHandler(
-  deps: QueryDeps & { secrets: SecretsProvider; logger: Logger; pathArrivesDecoded?: boolean },
-) {
+export interface AdminDeps extends QueryDeps {
+  readonly repo: QueryDeps['repo'] & Pick<Repository, 'upsertScope'>;
+  readonly keys: Pick<IngestKeyStore, 'create' | 'list' | 'revoke'>;
+  /** Ingest keys are authenticated here too, so one on an admin route is told 403, not 401. */
+  readonly ingestKeys?: IngestKeys;
+  readonly secrets: SecretsProvider;
+  readonly logger: Logger;
+  readonly pathArrivesDecoded?: boolean;
+}
+
+export function createAdminHandler(deps: AdminDeps) {
   const ok = (body: unknown) => ({ status: 200, body });
+  const nowIso = () => new Date(deps.nowMs()).toISOString();
   return createApiHandler({
     secrets: deps.secrets,
+    ...(deps.ingestKeys !== undefined ? { ingestKeys: deps.ingestKeys } : {}),
     logger: deps.logger,
     nowMs: deps.nowMs,
     ...(deps.pathArrivesDecoded !== undefined ? { pathArrivesDecoded: deps.pathArrivesDecoded } : {}),
     routes: {
+      putCompany: async (req) => {
+        const body = parseOrThrow(ScopeBody, req.body, 'company');
+        const scope = parseOrThrow(CompanyPath, req.params, 'path');
+        return ok(await upsertScope(scope, body, deps.repo, nowIso(), deps.catalogue));
+      },
+      putSite: async (req) => {
+        const body = parseOrThrow(ScopeBody, req.body, 'site');
+        const scope = parseOrThrow(SitePath, req.params, 'path');
+        return ok(await upsertScope(scope, body, deps.repo, nowIso(), deps.catalogue));
+      },
+      createKey: async (req) => {
+        const { companyId } = parseOrThrow(CompanyPath, req.params, 'path');
+        const body = parseOrThrow(CreateKeyBody, req.body, 'key');
+        return { status: 201, body: await createKey(deps.keys, companyId, body, nowIso()) };
+      },
+      listKeys: async (req) =>
+        ok(await listKeys(deps.keys, parseOrThrow(CompanyPath, req.params, 'path').companyId)),
+      revokeKey: async (req) => {
+        const { companyId, keyId } = parseOrThrow(KeyPath, req.params, 'path');
+        return ok(await revokeKey(deps.keys, companyId, keyId, nowIso()));
+      },
       getEndpoint: async (req) =>
         ok(await getEndpoint(deps, parseOrThrow(EndpointPath, req.params, 'path').endpointId)),
       listGroups: async () => ok(await listGroups(deps)),

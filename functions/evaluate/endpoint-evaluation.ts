@@ -1,0 +1,209 @@
+// Optimistic evaluation of endpoints: evaluate from what was read, write guarded by the endpoint's
+// revisions, and on a lost race read again and evaluate afresh, a bounded number of times.
+import { evaluate } from '#core/criteria/index.ts';
+import { type EndpointRecord, type ScopeRecord, type ScopeRef, scopeKey } from '#core/endpoint.ts';
+import { buildTransition, diffMembership, factsFor } from '#core/membership.ts';
+import type { Ruleset } from '#core/ruleset.ts';
+import { type EvaluatorContext, mapLimit } from './context.ts';
+import {
+  type ApplyInput,
+  type EndpointReads,
+  type GroupReads,
+  type MembershipWriter,
+  StaleEndpointError,
+  type Written,
+} from './ports.ts';
+import type { RulesetCache } from './ruleset-cache.ts';
+
+/**
+ * Passes at one endpoint (a lost race, a company move, a group deleted meanwhile: each costs one)
+ * before its record fails and the stream retries it.
+ */
+const MAX_ATTEMPTS = 10;
+
+/** Membership this instance wrote per endpoint during one stream batch. */
+export type WrittenInBatch = Map<string, Written>;
+
+export interface EndpointEvaluationDeps {
+  readonly rules: RulesetCache;
+  readonly reads: EndpointReads;
+  readonly groups: Pick<GroupReads, 'existingGroups'>;
+  readonly writer: MembershipWriter;
+}
+
+export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEvaluationDeps) {
+  const historyExpiry = () => Math.floor(ctx.nowMs() / 1000) + ctx.config.historyDays * 86_400;
+
+  /** What one evaluation decided for an endpoint: the write `apply` makes (possibly no change). */
+  function plan(
+    e: EndpointRecord,
+    scopes: Map<string, ScopeRecord>,
+    rules: Ruleset,
+    requireRev = true,
+  ): ApplyInput {
+    const site = scopes.get(scopeKey({ companyId: e.companyId, siteId: e.siteId }));
+    const company = scopes.get(scopeKey({ companyId: e.companyId }));
+    const facts = factsFor(rules.catalogue, e, site, company);
+    ctx.count('EndpointsEvaluated');
+    const nowMs = ctx.nowMs();
+    const { changes, dropped } = diffMembership(e.groups, evaluate(rules.groups, facts, nowMs), rules.groups);
+    const occurredAt = new Date(nowMs).toISOString();
+    return {
+      endpoint: e,
+      changes,
+      dropped,
+      nowIso: occurredAt,
+      historyExpiresAt: historyExpiry(),
+      requireRev,
+      transitions: (chunk, chunkChanges) =>
+        chunkChanges.map((c) =>
+          buildTransition(c, rules, {
+            endpoint: e,
+            site,
+            company,
+            facts,
+            occurredAt,
+            grev: e.grev + 1 + chunk,
+          }),
+        ),
+    };
+  }
+
+  /** Member keys carry the company: after a move, member items follow the endpoint first. */
+  const needsRehome = (e: EndpointRecord) =>
+    (e.groupsCompanyId ?? e.companyId) !== e.companyId && Object.keys(e.groups).length > 0;
+
+  const isNoop = (w: ApplyInput) => w.changes.length === 0 && w.dropped.length === 0;
+
+  /**
+   * Whether every group these writes enter is still defined. An instance's definitions may be up to
+   * `groupCacheMs` old; a group deleted since must not be entered (nor alerted). Checked by a read
+   * rather than inside the transaction, where a check on the group item would make every concurrent
+   * entry into that group conflict.
+   */
+  async function enteredGroupsExist(writes: readonly ApplyInput[]): Promise<boolean> {
+    const entered = new Set<string>();
+    for (const w of writes) for (const c of w.changes) if (c.event === 'entered') entered.add(c.groupId);
+    if (entered.size === 0) return true;
+    const existing = await deps.groups.existingGroups([...entered]);
+    return [...entered].every((id) => existing.has(id));
+  }
+
+  async function loadScopes(endpoints: readonly EndpointRecord[]): Promise<Map<string, ScopeRecord>> {
+    const refs: ScopeRef[] = [];
+    for (const e of endpoints)
+      refs.push({ companyId: e.companyId }, { companyId: e.companyId, siteId: e.siteId });
+    return refs.length === 0 ? new Map() : deps.reads.getScopes(refs, true);
+  }
+
+  /**
+   * Evaluates one endpoint and writes what changed, guarded by the endpoint's revisions. Company and
+   * site data are always read after the endpoint, and every fan-out walk bumps the revision of each
+   * endpoint it passes (`touch`), so an evaluation that used company or site data older than a change
+   * cannot be written: it finds the endpoint changed, reads everything again and evaluates afresh.
+   *
+   * A stream record (`written` given) is evaluated from its own image, even when newer reports are
+   * already stored, so that a state that lasted only until the next report still records its
+   * transitions; its membership is what this batch last wrote for the endpoint, if anything.
+   */
+  async function evaluateEndpoint(
+    start: EndpointRecord,
+    startScopes: Map<string, ScopeRecord>,
+    startRules: Ruleset,
+    opts: { touch?: boolean; written?: WrittenInBatch } = {},
+  ): Promise<number> {
+    const mine = opts.written?.get(start.endpointId);
+    let endpoint: EndpointRecord | undefined =
+      mine !== undefined && mine.grev > start.grev
+        ? { ...start, groups: mine.groups, grev: mine.grev }
+        : start;
+    let fromImage = opts.written !== undefined;
+    let scopes = startScopes;
+    let rules = startRules;
+    let lastConflict: unknown;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (endpoint === undefined) return 0;
+      const e: EndpointRecord = endpoint;
+      try {
+        if (needsRehome(e)) {
+          await deps.writer.rehome(e);
+          endpoint = { ...e, grev: e.grev + 1, groupsCompanyId: e.companyId };
+          continue;
+        }
+        const write = plan(e, scopes, rules, !fromImage);
+        if (isNoop(write) && opts.touch !== true) return 0;
+        if (!(await enteredGroupsExist([write]))) {
+          rules = await deps.rules.get(true);
+          continue;
+        }
+        const written = await deps.writer.apply(write);
+        opts.written?.set(e.endpointId, written);
+        ctx.count('TransitionsRecorded', write.changes.length);
+        return write.changes.length;
+      } catch (err: unknown) {
+        if (!(err instanceof StaleEndpointError)) throw err;
+        lastConflict = err;
+        ctx.count('EvaluationConflicts');
+        await ctx.sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
+        // Someone else changed its membership (a fan-out, a redelivery): continue from what is stored.
+        fromImage = false;
+        endpoint = await deps.reads.getEndpoint(e.endpointId, true);
+        if (endpoint !== undefined) scopes = await loadScopes([endpoint]);
+        rules = await deps.rules.get(true);
+      }
+    }
+    throw new Error(`endpoint ${start.endpointId} kept changing during evaluation`, { cause: lastConflict });
+  }
+
+  /**
+   * Evaluates a fan-out page. Endpoints whose membership changes are written several to a
+   * transaction (they share their company and site checks), which is what makes a 10,000-endpoint
+   * company change fast; a transaction that loses a race falls back to one endpoint at a time.
+   */
+  async function evaluatePage(
+    endpoints: readonly EndpointRecord[],
+    scopes: Map<string, ScopeRecord>,
+    startRules: Ruleset,
+    touch: boolean,
+  ): Promise<number> {
+    let rules = startRules;
+    let writes: ApplyInput[] = [];
+    let single: EndpointRecord[] = [];
+    for (let attempt = 0; ; attempt++) {
+      if (attempt >= MAX_ATTEMPTS) throw new Error('groups kept vanishing while a page was evaluated');
+      writes = [];
+      single = [];
+      for (const e of endpoints) {
+        if (needsRehome(e)) single.push(e);
+        else {
+          const write = plan(e, scopes, rules);
+          if (touch || !isNoop(write)) writes.push(write);
+        }
+      }
+      if (await enteredGroupsExist(writes)) break;
+      // A group was deleted since these definitions were loaded: evaluate the page again without it.
+      rules = await deps.rules.get(true);
+    }
+    let changed = 0;
+    await mapLimit(deps.writer.packTogether(writes), ctx.config.concurrency, async (batch) => {
+      try {
+        await deps.writer.applyTogether(batch);
+        const n = batch.reduce((sum, w) => sum + w.changes.length, 0);
+        ctx.count('TransitionsRecorded', n);
+        changed += n;
+      } catch (err: unknown) {
+        if (!(err instanceof StaleEndpointError)) throw err;
+        ctx.count('EvaluationConflicts');
+        for (const w of batch) changed += await evaluateEndpoint(w.endpoint, scopes, rules, { touch });
+      }
+    });
+    await mapLimit(single, ctx.config.concurrency, async (e) => {
+      changed += await evaluateEndpoint(e, scopes, rules, { touch });
+    });
+    return changed;
+  }
+
+  return { evaluateEndpoint, evaluatePage, loadScopes };
+}
+
+export type EndpointEvaluation = ReturnType<typeof createEndpointEvaluation>;

@@ -1,0 +1,128 @@
+// What the evaluator needs from storage, as it sees it. The DynamoDB adapters implement these
+// (functions/adapters: group-store, repository, fleet-pager, membership-writer, job-store); tests give
+// the evaluator the same adapters against DynamoDB Local.
+import type { GroupDefinition } from '#core/criteria/types.ts';
+import type { EndpointRecord, ScopeRecord, ScopeRef } from '#core/endpoint.ts';
+import type { MembershipChange } from '#core/membership.ts';
+import type { Transition } from '#core/transition.ts';
+
+/** A company (or one of its sites), or the whole fleet. */
+export type Scope =
+  | { readonly kind: 'company'; readonly companyId: string; readonly siteId?: string }
+  | { readonly kind: 'fleet' };
+
+/** Where a paged walk stands: a fleet walk also carries its shard. */
+export interface PageCursor {
+  readonly shard?: number;
+  readonly key?: Record<string, unknown>;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly next: PageCursor | null;
+}
+
+export type JobKind = 'evaluate' | 'purge';
+
+export interface JobItem {
+  readonly jobId: string;
+  readonly kind: JobKind;
+  readonly scope?: Scope;
+  readonly groupId?: string;
+  readonly cursor: PageCursor | null;
+  readonly page: number;
+  readonly status: 'running' | 'done';
+  readonly notBefore?: number;
+  /**
+   * Bump every walked endpoint's `grev`, changed or not, so that evaluations in flight that read the
+   * data before the change this job applies cannot write their result (company, site and group
+   * changes; the minute tick does not need it).
+   */
+  readonly touch?: boolean;
+  readonly reason: string;
+  readonly processed: number;
+}
+
+/** A job as it is asked for; the store adds its progress fields. */
+export type NewJob = Omit<JobItem, 'status' | 'page' | 'cursor' | 'processed'>;
+
+/** One endpoint's evaluated membership change, ready to be written. */
+export interface ApplyInput {
+  readonly endpoint: EndpointRecord;
+  readonly changes: readonly MembershipChange[];
+  readonly dropped: readonly string[];
+  /** Transitions for `changes`, in the same order; built for membership revision grev + 1 + chunk. */
+  readonly transitions: (chunk: number, changes: readonly MembershipChange[]) => Transition[];
+  readonly nowIso: string;
+  readonly historyExpiresAt: number;
+  /** Whether the endpoint's data revision must still be the evaluated one. */
+  readonly requireRev: boolean;
+}
+
+/** An endpoint's membership after a write. */
+export interface Written {
+  readonly groups: Readonly<Record<string, string>>;
+  readonly grev: number;
+}
+
+/** The endpoint (or its membership) changed since it was read: read again and evaluate afresh. */
+export class StaleEndpointError extends Error {
+  override readonly name = 'StaleEndpointError';
+}
+
+/** Every group definition with the group set's revision, read together (consistently). */
+export interface GroupSetSnapshot {
+  readonly groups: readonly { readonly definition: GroupDefinition }[];
+  readonly rev: number;
+}
+
+/** Group definitions and the group-side reads the evaluator makes. */
+export interface GroupReads {
+  snapshot(): Promise<GroupSetSnapshot>;
+  /** Which of these groups are defined now (consistent). */
+  existingGroups(groupIds: readonly string[]): Promise<Set<string>>;
+  groupExists(groupId: string): Promise<boolean>;
+  /** Member items of a group, one page. */
+  memberPage(
+    groupId: string,
+    cursor: PageCursor | null,
+    limit: number,
+  ): Promise<Page<{ readonly endpointId: string; readonly companyId: string }>>;
+}
+
+export interface EndpointReads {
+  getEndpoint(endpointId: string, consistent: boolean): Promise<EndpointRecord | undefined>;
+  /** Keyed by `scopeKey`; absent companies and sites are missing from the map. */
+  getScopes(refs: readonly ScopeRef[], consistent: boolean): Promise<Map<string, ScopeRecord>>;
+}
+
+export interface FleetPager {
+  /** One page of the endpoints of a scope, read consistently unless told otherwise. */
+  endpointsPage(
+    scope: Scope,
+    cursor: PageCursor | null,
+    limit: number,
+    consistent: boolean,
+  ): Promise<Page<EndpointRecord>>;
+}
+
+export interface MembershipWriter {
+  /** One endpoint's write, guarded by its revisions (StaleEndpointError otherwise). */
+  apply(w: ApplyInput): Promise<Written>;
+  /** Writes of different endpoints grouped into transactions that DynamoDB accepts. */
+  packTogether(writes: readonly ApplyInput[]): ApplyInput[][];
+  /** Several endpoints' writes in one transaction: all or none (StaleEndpointError). */
+  applyTogether(batch: readonly ApplyInput[]): Promise<void>;
+  /** Moves an endpoint's member items to the company it now belongs to. */
+  rehome(e: EndpointRecord): Promise<void>;
+  /** Removes a deleted group from one endpoint, without a transition. */
+  purgeMember(groupId: string, companyId: string, endpointId: string): Promise<void>;
+}
+
+export interface JobStore {
+  getJob(jobId: string): Promise<JobItem | undefined>;
+  /** Creates the job unless one with its id exists (ids derive from stream records). */
+  createJob(job: NewJob, nowIso: string, expiresAt: number): Promise<void>;
+  /** Records a page as done unless it already was; false for a redelivered page. */
+  advanceJob(job: JobItem, next: PageCursor | null, processed: number, nowIso: string): Promise<boolean>;
+}

@@ -1,0 +1,106 @@
+// RMM webhooks: bodies in a shape an RMM's webhook template can produce (one event, or an array of
+// them), mapped to status updates that then take exactly the status route's path (scope, validation,
+// results). `generic` is the one shape today; README "Webhooks" shows how each RMM fills it.
+import * as z from 'zod/mini';
+import { NotFoundError, type ProblemDetail, ValidationError } from '#core/errors.ts';
+import { formatPath, Id } from '#http/validation.ts';
+import { MAX_UPDATES, type StatusBody } from './schema.ts';
+
+const Text = z.string().check(z.minLength(1), z.maxLength(255));
+const Timestamp = z.union([z.string().check(z.minLength(1)), z.number()]);
+
+/** Extra properties an RMM adds to its payload are ignored; missing ones are named. */
+const GenericEvent = z.object({
+  deviceId: Id,
+  hostname: z.optional(Text),
+  companyId: z.optional(Id),
+  siteId: z.optional(Id),
+  field: z.optional(z.string().check(z.minLength(1))),
+  value: z.optional(z.unknown()),
+  // Checked against the catalogue with the status route's own rules (z.record drops `__proto__`).
+  fields: z.optional(z.unknown()),
+  timestamp: Timestamp,
+  osType: z.optional(z.string()),
+  endpointType: z.optional(z.string()),
+});
+type GenericEvent = z.infer<typeof GenericEvent>;
+
+export const WEBHOOK_INTEGRATIONS = ['generic'] as const;
+
+/** ISO-8601 as it is; Unix time in seconds or milliseconds (as a number or digits) converted. */
+function observedAt(ts: string | number): string {
+  const digits = typeof ts === 'number' ? ts : /^\d{9,13}$/.test(ts.trim()) ? Number(ts.trim()) : undefined;
+  if (digits === undefined) return String(ts);
+  const ms = digits < 1e11 ? digits * 1000 : digits;
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ts);
+}
+
+function asObject(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const p of path)
+    v = typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  return v;
+}
+
+/**
+ * Maps a webhook body to the status route's body. `scope` fills `companyId` / `siteId` an event leaves
+ * out (a site key knows both, a company key its company), so templates need not repeat them.
+ */
+export function mapWebhook(
+  integration: string,
+  body: unknown,
+  scope: { companyId?: string; siteId?: string },
+): StatusBody {
+  if (!(WEBHOOK_INTEGRATIONS as readonly string[]).includes(integration)) {
+    throw new NotFoundError(
+      `No webhook integration "${integration}"; known: ${WEBHOOK_INTEGRATIONS.join(', ')}`,
+    );
+  }
+  const events = Array.isArray(body) ? body : [body];
+  const problems: ProblemDetail[] = [];
+  if (events.length === 0 || events.length > MAX_UPDATES) {
+    problems.push({ path: '(body)', message: `must hold 1 to ${MAX_UPDATES} events` });
+  }
+  const updates: StatusBody['updates'] = [];
+  events.forEach((event, i) => {
+    const at = Array.isArray(body) ? [i] : [];
+    const parsed = GenericEvent.safeParse(event);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const path = [...at, ...issue.path];
+        const missing = valueAt(event, issue.path) === undefined;
+        problems.push({ path: formatPath(path), message: missing ? 'is required' : issue.message });
+      }
+      return;
+    }
+    const e: GenericEvent = parsed.data;
+    const companyId = e.companyId ?? scope.companyId;
+    const siteId = e.siteId ?? (companyId === scope.companyId ? scope.siteId : undefined);
+    if (companyId === undefined)
+      problems.push({ path: formatPath([...at, 'companyId']), message: 'is required' });
+    if (siteId === undefined) problems.push({ path: formatPath([...at, 'siteId']), message: 'is required' });
+    if (e.field === undefined && e.fields === undefined) {
+      problems.push({ path: formatPath([...at, 'field']), message: 'is required (or give "fields")' });
+    }
+    if (e.field !== undefined && e.value === undefined) {
+      problems.push({ path: formatPath([...at, 'value']), message: 'is required (null clears the field)' });
+    }
+    if (companyId === undefined || siteId === undefined) return;
+    updates.push({
+      endpointId: e.deviceId,
+      companyId,
+      siteId,
+      observedAt: observedAt(e.timestamp),
+      ...(e.hostname !== undefined ? { hostname: e.hostname } : {}),
+      ...(e.osType !== undefined ? { osType: e.osType } : {}),
+      ...(e.endpointType !== undefined ? { endpointType: e.endpointType } : {}),
+      fields: e.field === undefined ? e.fields : { ...asObject(e.fields), [e.field]: e.value },
+    });
+  });
+  if (problems.length > 0) throw new ValidationError('Invalid webhook body', problems);
+  return { updates };
+}
