@@ -92,9 +92,11 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
       jobs: createJobStore(doc, tableName),
       nowMs: Date.now,
       logger: evaluateLogger,
-      // The Lambda defaults (5 s ruleset cache and fleet-walk delay), not a shortcut: with the stack's
-      // parallelization, batches already in flight may still hold the old definitions when a
-      // GROUP record clears the cache, as a second Lambda instance would.
+      // One evaluator instance, reloading on the GROUP record. Its parallel batches share a page
+      // barrier (stream-delivery.ts): the fleet job's record is read only after every batch that saw
+      // the old definitions has finished, so the walk needs no delay. A delay would also stall the
+      // shard, since a job waits for it inside its invocation.
+      config: { fleetDelayMs: 0 },
     }),
   });
   const notifyLogger = logger('notify');

@@ -77,7 +77,11 @@ export interface DeliveryContext {
   readonly nowMs?: () => number;
 }
 
-/** Delivers one page of a shard's records; resolves when every lane is done with them. */
+/**
+ * Delivers one page of a shard's records; resolves when every lane is done with them. The shard's
+ * next page is read only then: a barrier Lambda does not have (its lanes move on independently),
+ * which the local evaluator relies on to start fleet walks without a delay (functions.ts).
+ */
 export async function deliverRecords(ctx: DeliveryContext, records: readonly DynamoDBRecord[]) {
   const settings = settingsOf(ctx.consumer);
   const selected = records.filter((r) => passesFilters(r, ctx.consumer.filters ?? []));
