@@ -5,12 +5,8 @@ import { dirname } from 'node:path';
 import type { PublishCommandInput } from '@aws-sdk/client-sns';
 import type { AlertPublisher } from '#adapters/alert-publisher.ts';
 
-function defaultAlertsFile(): string {
-  return process.env.KEYWATCH_ALERTS_FILE || '.keywatch/alerts.jsonl';
-}
-
 export function fileAlertSink(
-  path: string = defaultAlertsFile(),
+  path = '.keywatch/alerts.jsonl',
   log: (line: string) => void = console.log,
 ): AlertPublisher & { readonly path: string } {
   // Appends run one after another, so lines never interleave whatever the caller awaits.

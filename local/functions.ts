@@ -92,7 +92,10 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
       jobs: createJobStore(doc, tableName),
       nowMs: Date.now,
       logger: evaluateLogger,
-      // One evaluator instance here: it reloads groups on the GROUP record, so fleet walks need no delay.
+      // One evaluator instance, reloading on the GROUP record. Its parallel batches share a page
+      // barrier (stream-delivery.ts): the fleet job's record is read only after every batch that saw
+      // the old definitions has finished, so the walk needs no delay. A delay would also stall the
+      // shard, since a job waits for it inside its invocation.
       config: { fleetDelayMs: 0 },
     }),
   });

@@ -27,6 +27,8 @@ export interface PipelineOptions {
   readonly port?: number;
   readonly secret?: string;
   readonly dataDir?: string;
+  /** 32 bytes sealing ingest keys at rest (KMS does this on AWS); default: see localSealKey. */
+  readonly sealKey?: Buffer;
   readonly alertsFile?: string;
   readonly topicArn?: string;
   /** Reuse a running DynamoDB Local (tests) instead of starting one. */
@@ -88,7 +90,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       tableName,
       secret,
       // Ingest keys are sealed at rest (KMS on AWS); a kept data directory keeps its seal key beside it.
-      sealKey: localSealKey(opts.dataDir),
+      sealKey: opts.sealKey ?? localSealKey(opts.dataDir),
       publisher: sink,
       topicArn,
       logLevel: opts.logLevel ?? 'WARN',
@@ -151,9 +153,8 @@ async function seedGroupPack(client: DynamoDBClient, tableName: string): Promise
   await seedShippedGroups(createGroupStore(documentClient(client), tableName), new Date().toISOString());
 }
 
-/** The local runtime's key for sealing ingest keys: `<dataDir>/seal.key`, else one per process. */
+/** Without a given key, ingest keys are sealed with `<dataDir>/seal.key`, else one per process. */
 function localSealKey(dataDir: string | undefined): Buffer {
-  if (process.env.KEYWATCH_SEAL_KEY) return Buffer.from(process.env.KEYWATCH_SEAL_KEY, 'base64');
   if (dataDir === undefined) return randomBytes(32);
   const file = join(dataDir, 'seal.key');
   if (!existsSync(file)) {

@@ -16,6 +16,7 @@ const pipeline = await startPipeline({
   ...(process.env.ALERT_TOPIC_ARN ? { topicArn: process.env.ALERT_TOPIC_ARN } : {}),
   ...(process.env.KEYWATCH_ALERTS_FILE ? { alertsFile: process.env.KEYWATCH_ALERTS_FILE } : {}),
   ...(logLevel ? { logLevel } : {}),
+  ...(process.env.KEYWATCH_SEAL_KEY ? { sealKey: Buffer.from(process.env.KEYWATCH_SEAL_KEY, 'base64') } : {}),
 }).catch((e: unknown) => {
   const inUse = e instanceof Error && (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
   const hint = inUse ? ` (another keywatch? choose a free port with PORT=…)` : '';

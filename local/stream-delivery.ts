@@ -77,7 +77,11 @@ export interface DeliveryContext {
   readonly nowMs?: () => number;
 }
 
-/** Delivers one page of a shard's records; resolves when every lane is done with them. */
+/**
+ * Delivers one page of a shard's records; resolves when every lane is done with them. The shard's
+ * next page is read only then: a barrier Lambda does not have (its lanes move on independently),
+ * which the local evaluator relies on to start fleet walks without a delay (functions.ts).
+ */
 export async function deliverRecords(ctx: DeliveryContext, records: readonly DynamoDBRecord[]) {
   const settings = settingsOf(ctx.consumer);
   const selected = records.filter((r) => passesFilters(r, ctx.consumer.filters ?? []));
@@ -176,6 +180,8 @@ async function invoke(
 ): Promise<Outcome> {
   let response: unknown;
   try {
+    // The timeout is reported through the context, not enforced: a handler cannot be stopped
+    // in-process, and failing it while it still runs would process its records twice at once.
     const context = lambdaContext(consumer.name, settings.timeoutSeconds * 1000);
     response = await consumer.handler({ Records: [...records] }, context);
   } catch (e: unknown) {

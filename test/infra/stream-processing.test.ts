@@ -2,7 +2,6 @@
 // settings with the values the stack states, and that `npm start` runs the same mappings.
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
-import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -102,29 +101,24 @@ describe('stream event source mappings', () => {
     MaximumRetryAttempts: 5,
     MaximumRecordAgeInSeconds: 3600,
   });
-  const onFailure = (queue: Queue) => ({
-    OnFailure: {
-      Destination: { 'Fn::GetAtt': [idIn(s, queue), 'Arn'] },
+
+  it.each([
+    ['evaluate', 50, 4],
+    ['notify', 10, 2],
+  ] as const)(
+    'feed %s %i records at a time, %i batches per shard, parking failures in its own queue',
+    (name, batch, parallel) => {
+      const { processing } = s.stack;
+      const queue = name === 'evaluate' ? processing.evaluateFailures : processing.notifyFailures;
+
+      expect(mappingOf(processing[name])).toMatchObject({
+        ...common(),
+        BatchSize: batch,
+        ParallelizationFactor: parallel,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [idIn(s, queue), 'Arn'] } } },
+      });
     },
-  });
-
-  it('feeds evaluate 50 records at a time, 4 batches per shard, parking failures in its queue', () => {
-    expect(mappingOf(s.stack.processing.evaluate)).toMatchObject({
-      ...common(),
-      BatchSize: 50,
-      ParallelizationFactor: 4,
-      DestinationConfig: onFailure(s.stack.processing.evaluateFailures),
-    });
-  });
-
-  it('feeds notify 10 records at a time, 2 batches per shard, parking failures in its queue', () => {
-    expect(mappingOf(s.stack.processing.notify)).toMatchObject({
-      ...common(),
-      BatchSize: 10,
-      ParallelizationFactor: 2,
-      DestinationConfig: onFailure(s.stack.processing.notifyFailures),
-    });
-  });
+  );
 
   it('parks failures in encrypted, TLS-only queues', () => {
     s.template.resourceCountIs('AWS::SQS::Queue', 2);
