@@ -54,7 +54,7 @@ const INDEXES = new Map<string, (typeof TABLE_SCHEMA.indexes)[number]>(
 );
 
 /** The key attributes of an index, as the table schema names them. */
-export function indexKeys(index: IndexName): { readonly partitionKey: string; readonly sortKey: string } {
+function indexKeys(index: IndexName): { readonly partitionKey: string; readonly sortKey: string } {
   return INDEXES.get(index) as (typeof TABLE_SCHEMA.indexes)[number];
 }
 
