@@ -9,7 +9,7 @@ import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createFleetPager } from '#adapters/fleet-pager.ts';
 import { createGroupStore, type GroupStore } from '#adapters/group-store.ts';
 import { createJobStore } from '#adapters/job-store.ts';
-import { INDEX, keys } from '#adapters/keys.ts';
+import { INDEX, keys, partitionQuery } from '#adapters/keys.ts';
 import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
@@ -109,9 +109,11 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
     const out = await adminDoc.send(
       new QueryCommand({
         TableName: tableName,
-        IndexName: INDEX.byParent,
-        KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :p)',
-        ExpressionAttributeValues: { ':pk': `GROUP#${groupId}`, ':p': 'TRANSITION#' },
+        ...partitionQuery({
+          index: INDEX.byParent,
+          partition: keys.groupPartition(groupId),
+          sortPrefix: keys.transitionsPrefix,
+        }),
       }),
     );
     return out.Items ?? [];
@@ -121,8 +123,7 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
     const out = await adminDoc.send(
       new QueryCommand({
         TableName: tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :p)',
-        ExpressionAttributeValues: { ':pk': keys.groupPartition(groupId), ':p': keys.membersPrefix() },
+        ...partitionQuery({ partition: keys.groupPartition(groupId), sortPrefix: keys.membersPrefix() }),
         ConsistentRead: true,
       }),
     );
