@@ -29,6 +29,10 @@ export function criteriaOf(def: GroupDefinition): CriteriaNode {
  * operators, options, Flag and Is Blank values, alert events and severity), in the shape it was sent.
  * Throws ValidationError with one `{ path, message }` per problem.
  */
+const GROUP_KEYS = new Set(['id', 'name', 'description', 'criteria', 'blocks', 'alert']);
+/** Properties the API adds when it answers a group (GET, PUT, the list). */
+const READ_ONLY_KEYS = new Set(['updatedAt', 'memberCount']);
+
 export function parseGroupDefinition(id: string, input: unknown, catalogue: Catalogue): GroupDefinition {
   const problems: ProblemDetail[] = [];
   const report: Report = (path: string, message: string): void => {
@@ -38,8 +42,13 @@ export function parseGroupDefinition(id: string, input: unknown, catalogue: Cata
 
   if (!isValidId(id)) report('id', 'must be 1–128 characters without "/", "?", "#" or whitespace');
   if (!isObject(input)) {
-    report('', 'a group definition must be a JSON object');
+    report('(body)', 'a group definition must be a JSON object');
     throw invalid(problems);
+  }
+  // A typo (`"alerts"`) must not save a group without its alert. What GET adds is accepted back, so a
+  // read definition can be PUT again unchanged.
+  for (const key of Object.keys(input)) {
+    if (!GROUP_KEYS.has(key) && !READ_ONLY_KEYS.has(key)) report(key, 'is not a known property');
   }
   if (
     input.id !== undefined &&
