@@ -6,9 +6,11 @@
 //
 // Tests whose comment starts "Regression:" each proved a bug found in review (they failed before the
 // fix named in their comment); they now guard against its return.
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { GroupStore } from '#adapters/group-store.ts';
+import { keys } from '#adapters/keys.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
 import { instantKey } from '#core/instant.ts';
@@ -352,6 +354,86 @@ describe('evaluator review: group deletion', () => {
     await t.settle();
     expect(await t.groupsOf('SERVER-1')).toContain('servers');
     expect(await t.memberItems('servers')).toEqual(['contoso/SERVER-1']);
+  });
+});
+
+describe('evaluator review: bounded retries', () => {
+  beforeEach(() => {
+    clock = Date.parse('2026-11-26T10:00:00Z');
+  });
+
+  // Regression: only lost races counted towards the bound on one endpoint's evaluation; a group that
+  // kept "vanishing" (listed by the definitions, absent from the existence check) reloaded and
+  // re-planned for ever, and so did a fan-out page, by recursion. Every pass counts now.
+  it('fails the record, instead of retrying for ever, while every write loses its race', async () => {
+    const t = await setup();
+    await t.settle();
+    let applies = 0;
+    const a = t.instance({
+      writer: (real) => ({
+        ...real,
+        async apply(w) {
+          applies++;
+          // Another writer moves the endpoint's membership revision on just before each write.
+          await t.doc.send(
+            new UpdateCommand({
+              TableName: t.tableName,
+              Key: keys.endpoint(w.endpoint.endpointId),
+              UpdateExpression: 'SET grev = grev + :one, writer = :evaluate',
+              ExpressionAttributeValues: { ':one': 1, ':evaluate': 'evaluate' },
+            }),
+          );
+          return real.apply(w);
+        },
+      }),
+    });
+    await t.report('LAPTOP-1', 1, { [STATUS]: FAILED });
+    const records = (await t.stream.next()).filter(isType('ENDPOINT'));
+    expect((await a.deliver(records)).batchItemFailures).toHaveLength(1);
+    expect(applies).toBe(10);
+    expect(await t.groupsOf('LAPTOP-1')).toEqual([]);
+    expect(await t.transitions(FAILED_GROUP)).toHaveLength(0);
+    // The stream's retry, once nothing interferes, records the entry.
+    expect((await t.deliver(records)).batchItemFailures).toEqual([]);
+    expect(await t.groupsOf('LAPTOP-1')).toContain(FAILED_GROUP);
+  });
+
+  it('fails the record, instead of reloading for ever, while an entered group seems to vanish', async () => {
+    const t = await setup();
+    await t.settle();
+    let reloads = 0;
+    const a = t.instance({
+      groups: (store) => ({
+        ...store,
+        async snapshot() {
+          reloads++;
+          return store.snapshot();
+        },
+        // The definitions list the group, the existence check never finds it.
+        existingGroups: async () => new Set<string>(),
+      }),
+    });
+    await t.report('LAPTOP-1', 1, { [STATUS]: FAILED });
+    const records = (await t.stream.next()).filter(isType('ENDPOINT'));
+    expect((await a.deliver(records)).batchItemFailures).toHaveLength(1);
+    expect(reloads).toBeLessThanOrEqual(11);
+    expect(await t.transitions(FAILED_GROUP)).toHaveLength(0);
+  });
+
+  it('fails a fan-out page, instead of re-planning it for ever, while an entered group seems to vanish', async () => {
+    const t = await setup();
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { [STATUS]: SUCCESS });
+    await t.settle();
+    const a = t.instance({
+      groups: (store) => ({ ...store, existingGroups: async () => new Set<string>() }),
+    });
+    await t.setCompany('contoso', { [ENABLE]: 'Windows Workstation' }, 2);
+    expect((await a.deliver(await t.stream.next())).batchItemFailures).toEqual([]); // starts the job
+    const job = await t.stream.next();
+    expect(job.filter(isType('JOB'))).toHaveLength(1);
+    expect((await a.deliver(job)).batchItemFailures).toHaveLength(1);
+    expect(await t.groupsOf('LAPTOP-1')).not.toContain(ENABLED_GROUP);
   });
 });
 
