@@ -6,14 +6,18 @@ export interface ProblemDetail {
   readonly message: string;
 }
 
-/** Input that breaks the contract: answered 400 with one detail per problem. */
-export class ValidationError extends Error {
-  override readonly name = 'ValidationError';
+/** An error that names, per path, what was wrong. */
+abstract class DetailedError extends Error {
   readonly details: readonly ProblemDetail[];
   constructor(message: string, details: readonly ProblemDetail[] = []) {
     super(message);
     this.details = details;
   }
+}
+
+/** Input that breaks the contract: answered 400 with one detail per problem. */
+export class ValidationError extends DetailedError {
+  override readonly name = 'ValidationError';
 }
 
 /** A referenced record that does not exist: answered 404. */
@@ -22,21 +26,11 @@ export class NotFoundError extends Error {
 }
 
 /** A request that conflicts with stored state (deleting a referenced group): answered 409. */
-export class ConflictError extends Error {
+export class ConflictError extends DetailedError {
   override readonly name = 'ConflictError';
-  readonly details: readonly ProblemDetail[];
-  constructor(message: string, details: readonly ProblemDetail[] = []) {
-    super(message);
-    this.details = details;
-  }
 }
 
 /** An authenticated caller acting outside what its credential allows: answered 403. */
-export class ForbiddenError extends Error {
+export class ForbiddenError extends DetailedError {
   override readonly name = 'ForbiddenError';
-  readonly details: readonly ProblemDetail[];
-  constructor(message: string, details: readonly ProblemDetail[] = []) {
-    super(message);
-    this.details = details;
-  }
 }
