@@ -5,11 +5,11 @@ import type { EndpointRecord } from '#core/endpoint.ts';
 import type { FleetPager, Page, PageCursor, Scope } from '#functions/evaluate/ports.ts';
 import { batchGetAll } from './batch-get.ts';
 import { endpointFromItem } from './items.ts';
-import { FLEET_SHARDS, INDEX, ITEM, keys } from './keys.ts';
+import { FLEET_SHARDS, INDEX, ITEM, keys, partitionQuery, TABLE_SCHEMA } from './keys.ts';
 
 /** Index entries carry only keys: the endpoint id is the base table's PK after `ENDPOINT#`. */
 function endpointIdOfKey(key: Record<string, unknown>): string {
-  return String(key.PK).slice('ENDPOINT#'.length);
+  return String(key[TABLE_SCHEMA.partitionKey]).slice('ENDPOINT#'.length);
 }
 
 export function createFleetPager(doc: DynamoDBDocumentClient, tableName: string): FleetPager {
@@ -21,13 +21,11 @@ export function createFleetPager(doc: DynamoDBDocumentClient, tableName: string)
     const out = await doc.send(
       new QueryCommand({
         TableName: tableName,
-        IndexName: INDEX.endpointsByParent,
-        KeyConditionExpression:
-          scope.siteId === undefined ? 'GSI3PK = :pk' : 'GSI3PK = :pk AND begins_with(GSI3SK, :prefix)',
-        ExpressionAttributeValues: {
-          ':pk': keys.companyEndpoints(scope.companyId),
-          ...(scope.siteId === undefined ? {} : { ':prefix': keys.siteEndpointsPrefix(scope.siteId) }),
-        },
+        ...partitionQuery({
+          index: INDEX.endpointsByParent,
+          partition: keys.companyEndpoints(scope.companyId),
+          ...(scope.siteId === undefined ? {} : { sortPrefix: keys.siteEndpointsPrefix(scope.siteId) }),
+        }),
         ExclusiveStartKey: cursor?.key,
         Limit: limit,
       }),
@@ -43,9 +41,7 @@ export function createFleetPager(doc: DynamoDBDocumentClient, tableName: string)
     const out = await doc.send(
       new QueryCommand({
         TableName: tableName,
-        IndexName: INDEX.fleet,
-        KeyConditionExpression: 'GSI4PK = :pk',
-        ExpressionAttributeValues: { ':pk': keys.fleetShard(shard) },
+        ...partitionQuery({ index: INDEX.fleet, partition: keys.fleetShard(shard) }),
         ExclusiveStartKey: cursor?.key,
         Limit: limit,
       }),

@@ -6,13 +6,14 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  paginateQuery,
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { GroupDefinition } from '#core/criteria/types.ts';
 import type { Page, PageCursor } from '#functions/evaluate/ports.ts';
 import { batchGetAll } from './batch-get.ts';
-import { ITEM, keys } from './keys.ts';
+import { ITEM, keys, partitionQuery } from './keys.ts';
 
 export interface StoredGroup {
   readonly definition: GroupDefinition;
@@ -48,27 +49,17 @@ export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string)
   async function snapshot(): Promise<GroupSnapshot> {
     const groups: StoredGroup[] = [];
     let rev = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await doc.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'PK = :pk',
-          ExpressionAttributeValues: { ':pk': keys.groupsPartition },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
+    const pages = paginateQuery(
+      { client: doc },
+      { TableName: tableName, ...partitionQuery({ partition: keys.groupsPartition }), ConsistentRead: true },
+    );
+    for await (const page of pages) {
       for (const item of page.Items ?? []) {
         if (item.SK === REV_KEY.SK) rev = Number(item.rev ?? 0);
         else
-          groups.push({
-            definition: item.definition as GroupDefinition,
-            updatedAt: String(item.updatedAt),
-          });
+          groups.push({ definition: item.definition as GroupDefinition, updatedAt: String(item.updatedAt) });
       }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
     return { groups, rev };
   }
 
@@ -180,8 +171,7 @@ export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string)
       const out = await doc.send(
         new QueryCommand({
           TableName: tableName,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.groupPartition(groupId), ':prefix': keys.membersPrefix() },
+          ...partitionQuery({ partition: keys.groupPartition(groupId), sortPrefix: keys.membersPrefix() }),
           ExclusiveStartKey: cursor?.key,
           Limit: limit,
         }),
@@ -198,23 +188,15 @@ export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string)
     /** Members counted with a key-only COUNT query: always exact, no counter to contend on. */
     async memberCount(groupId: string): Promise<number> {
       let count = 0;
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-            ExpressionAttributeValues: {
-              ':pk': keys.groupPartition(groupId),
-              ':prefix': keys.membersPrefix(),
-            },
-            Select: 'COUNT',
-            ExclusiveStartKey: start,
-          }),
-        );
-        count += page.Count ?? 0;
-        start = page.LastEvaluatedKey;
-      } while (start);
+      const pages = paginateQuery(
+        { client: doc },
+        {
+          TableName: tableName,
+          ...partitionQuery({ partition: keys.groupPartition(groupId), sortPrefix: keys.membersPrefix() }),
+          Select: 'COUNT',
+        },
+      );
+      for await (const page of pages) count += page.Count ?? 0;
       return count;
     },
   };

@@ -34,22 +34,73 @@ export const INDEX = {
   fleet: 'GSI4',
 } as const;
 
+/** The table's shape, shared by the CDK storage construct and the local table creator. */
+export const TABLE_SCHEMA = {
+  partitionKey: 'PK',
+  sortKey: 'SK',
+  indexes: [
+    { name: INDEX.byParent, partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'ALL' },
+    { name: INDEX.byCollection, partitionKey: 'GSI2PK', sortKey: 'GSI2SK', projection: 'ALL' },
+    { name: INDEX.endpointsByParent, partitionKey: 'GSI3PK', sortKey: 'GSI3SK', projection: 'KEYS_ONLY' },
+    { name: INDEX.fleet, partitionKey: 'GSI4PK', sortKey: 'GSI4SK', projection: 'KEYS_ONLY' },
+  ],
+  ttlAttribute: 'expiresAt',
+  streamView: 'NEW_AND_OLD_IMAGES',
+} as const;
+
+export type IndexName = (typeof INDEX)[keyof typeof INDEX];
+
+const INDEXES = new Map<string, (typeof TABLE_SCHEMA.indexes)[number]>(
+  TABLE_SCHEMA.indexes.map((i) => [i.name, i]),
+);
+
+/** The key attributes of an index, as the table schema names them. */
+function indexKeys(index: IndexName): { readonly partitionKey: string; readonly sortKey: string } {
+  return INDEXES.get(index) as (typeof TABLE_SCHEMA.indexes)[number];
+}
+
+const gsi = (index: IndexName, partition: string, sort: string) => {
+  const { partitionKey, sortKey } = indexKeys(index);
+  return { [partitionKey]: partition, [sortKey]: sort };
+};
+
+/**
+ * The key condition of a Query on one partition of the table (no `index`) or of an index, optionally
+ * narrowed to sort keys with a prefix; attribute names come from the table schema.
+ */
+export function partitionQuery(target: { index?: IndexName; partition: string; sortPrefix?: string }) {
+  const names = target.index === undefined ? TABLE_SCHEMA : indexKeys(target.index);
+  const prefixed = target.sortPrefix !== undefined;
+  return {
+    ...(target.index === undefined ? {} : { IndexName: target.index }),
+    KeyConditionExpression: prefixed ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+    ExpressionAttributeNames: { '#pk': names.partitionKey, ...(prefixed ? { '#sk': names.sortKey } : {}) },
+    ExpressionAttributeValues: {
+      ':pk': target.partition,
+      ...(prefixed ? { ':prefix': target.sortPrefix } : {}),
+    },
+  };
+}
+
+/** The attributes of an item's key in the table or (with `index`) in an index as well. */
+export function keyAttributes(index?: IndexName): string[] {
+  const table = [TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey];
+  if (index === undefined) return table;
+  const { partitionKey, sortKey } = indexKeys(index);
+  return [...table, partitionKey, sortKey];
+}
+
 export const keys = {
   company: (companyId: string) => ({ PK: `COMPANY#${companyId}`, SK: 'COMPANY' }),
   site: (companyId: string, siteId: string) => ({ PK: `COMPANY#${companyId}`, SK: `SITE#${siteId}` }),
   endpoint: (endpointId: string) => ({ PK: `ENDPOINT#${endpointId}`, SK: 'ENDPOINT' }),
   /** GSI3: endpoints of a company, of a site by prefix. */
-  endpointByParent: (companyId: string, siteId: string, endpointId: string) => ({
-    GSI3PK: `COMPANY#${companyId}`,
-    GSI3SK: `SITE#${siteId}#ENDPOINT#${endpointId}`,
-  }),
+  endpointByParent: (companyId: string, siteId: string, endpointId: string) =>
+    gsi(INDEX.endpointsByParent, `COMPANY#${companyId}`, `SITE#${siteId}#ENDPOINT#${endpointId}`),
   companyEndpoints: (companyId: string) => `COMPANY#${companyId}`,
   siteEndpointsPrefix: (siteId: string) => `SITE#${siteId}#ENDPOINT#`,
   /** GSI4: the fleet, sharded. */
-  endpointInFleet: (endpointId: string) => ({
-    GSI4PK: `FLEET#${fleetShard(endpointId)}`,
-    GSI4SK: endpointId,
-  }),
+  endpointInFleet: (endpointId: string) => gsi(INDEX.fleet, `FLEET#${fleetShard(endpointId)}`, endpointId),
   fleetShard: (shard: number) => `FLEET#${shard}`,
   /** Every group definition in one partition, so the evaluator lists them with a consistent Query. */
   group: (groupId: string) => ({ PK: 'GROUPS', SK: `GROUP#${groupId}` }),
@@ -69,14 +120,10 @@ export const keys = {
     PK: `ENDPOINT#${endpointId}`,
     SK: `TRANSITION#${occurredAt}#${transitionId}`,
   }),
-  transitionByGroup: (groupId: string, occurredAt: string, transitionId: string) => ({
-    GSI1PK: `GROUP#${groupId}`,
-    GSI1SK: `TRANSITION#${occurredAt}#${transitionId}`,
-  }),
-  transitionInCollection: (occurredAt: string, transitionId: string) => ({
-    GSI2PK: 'TRANSITIONS',
-    GSI2SK: `${occurredAt}#${transitionId}`,
-  }),
+  transitionByGroup: (groupId: string, occurredAt: string, transitionId: string) =>
+    gsi(INDEX.byParent, `GROUP#${groupId}`, `TRANSITION#${occurredAt}#${transitionId}`),
+  transitionInCollection: (occurredAt: string, transitionId: string) =>
+    gsi(INDEX.byCollection, 'TRANSITIONS', `${occurredAt}#${transitionId}`),
   transitionsPrefix: 'TRANSITION#',
   transitionsCollection: 'TRANSITIONS',
   job: (jobId: string) => ({ PK: `JOB#${jobId}`, SK: 'JOB' }),
@@ -99,17 +146,3 @@ export function fleetShard(endpointId: string): number {
   }
   return (h >>> 0) % FLEET_SHARDS;
 }
-
-/** The table's shape, shared by the CDK storage construct and the local table creator. */
-export const TABLE_SCHEMA = {
-  partitionKey: 'PK',
-  sortKey: 'SK',
-  indexes: [
-    { name: INDEX.byParent, partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'ALL' },
-    { name: INDEX.byCollection, partitionKey: 'GSI2PK', sortKey: 'GSI2SK', projection: 'ALL' },
-    { name: INDEX.endpointsByParent, partitionKey: 'GSI3PK', sortKey: 'GSI3SK', projection: 'KEYS_ONLY' },
-    { name: INDEX.fleet, partitionKey: 'GSI4PK', sortKey: 'GSI4SK', projection: 'KEYS_ONLY' },
-  ],
-  ttlAttribute: 'expiresAt',
-  streamView: 'NEW_AND_OLD_IMAGES',
-} as const;

@@ -1,10 +1,17 @@
 // Read models for the query routes: group members and transition history, paged by DynamoDB keys.
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  paginateQuery,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { GroupDefinition } from '#core/criteria/types.ts';
 import { type Transition, TransitionSchema } from '#core/transition.ts';
 import { batchGetAll } from './batch-get.ts';
 import type { Item } from './items.ts';
-import { INDEX, keys } from './keys.ts';
+import { INDEX, type IndexName, keyAttributes, keys, partitionQuery } from './keys.ts';
+
+type QueryInput = Omit<QueryCommandInput, 'TableName'>;
 
 export interface KeyPage<T> {
   readonly items: T[];
@@ -27,24 +34,17 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
    * DynamoDB's Limit counts items read before a filter and a response stops at 1 MB, so reading goes
    * on until the page is full or the items run out.
    */
-  async function query(input: ConstructorParameters<typeof QueryCommand>[0], limit: number) {
+  async function query(input: QueryInput, limit: number) {
     const items: Item[] = [];
-    let start = input.ExclusiveStartKey;
-    do {
-      const out = await doc.send(
-        new QueryCommand({ ...input, ExclusiveStartKey: start, Limit: limit + 1 - items.length }),
-      );
-      for (const item of out.Items ?? []) items.push(item);
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined && items.length <= limit);
+    const pages = paginateQuery({ client: doc, pageSize: limit + 1 }, { TableName: tableName, ...input });
+    for await (const page of pages) {
+      items.push(...(page.Items ?? []));
+      if (items.length > limit) break;
+    }
     if (items.length <= limit) return { items, lastKey: undefined };
     const page = items.slice(0, limit);
     const last = page[page.length - 1] as Item;
-    const keyNames = [
-      'PK',
-      'SK',
-      ...(input.IndexName ? [`${input.IndexName}PK`, `${input.IndexName}SK`] : []),
-    ];
+    const keyNames = keyAttributes(input.IndexName as IndexName | undefined);
     return { items: page, lastKey: Object.fromEntries(keyNames.map((k) => [k, last[k]])) };
   }
 
@@ -64,12 +64,10 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
     ) {
       const page = await query(
         {
-          TableName: tableName,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: {
-            ':pk': keys.groupPartition(groupId),
-            ':prefix': keys.membersPrefix(companyId),
-          },
+          ...partitionQuery({
+            partition: keys.groupPartition(groupId),
+            sortPrefix: keys.membersPrefix(companyId),
+          }),
           ExclusiveStartKey: start,
         },
         limit,
@@ -93,19 +91,23 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
       limit: number,
       start?: Record<string, unknown>,
     ): Promise<KeyPage<Transition>> {
-      const base = { TableName: tableName, ScanIndexForward: false, ExclusiveStartKey: start };
+      const base = { ScanIndexForward: false, ExclusiveStartKey: start };
       let page: { items: Item[]; lastKey: Record<string, unknown> | undefined };
       if (filter.endpointId !== undefined) {
+        const partition = partitionQuery({
+          partition: keys.endpoint(filter.endpointId).PK,
+          sortPrefix: keys.transitionsPrefix,
+        });
         page = await query(
           {
             ...base,
-            KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-            ...(filter.groupId !== undefined ? { FilterExpression: 'groupId = :g' } : {}),
-            ExpressionAttributeValues: {
-              ':pk': keys.endpoint(filter.endpointId).PK,
-              ':prefix': keys.transitionsPrefix,
-              ...(filter.groupId !== undefined ? { ':g': filter.groupId } : {}),
-            },
+            ...partition,
+            ...(filter.groupId === undefined
+              ? {}
+              : {
+                  FilterExpression: 'groupId = :g',
+                  ExpressionAttributeValues: { ...partition.ExpressionAttributeValues, ':g': filter.groupId },
+                }),
           },
           limit,
         );
@@ -113,12 +115,11 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
         page = await query(
           {
             ...base,
-            IndexName: INDEX.byParent,
-            KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :prefix)',
-            ExpressionAttributeValues: {
-              ':pk': keys.groupPartition(filter.groupId),
-              ':prefix': keys.transitionsPrefix,
-            },
+            ...partitionQuery({
+              index: INDEX.byParent,
+              partition: keys.groupPartition(filter.groupId),
+              sortPrefix: keys.transitionsPrefix,
+            }),
           },
           limit,
         );
@@ -126,9 +127,7 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
         page = await query(
           {
             ...base,
-            IndexName: INDEX.byCollection,
-            KeyConditionExpression: 'GSI2PK = :pk',
-            ExpressionAttributeValues: { ':pk': keys.transitionsCollection },
+            ...partitionQuery({ index: INDEX.byCollection, partition: keys.transitionsCollection }),
           },
           limit,
         );

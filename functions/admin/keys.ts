@@ -3,6 +3,7 @@
 import * as z from 'zod/mini';
 import type { IngestKeyStore } from '#adapters/ingest-key-store.ts';
 import { NotFoundError } from '#core/errors.ts';
+import { isKeyId } from '#core/ingest-key.ts';
 import { Id } from '#http/validation.ts';
 
 export const CreateKeyBody = z.strictObject({
@@ -31,7 +32,7 @@ export async function listKeys(store: Store, companyId: string) {
 }
 
 export async function revokeKey(store: Store, companyId: string, keyId: string, nowIso: string) {
-  const record = await store.revoke(companyId, keyId, nowIso);
+  const record = isKeyId(keyId) ? await store.revoke(companyId, keyId, nowIso) : undefined;
   if (record === undefined) throw new NotFoundError(`No key "${keyId}" for company "${companyId}"`);
   return record;
 }

@@ -5,7 +5,7 @@
 import * as z from 'zod/mini';
 import { SEVERITIES } from './criteria/types.ts';
 
-export const TRANSITION_EVENTS = ['entered', 'exited'] as const;
+const TRANSITION_EVENTS = ['entered', 'exited'] as const;
 
 const fieldValue = z.nullable(z.union([z.string(), z.number(), z.boolean()]));
 const id = z.string().check(z.minLength(1));

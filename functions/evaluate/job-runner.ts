@@ -70,5 +70,3 @@ export function createJobs(
     },
   };
 }
-
-export type Jobs = ReturnType<typeof createJobs>;

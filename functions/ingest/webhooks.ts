@@ -27,12 +27,18 @@ type GenericEvent = z.infer<typeof GenericEvent>;
 
 export const WEBHOOK_INTEGRATIONS = ['generic'] as const;
 
-/** ISO-8601 as it is; Unix time in seconds or milliseconds (as a number or digits) converted. */
+/** The largest Unix time taken as seconds; larger integers are milliseconds (up to year 5138). */
+const MAX_SECONDS = 99_999_999_999;
+const MAX_MILLISECONDS = 99_999_999_999_999;
+
+/**
+ * ISO-8601 as it is; Unix time in seconds or milliseconds (a non-negative integer, or its digits)
+ * converted. Anything else is passed on as text, for the status route's validation to refuse (400).
+ */
 function observedAt(ts: string | number): string {
-  const digits = typeof ts === 'number' ? ts : /^\d{9,13}$/.test(ts.trim()) ? Number(ts.trim()) : undefined;
-  if (digits === undefined) return String(ts);
-  const ms = digits < 1e11 ? digits * 1000 : digits;
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ts);
+  const n = typeof ts === 'number' ? ts : /^\d{1,15}$/.test(ts.trim()) ? Number(ts.trim()) : undefined;
+  if (n === undefined || !Number.isSafeInteger(n) || n < 0 || n > MAX_MILLISECONDS) return String(ts);
+  return new Date(n <= MAX_SECONDS ? n * 1000 : n).toISOString();
 }
 
 function asObject(v: unknown): Record<string, unknown> {

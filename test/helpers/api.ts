@@ -49,10 +49,17 @@ export interface ApiOptions {
 export async function startApi(opts: ApiOptions = {}) {
   const table = await freshTable();
   const commands: string[] = [];
+  /** Commands DynamoDB refused (a failed condition writes nothing), by name, in order. */
+  const refused: string[] = [];
   table.client.middlewareStack.add(
     (next, context) => async (args) => {
       commands.push(String(context.commandName));
-      return next(args);
+      try {
+        return await next(args);
+      } catch (e: unknown) {
+        refused.push(String(context.commandName));
+        throw e;
+      }
     },
     { step: 'initialize', name: 'countCommands' },
   );
@@ -76,9 +83,10 @@ export async function startApi(opts: ApiOptions = {}) {
     logger,
   });
   const crashes: string[] = [];
+  const handlers = { ingest: ingest as unknown as HttpHandler, admin: admin as unknown as HttpHandler };
   const http = await startHttpServer({
     port: 0,
-    handlers: { ingest: ingest as unknown as HttpHandler, admin: admin as unknown as HttpHandler },
+    handlers,
     log: (line) => crashes.push(line),
   });
   const client = createClient({ url: http.url, secret: SECRETS[0] });
@@ -91,9 +99,12 @@ export async function startApi(opts: ApiOptions = {}) {
     /** A document client of its own, for seeding what other functions would write; not counted. */
     seeder: documentClient(scanner),
     client,
+    /** The two API functions' handlers, for driving them with events directly (fuzzing). */
+    handlers,
     /** A client with another credential: an ingest key signs, or is sent as a bearer token. */
     clientWith: (secret: string, bearer = false) => createClient({ url: http.url, secret, bearer }),
     commands,
+    refused,
     crashes,
     /** Sends a request with full control over what is sent and what is signed. */
     async raw(r: RawRequest) {

@@ -9,7 +9,7 @@ import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createFleetPager } from '#adapters/fleet-pager.ts';
 import { createGroupStore, type GroupStore } from '#adapters/group-store.ts';
 import { createJobStore } from '#adapters/job-store.ts';
-import { INDEX, keys } from '#adapters/keys.ts';
+import { INDEX, keys, partitionQuery } from '#adapters/keys.ts';
 import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
@@ -19,6 +19,7 @@ import { instantKey } from '#core/instant.ts';
 import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createEvaluateHandler } from '#functions/evaluate/app.ts';
 import { createEvaluator, type EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
+import type { MembershipWriter } from '#functions/evaluate/ports.ts';
 import { lambdaContext } from '#local/lambda-context.ts';
 import { freshTable } from './dynamo.ts';
 import { countRequests } from './request-counter.ts';
@@ -42,19 +43,24 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
 
   /** One evaluator "instance": its own client and its own group cache, like one warm Lambda. */
   const instance = (
-    over: { groups?: (store: GroupStore) => GroupStore; sleep?: (ms: number) => Promise<void> } = {},
+    over: {
+      groups?: (store: GroupStore) => GroupStore;
+      writer?: (writer: MembershipWriter) => MembershipWriter;
+      sleep?: (ms: number) => Promise<void>;
+    } = {},
   ) => {
     const evalClient: DynamoDBClient = createDynamoClient(endpoint);
     // Requests of this instance alone, counted at the SDK boundary.
     const requests = countRequests(evalClient);
     const evalDoc = documentClient(evalClient);
     const groupStore = createGroupStore(evalDoc, tableName);
+    const writer = createMembershipWriter(evalDoc, tableName);
     const evaluator = createEvaluator({
       catalogue: SHIPPED_CATALOGUE,
       groups: over.groups ? over.groups(groupStore) : groupStore,
       endpoints: createRepository(evalDoc, tableName),
       fleet: createFleetPager(evalDoc, tableName),
-      writer: createMembershipWriter(evalDoc, tableName),
+      writer: over.writer ? over.writer(writer) : writer,
       jobs: createJobStore(evalDoc, tableName),
       nowMs: opts.now,
       logger,
@@ -109,9 +115,11 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
     const out = await adminDoc.send(
       new QueryCommand({
         TableName: tableName,
-        IndexName: INDEX.byParent,
-        KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :p)',
-        ExpressionAttributeValues: { ':pk': `GROUP#${groupId}`, ':p': 'TRANSITION#' },
+        ...partitionQuery({
+          index: INDEX.byParent,
+          partition: keys.groupPartition(groupId),
+          sortPrefix: keys.transitionsPrefix,
+        }),
       }),
     );
     return out.Items ?? [];
@@ -121,8 +129,7 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
     const out = await adminDoc.send(
       new QueryCommand({
         TableName: tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :p)',
-        ExpressionAttributeValues: { ':pk': keys.groupPartition(groupId), ':p': keys.membersPrefix() },
+        ...partitionQuery({ partition: keys.groupPartition(groupId), sortPrefix: keys.membersPrefix() }),
         ConsistentRead: true,
       }),
     );
@@ -146,6 +153,8 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
     );
   return {
     at,
+    doc: adminDoc,
+    tableName,
     repo,
     groups,
     stream,

@@ -152,3 +152,52 @@ describe('logs', () => {
     }
   });
 });
+
+describe('webhook timestamps (found by black-box review: large numbers were a 500)', () => {
+  it.each([1e300, 1e16, -1e20, -5, 1.5, 8640000000000001, '99999999999999999', 'yesterday'])(
+    'answers 400, never a 5xx, to timestamp %s',
+    async (timestamp) => {
+      const res = await api.client.request('POST', '/v1/webhooks/generic', {
+        deviceId: 'TS-1',
+        companyId: 'acme',
+        siteId: 'hq',
+        field: STATUS,
+        value: 'x',
+        timestamp,
+      });
+      expect(res.status, res.text).toBe(400);
+      expect(errorOf(res.body).details?.[0]?.path).toBe('updates[0].observedAt');
+    },
+  );
+
+  it('reads 10-digit seconds and 13-digit milliseconds alike', async () => {
+    const seconds = Math.floor(Date.now() / 1000) - 60;
+    for (const [deviceId, timestamp] of [
+      ['TS-S', seconds],
+      ['TS-MS', seconds * 1000],
+      ['TS-STR', String(seconds)],
+    ] as const) {
+      const res = await api.client.request('POST', '/v1/webhooks/generic', {
+        deviceId,
+        companyId: 'acme',
+        siteId: 'hq',
+        field: STATUS,
+        value: 'x',
+        timestamp,
+      });
+      expect(res.status, res.text).toBe(200);
+      const stored = await api.client.request('GET', `/v1/endpoints/${deviceId}`);
+      expect(stored.body).toMatchObject({ endpoint: { observedAt: new Date(seconds * 1000).toISOString() } });
+    }
+  });
+});
+
+describe('an empty bearer token (found by black-box review: it was ignored)', () => {
+  it.each(['Bearer', 'Bearer ', 'bearer  '])(
+    'answers 401 to %j even with a valid admin signature',
+    async (value) => {
+      const res = await api.raw({ method: 'GET', target: '/v1/groups', headers: { authorization: value } });
+      expect(res.status).toBe(401);
+    },
+  );
+});

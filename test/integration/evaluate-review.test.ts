@@ -6,9 +6,11 @@
 //
 // Tests whose comment starts "Regression:" each proved a bug found in review (they failed before the
 // fix named in their comment); they now guard against its return.
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { GroupStore } from '#adapters/group-store.ts';
+import { keys } from '#adapters/keys.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
 import { instantKey } from '#core/instant.ts';
@@ -56,13 +58,12 @@ describe('evaluator review: company moves', () => {
     expect(await t.transitions(FAILED_GROUP)).toHaveLength(1);
   });
 
-  // Regression (fixed in membership-store / evaluate): rehomeMembers (membership-store.ts:162, called from evaluate.ts:139-142) re-creates member
-  // items from the *stream image's* `groups`, unguarded, before the guarded transaction. When the
-  // move record is redelivered after it was fully applied (a later record of the batch failed, a
-  // bisected batch, a timeout), the image still lists the group the endpoint has since left: the
-  // member item is Put back under the new company, then the transaction fails its grev guard, the
-  // re-read finds nothing to change, and the phantom member item stays for good (member lists and
-  // counts include an endpoint that is not a member).
+  // Regression: moving member items to the endpoint's new company from the *stream image's* `groups`,
+  // unguarded, before the guarded transaction. A redelivered move record (a later record of the batch
+  // failed, a bisected batch, a timeout) still lists a group the endpoint has since left: its member
+  // item came back under the new company and stayed for good (member lists and counts included an
+  // endpoint that is not a member). Now the move (`rehome`) is one transaction guarded like any
+  // membership write, from the stored `groupsCompanyId`.
   it('does not resurrect a member item when a company-move record is redelivered', async () => {
     const t = await setup();
     await t.settle();
@@ -80,12 +81,11 @@ describe('evaluator review: company moves', () => {
     expect(await t.memberItems(FAILED_GROUP)).toEqual([]);
   });
 
-  // Regression (fixed in membership-store / evaluate): a fan-out job that reaches a moved endpoint before the move's own record evaluates it with
-  // movedFrom undefined (evaluate.ts:208) and deletes/puts member items under the *new* company
-  // (membership-store.ts:124,128) while they still live under the old one. The later move record
-  // then rehomes from its stale image (membership-store.ts:162). Either way a member item of a group
-  // the endpoint is not in survives. The stored `groupsCompanyId` (written, never read) is what
-  // should decide where member items are, inside the guarded transaction.
+  // Regression: a fan-out job reaching a moved endpoint before the move's own record evaluated it as
+  // if unmoved and deleted / put member items under the *new* company while they still lived under
+  // the old one; the later move record then moved them from its stale image. Either way a member item
+  // of a group the endpoint is not in survived. Now the stored `groupsCompanyId` decides where member
+  // items are, and moving them is guarded like every membership write.
   it('keeps member items right when a fan-out job evaluates a moved endpoint before its move record', async () => {
     const t = await setup();
     await t.settle();
@@ -114,14 +114,12 @@ describe('evaluator review: records racing with fan-out jobs', () => {
     clock = Date.parse('2026-11-26T10:00:00Z');
   });
 
-  // Regression (fixed in membership-store / evaluate): company and site records are read once per batch in `prepare` (evaluate.ts:260) and the
-  // evaluation applies its result guarded only by the endpoint's rev/grev (membership-store.ts:109),
-  // not by the company/site it read. A company change that lands between `prepare` and `handle`
-  // starts a job; that job finds nothing to change on this endpoint (its stored membership already
-  // agrees with the new company), writes nothing, and the record then applies membership computed
-  // from the superseded company: a wrong "entered" transition and a membership that no later event
-  // corrects. (The conflict path has the same flaw: after StaleEndpointError it re-reads the
-  // endpoint but keeps the stale scopes, evaluate.ts:168.)
+  // Regression: company and site records are read once per batch in `prepare`, and an evaluation's
+  // write was guarded only by the endpoint's revisions, not by the company or site it read. A company
+  // change landing between `prepare` and `handle` starts a job that finds nothing to change on this
+  // endpoint and writes nothing; the record then applied membership computed from the superseded
+  // company: a wrong "entered" transition that no later event corrects. (After a StaleEndpointError
+  // the re-read kept the stale scopes too.)
   // Fixed: company and site are always read after the endpoint, and a fan-out job bumps the `grev`
   // of every endpoint it walks even when nothing changes, so the record's write (guarded by `grev`)
   // fails and it re-reads everything. (ConditionChecks on the company item would have made every
@@ -171,13 +169,11 @@ describe('evaluator review: records racing with fan-out jobs', () => {
     expect(await t.groupsOf('LAPTOP-1')).toEqual([FAILED_GROUP]);
   });
 
-  // Regression (fixed by the scope revision checks in the membership transaction): after StaleEndpointError the
-  // evaluator re-reads the endpoint (evaluate.ts:168) but evaluates it against the batch's scope
-  // map, loaded in `prepare` for the companies the batch's records named. When the endpoint was
-  // moved to another company by a report written after `prepare` (the next batch), the re-read
-  // endpoint's company is not in the map: it is evaluated as if its company had no fields, the
-  // result is written (rev and grev match), and the move's own record then puts it back. Two
-  // spurious transitions, both alerted: an exit and a re-entry.
+  // Regression: after a StaleEndpointError the evaluator re-read the endpoint but evaluated it against
+  // the batch's company and site map, loaded in `prepare` for the companies the batch's records named.
+  // An endpoint moved to another company by a later report was then evaluated as if its company had
+  // no fields, the result was written, and the move's own record put it back: two spurious alerted
+  // transitions, an exit and a re-entry. Now a re-read endpoint's company and site are read with it.
   it('does not flap an endpoint out and back in when it moved company during its evaluation', async () => {
     const t = await setup();
     await t.groups.put(
@@ -212,14 +208,12 @@ describe('evaluator review: records racing with fan-out jobs', () => {
     expect((await t.transitions('backup-on')).map((i) => i.event)).toEqual(['entered']);
   });
 
-  // Regression (fixed: groups are listed with a consistent Query and jobs force a reload): the group list is read from GSI2 (group-store.ts:176), which may lag
-  // the GROUP record that invalidated the cache (evaluate.ts:292). The next groupSet() call — the
-  // next record of the same batch — can reload the *old* definitions and cache them for
-  // GROUP_CACHE_MS. The fleet job waits FLEET_JOB_DELAY_MS (= GROUP_CACHE_MS) from the GROUP record,
-  // i.e. slightly *less* than the cache lifetime counted from that reload, so its walk runs on the
-  // stale set: the saved group is never applied to the fleet (until each endpoint's next relevant
-  // report). Fix: a fleet job created for a group change forces a reload when it starts (and
-  // ideally checks the loaded set holds the job's group at its saved `updatedAt`, reloading if not).
+  // Regression: the group list was read from an index, which may lag the GROUP record that invalidated
+  // the cache. The next reload (the next record of the same batch) could cache the *old* definitions
+  // for the cache lifetime, and the fleet job, which waits the fleet delay (= cache lifetime) from the
+  // GROUP record, then walked the fleet with the stale set: the saved group was never applied (until
+  // each endpoint's next relevant report). Fixed: definitions are read with a consistent Query of
+  // their partition, and a job forces a reload when it starts.
   it('applies a saved group to the fleet even if the first reload after it saw a lagging index', async () => {
     let lagging = false;
     let stale: Awaited<ReturnType<GroupStore['snapshot']>> | undefined;
@@ -257,7 +251,7 @@ describe('evaluator review: records racing with fan-out jobs', () => {
     );
     // The GROUP record and, right behind it in the batch, some relevant report.
     await t.report('LAPTOP-9', 2, { [STATUS]: FAILED });
-    lagging = true; // GSI2 has not caught up with the new group yet on the first reload
+    lagging = true; // the first reload still returns the set without the new group
     await t.settle(a);
     expect(await t.groupsOf('SERVER-1')).toContain('servers');
   });
@@ -303,15 +297,14 @@ describe('evaluator review: group deletion', () => {
       SHIPPED_CATALOGUE,
     );
 
-  // Regression (fixed in membership-store / evaluate): the purge job of a deleted group starts at once (evaluate.ts:296, no notBefore), unlike the
-  // fleet job of a saved group (evaluate.ts:312), and `apply` does not check that a group it enters
-  // still exists. An instance that has not seen the GROUP REMOVE record (other shard) keeps the
-  // deleted group in its cache for up to GROUP_CACHE_MS and, after the purge has passed, enters an
-  // endpoint into the deleted group: a transition and an alert for a group that no longer exists,
-  // and a membership (map entry + member item) the purge will never visit again.
+  // Regression: the purge job of a deleted group started at once, unlike the fleet job of a saved
+  // group, and nothing checked that a group being entered still exists. An instance that has not seen
+  // the GROUP REMOVE record (other shard) keeps the deleted group in its cache for up to the cache
+  // lifetime and, after the purge had passed, entered an endpoint into it: a transition and an alert
+  // for a group that no longer exists, and a membership the purge never visits again.
   // Fixed: entries are written only after a consistent read shows their groups still defined (a check
   // inside the transaction would make concurrent entries into one group conflict), and the purge
-  // starts FLEET_JOB_DELAY_MS after the deletion.
+  // starts the fleet delay after the deletion.
   it('never enters an endpoint into a group deleted and purged meanwhile', async () => {
     const t = await setup();
     await t.groups.put(servers(), at(0));
@@ -331,15 +324,12 @@ describe('evaluator review: group deletion', () => {
     expect(await t.transitions('servers')).toHaveLength(0);
   });
 
-  // Regression (fixed in membership-store / evaluate): deleting a group and creating one with the same id starts a purge job and a fleet job on
-  // two different JOB partitions (so, in production, two shards with no order between them). The
-  // purge removes *every* member item of the id and its map entries (membership-store.ts:271),
-  // including memberships the new group's fleet walk has just recorded (or left in place because the
-  // old membership already matched). The endpoint silently loses a membership it should have, with
-  // no transition and nothing to restore it until its next relevant report.
-  // Fix: make the purge remove only memberships older than the deletion (condition on
-  // groups.<g> = the `since` read from the member item, or `since` < deletion time), or stop the
-  // purge when the group exists again.
+  // Regression: deleting a group and creating one with the same id starts a purge job and a fleet job
+  // on two different JOB partitions (so, in production, two shards with no order between them). The
+  // purge removed *every* member item of the id, including memberships the new group's fleet walk had
+  // just recorded: the endpoint silently lost a membership it should have, with no transition and
+  // nothing to restore it until its next relevant report. Fixed: the purge stops when a group with
+  // its id exists again.
   it('keeps the memberships of a group re-created under the id of a deleted one', async () => {
     const t = await setup();
     await t.groups.put(servers(), at(0));
@@ -364,6 +354,86 @@ describe('evaluator review: group deletion', () => {
     await t.settle();
     expect(await t.groupsOf('SERVER-1')).toContain('servers');
     expect(await t.memberItems('servers')).toEqual(['contoso/SERVER-1']);
+  });
+});
+
+describe('evaluator review: bounded retries', () => {
+  beforeEach(() => {
+    clock = Date.parse('2026-11-26T10:00:00Z');
+  });
+
+  // Regression: only lost races counted towards the bound on one endpoint's evaluation; a group that
+  // kept "vanishing" (listed by the definitions, absent from the existence check) reloaded and
+  // re-planned for ever, and so did a fan-out page, by recursion. Every pass counts now.
+  it('fails the record, instead of retrying for ever, while every write loses its race', async () => {
+    const t = await setup();
+    await t.settle();
+    let applies = 0;
+    const a = t.instance({
+      writer: (real) => ({
+        ...real,
+        async apply(w) {
+          applies++;
+          // Another writer moves the endpoint's membership revision on just before each write.
+          await t.doc.send(
+            new UpdateCommand({
+              TableName: t.tableName,
+              Key: keys.endpoint(w.endpoint.endpointId),
+              UpdateExpression: 'SET grev = grev + :one, writer = :evaluate',
+              ExpressionAttributeValues: { ':one': 1, ':evaluate': 'evaluate' },
+            }),
+          );
+          return real.apply(w);
+        },
+      }),
+    });
+    await t.report('LAPTOP-1', 1, { [STATUS]: FAILED });
+    const records = (await t.stream.next()).filter(isType('ENDPOINT'));
+    expect((await a.deliver(records)).batchItemFailures).toHaveLength(1);
+    expect(applies).toBe(10);
+    expect(await t.groupsOf('LAPTOP-1')).toEqual([]);
+    expect(await t.transitions(FAILED_GROUP)).toHaveLength(0);
+    // The stream's retry, once nothing interferes, records the entry.
+    expect((await t.deliver(records)).batchItemFailures).toEqual([]);
+    expect(await t.groupsOf('LAPTOP-1')).toContain(FAILED_GROUP);
+  });
+
+  it('fails the record, instead of reloading for ever, while an entered group seems to vanish', async () => {
+    const t = await setup();
+    await t.settle();
+    let reloads = 0;
+    const a = t.instance({
+      groups: (store) => ({
+        ...store,
+        async snapshot() {
+          reloads++;
+          return store.snapshot();
+        },
+        // The definitions list the group, the existence check never finds it.
+        existingGroups: async () => new Set<string>(),
+      }),
+    });
+    await t.report('LAPTOP-1', 1, { [STATUS]: FAILED });
+    const records = (await t.stream.next()).filter(isType('ENDPOINT'));
+    expect((await a.deliver(records)).batchItemFailures).toHaveLength(1);
+    expect(reloads).toBeLessThanOrEqual(11);
+    expect(await t.transitions(FAILED_GROUP)).toHaveLength(0);
+  });
+
+  it('fails a fan-out page, instead of re-planning it for ever, while an entered group seems to vanish', async () => {
+    const t = await setup();
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { [STATUS]: SUCCESS });
+    await t.settle();
+    const a = t.instance({
+      groups: (store) => ({ ...store, existingGroups: async () => new Set<string>() }),
+    });
+    await t.setCompany('contoso', { [ENABLE]: 'Windows Workstation' }, 2);
+    expect((await a.deliver(await t.stream.next())).batchItemFailures).toEqual([]); // starts the job
+    const job = await t.stream.next();
+    expect(job.filter(isType('JOB'))).toHaveLength(1);
+    expect((await a.deliver(job)).batchItemFailures).toHaveLength(1);
+    expect(await t.groupsOf('LAPTOP-1')).not.toContain(ENABLED_GROUP);
   });
 });
 
@@ -411,13 +481,11 @@ describe('evaluator review: many changes at once', () => {
     expect((await t.groupsOf('LAPTOP-1')).filter((g) => g.startsWith('bulk-'))).toEqual([]);
   });
 
-  // Regression (fixed in membership-store / evaluate): the first chunk of `apply` holds the endpoint update, a Delete per dropped (deleted) group
-  // and 2 actions per change for up to 49 changes (membership-store.ts:21,91-126): with 49 changes
-  // and 2 or more dropped groups it has 101+ actions, over DynamoDB's limit of 100. The
-  // ValidationException is not a StaleEndpointError, so the record fails on every retry and blocks
-  // its stream shard (every later report of that shard waits) until the purge jobs happen to clear
-  // the dropped groups from this endpoint — and a purge that already passed never will.
-  // Fix: count dropped deletes into the first chunk's budget (or put them in their own chunk).
+  // Regression: the first transaction of an endpoint's write holds its update, a Delete per dropped
+  // (deleted) group and 2 actions per change; with 49 changes and 2 or more dropped groups it had 101+
+  // actions, over DynamoDB's limit of 100. The ValidationException is no StaleEndpointError, so the
+  // record failed on every retry and blocked its stream shard. Fixed: dropped deletes count towards
+  // the transaction's budget.
   it('stays within 100 transaction actions when groups were deleted as well', async () => {
     const t = await setup();
     for (const id of ['old-1', 'old-2']) await t.groups.put(bulkGroup(id, 'OLD'), at(0));

@@ -16,7 +16,7 @@ import type { AttributeValue, Context, DynamoDBRecord, DynamoDBStreamEvent } fro
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { snsPublisher } from '#adapters/alert-publisher.ts';
-import { keys } from '#adapters/keys.ts';
+import { transitionItem } from '#adapters/membership-writer.ts';
 import { NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
 import type { Transition } from '#core/transition.ts';
 import { createNotifyHandler, IDEMPOTENCY_PK } from '#functions/notify/notify.ts';
@@ -58,17 +58,15 @@ beforeEach(() => {
   });
 });
 
+/** Any TTL: these items are read within the test. */
+const EXPIRES_AT = 4_102_444_800;
+
 /** A stream record of the transition item as the evaluator stores it. */
 function streamRecord(
   t: Transition,
   options: { eventName?: 'INSERT' | 'MODIFY'; item?: Record<string, unknown> } = {},
 ): DynamoDBRecord {
-  const item = {
-    ...keys.transition(t.endpointId, t.occurredAt, t.transitionId),
-    type: 'TRANSITION',
-    ...t,
-    ...options.item,
-  };
+  const item = { ...transitionItem(t, EXPIRES_AT), ...options.item };
   const image = marshall(item, { removeUndefinedValues: true }) as Record<string, AttributeValue>;
   sequence++;
   return {
@@ -340,11 +338,7 @@ describe('notify through the local stream poller and file sink', () => {
       await poller.drained();
       const alerted = transition();
       for (const t of [alerted, transition({ alert: false, severity: null })]) {
-        const item = {
-          ...keys.transition(t.endpointId, t.occurredAt, t.transitionId),
-          type: 'TRANSITION',
-          ...t,
-        };
+        const item = transitionItem(t, EXPIRES_AT);
         await table.client.send(new PutItemCommand({ TableName: table.tableName, Item: marshall(item) }));
       }
       await poller.drained();

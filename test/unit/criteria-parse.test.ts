@@ -131,7 +131,15 @@ describe('parseGroupDefinition: id, name and shape', () => {
 
   it('rejects a body that is not an object', () => {
     // Act / Assess
-    expect(pathsOf([1, 2])).toEqual(['']);
+    expect(pathsOf([1, 2])).toEqual(['(body)']);
+  });
+
+  it('rejects unknown top-level properties, so a typo cannot drop the alert, but takes back what GET adds', () => {
+    expect(pathsOf({ name: 'G', criteria: failedLeaf, alerts: { on: ['enter'], severity: 'high' } })).toEqual(
+      ['alerts'],
+    );
+    const readBack = { name: 'G', criteria: failedLeaf, updatedAt: '2026-01-01T00:00:00Z', memberCount: 3 };
+    expect(parseGroupDefinition('g', readBack, FIELDS)).not.toHaveProperty('updatedAt');
   });
 
   it('requires criteria or blocks, and not both', () => {

@@ -1,37 +1,22 @@
 // Validation and canonicalisation of one group definition (DESIGN §2) as a client sends it. Checks
 // everything that needs no other group; references between groups are checked by compileGroups.
-import { type Catalogue, canonicalOption, type FieldDefinition, LEVELS, type Level } from '../catalogue.ts';
+import type { Catalogue } from '../catalogue.ts';
 import { type ProblemDetail, ValidationError } from '../errors.ts';
 import { isValidId } from '../ids.ts';
-import { parseIsoDateOrInstant } from '../instant.ts';
+import { type Fields, isObject, parseCriterion, type Report } from './criterion.ts';
 import {
   type AlertEvent,
   type AlertPolicy,
   type CriteriaNode,
   type Criterion,
-  GROUP_FIELD,
   type GroupDefinition,
-  OPERATORS,
-  type Operator,
   SEVERITIES,
   type Severity,
 } from './types.ts';
-import { parseDays, parseNumber } from './values.ts';
 
 const ALERT_EVENTS: readonly AlertEvent[] = ['enter', 'exit'];
 const NAME_MAX = 256;
 const DESCRIPTION_MAX = 4096;
-
-const TEXT_OPERATORS: ReadonlySet<Operator> = new Set([
-  'Contains any of',
-  'Does Not Contain any of',
-  'Contains all of',
-  'Begins with',
-  'Ends with',
-]);
-const ORDER_OPERATORS: ReadonlySet<Operator> = new Set(['Greater than', 'Less than']);
-const DAY_OPERATORS: ReadonlySet<Operator> = new Set(['Older than days', 'Within last days']);
-const MEMBERSHIP_OPERATORS: ReadonlySet<Operator> = new Set(['Member of group', 'Not member of group']);
 
 /** The criteria of a definition as one tree: `blocks` become `any` of `all`. */
 export function criteriaOf(def: GroupDefinition): CriteriaNode {
@@ -44,6 +29,10 @@ export function criteriaOf(def: GroupDefinition): CriteriaNode {
  * operators, options, Flag and Is Blank values, alert events and severity), in the shape it was sent.
  * Throws ValidationError with one `{ path, message }` per problem.
  */
+const GROUP_KEYS = new Set(['id', 'name', 'description', 'criteria', 'blocks', 'alert']);
+/** Properties the API adds when it answers a group (GET, PUT, the list). */
+const READ_ONLY_KEYS = new Set(['updatedAt', 'memberCount']);
+
 export function parseGroupDefinition(id: string, input: unknown, catalogue: Catalogue): GroupDefinition {
   const problems: ProblemDetail[] = [];
   const report: Report = (path: string, message: string): void => {
@@ -53,8 +42,13 @@ export function parseGroupDefinition(id: string, input: unknown, catalogue: Cata
 
   if (!isValidId(id)) report('id', 'must be 1–128 characters without "/", "?", "#" or whitespace');
   if (!isObject(input)) {
-    report('', 'a group definition must be a JSON object');
+    report('(body)', 'a group definition must be a JSON object');
     throw invalid(problems);
+  }
+  // A typo (`"alerts"`) must not save a group without its alert. What GET adds is accepted back, so a
+  // read definition can be PUT again unchanged.
+  for (const key of Object.keys(input)) {
+    if (!GROUP_KEYS.has(key) && !READ_ONLY_KEYS.has(key)) report(key, 'is not a known property');
   }
   if (
     input.id !== undefined &&
@@ -98,20 +92,10 @@ export function parseGroupDefinition(id: string, input: unknown, catalogue: Cata
     : { ...base, criteria: criteria as CriteriaNode, ...withAlert };
 }
 
-/** Collects problems. */
-type Report = (path: string, message: string) => void;
-
-/** The fields criteria may name: the catalogue's. */
-type Fields = readonly FieldDefinition[];
-
 function invalid(problems: readonly ProblemDetail[]): ValidationError {
   const first = problems[0];
   const where = first === undefined || first.path === '' ? '' : `${first.path}: `;
   return new ValidationError(`Invalid group definition: ${where}${first?.message ?? 'invalid'}`, problems);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function parseBlocks(raw: unknown, report: Report, fields: Fields): Criterion[][] | undefined {
@@ -132,8 +116,6 @@ function parseBlocks(raw: unknown, report: Report, fields: Fields): Criterion[][
 }
 
 const COMBINATORS = ['all', 'any', 'not'] as const;
-const CRITERION_KEYS: ReadonlySet<string> = new Set(['field', 'level', 'operator', 'values']);
-
 function parseNode(raw: unknown, path: string, report: Report, fields: Fields): CriteriaNode {
   if (!isObject(raw)) {
     report(path, 'must be an object: { "all": [...] }, { "any": [...] }, { "not": {...} } or a criterion');
@@ -158,195 +140,6 @@ function parseNode(raw: unknown, path: string, report: Report, fields: Fields): 
     return combinator === 'all' ? { all: nodes } : { any: nodes };
   }
   return parseCriterion(raw, path, report, fields);
-}
-
-interface FieldMatch {
-  /** Undefined for the Group pseudo-field. */
-  readonly def: FieldDefinition | undefined;
-  readonly name: string;
-}
-
-function parseCriterion(raw: unknown, path: string, report: Report, fields: Fields): Criterion {
-  const broken: Criterion = { field: '', operator: 'Equal' };
-  if (!isObject(raw)) {
-    report(path, 'a criterion must be an object { "field", "level"?, "operator", "values" }');
-    return broken;
-  }
-  for (const key of Object.keys(raw)) {
-    if (!CRITERION_KEYS.has(key)) report(`${path}.${key}`, 'unknown property of a criterion');
-  }
-
-  const level = parseLevel(raw.level, `${path}.level`, report);
-  const field = resolveField(raw.field, level, path, report, fields);
-  const operator = parseOperator(raw.operator, `${path}.operator`, report);
-  if (field === undefined || operator === undefined) return broken;
-  if (level === null) return broken;
-  if (!operatorFits(field, operator, `${path}.operator`, report)) return broken;
-
-  const values = parseValues(raw.values, field, operator, `${path}.values`, report);
-  const criterion: Criterion = {
-    field: field.name,
-    ...(level === undefined ? {} : { level }),
-    operator,
-    ...(values === undefined ? {} : { values }),
-  };
-  return criterion;
-}
-
-/** Undefined: not given; null: given but invalid (already reported). */
-function parseLevel(raw: unknown, path: string, report: Report): Level | undefined | null {
-  if (raw === undefined) return undefined;
-  const level = typeof raw === 'string' ? LEVELS.find((l) => l === raw.toUpperCase()) : undefined;
-  if (level === undefined) {
-    report(path, `must be one of ${LEVELS.join(', ')}`);
-    return null;
-  }
-  return level;
-}
-
-function resolveField(
-  raw: unknown,
-  level: Level | null | undefined,
-  path: string,
-  report: Report,
-  fields: Fields,
-): FieldMatch | undefined {
-  if (typeof raw !== 'string' || raw === '') {
-    report(`${path}.field`, 'is required: a field name');
-    return undefined;
-  }
-  const wanted = raw.toLowerCase();
-  if (wanted === GROUP_FIELD.toLowerCase()) {
-    if (level !== undefined) report(`${path}.level`, `"${GROUP_FIELD}" takes no level`);
-    return { def: undefined, name: GROUP_FIELD };
-  }
-  const named = fields.filter((f) => f.name.toLowerCase() === wanted);
-  const first = named[0];
-  if (first === undefined) {
-    report(`${path}.field`, `unknown field "${raw}"`);
-    return undefined;
-  }
-  if (level === null) return undefined;
-  if (level === undefined) {
-    if (named.length > 1) {
-      const levels = named.map((f) => f.level).join(' and ');
-      report(`${path}.level`, `"${first.name}" exists at ${levels}: give "level" to pick one`);
-      return undefined;
-    }
-    return { def: first, name: first.name };
-  }
-  const atLevel = named.find((f) => f.level === level);
-  if (atLevel === undefined) {
-    const levels = named.map((f) => f.level).join(', ');
-    report(`${path}.level`, `"${first.name}" is not a field at ${level} (it is at ${levels})`);
-    return undefined;
-  }
-  return { def: atLevel, name: atLevel.name };
-}
-
-function parseOperator(raw: unknown, path: string, report: Report): Operator | undefined {
-  const wanted = typeof raw === 'string' ? raw.toLowerCase() : undefined;
-  const operator = OPERATORS.find((o) => o.toLowerCase() === wanted);
-  if (operator === undefined) {
-    report(path, typeof raw === 'string' ? `unknown operator "${raw}"` : 'is required: an operator');
-  }
-  return operator;
-}
-
-function operatorFits(field: FieldMatch, operator: Operator, path: string, report: Report): boolean {
-  const def = field.def;
-  if (def === undefined) {
-    if (MEMBERSHIP_OPERATORS.has(operator)) return true;
-    report(path, `"${GROUP_FIELD}" takes only "Member of group" or "Not member of group"`);
-    return false;
-  }
-  const type = def.type;
-  let fits: boolean;
-  if (MEMBERSHIP_OPERATORS.has(operator)) fits = false;
-  else if (TEXT_OPERATORS.has(operator)) fits = type === 'Text' || type === 'Dropdown';
-  else if (ORDER_OPERATORS.has(operator)) fits = type === 'Number' || type === 'Date';
-  else if (DAY_OPERATORS.has(operator)) fits = type === 'Date';
-  else fits = true;
-  if (!fits) {
-    const only = MEMBERSHIP_OPERATORS.has(operator) ? ` (only on "${GROUP_FIELD}")` : '';
-    report(path, `"${operator}" does not fit "${def.name}", a ${type} field${only}`);
-  }
-  return fits;
-}
-
-function parseValues(
-  raw: unknown,
-  field: FieldMatch,
-  operator: Operator,
-  path: string,
-  report: Report,
-): string[] | undefined {
-  if (!Array.isArray(raw)) {
-    report(path, 'is required: an array of values');
-    return undefined;
-  }
-  const values: string[] = [];
-  raw.forEach((v: unknown, i) => {
-    if (typeof v === 'string') values.push(v);
-    else if (typeof v === 'number' && Number.isFinite(v)) values.push(String(v));
-    else if (typeof v === 'boolean') values.push(v ? 'True' : 'False');
-    else report(`${path}[${i}]`, 'must be a string, number or boolean');
-  });
-  if (values.length !== raw.length) return undefined;
-
-  const def = field.def;
-  const single = operator === 'Is Blank' || ORDER_OPERATORS.has(operator) || DAY_OPERATORS.has(operator);
-  if (single && values.length !== 1) {
-    report(path, `"${operator}" takes exactly one value`);
-    return undefined;
-  }
-  if (values.length === 0) {
-    report(path, `"${operator}" needs at least one value`);
-    return undefined;
-  }
-
-  const canonical = values.map((value, i): string => {
-    const at = `${path}[${i}]`;
-    if (operator === 'Is Blank') return flagText(value, at, report);
-    if (def === undefined) {
-      if (!isValidId(value)) report(at, `"${value}" is not a group id`);
-      return value;
-    }
-    if (ORDER_OPERATORS.has(operator)) return checkTyped(def, value, at, report);
-    if (DAY_OPERATORS.has(operator)) {
-      if (parseDays(value) === undefined) report(at, 'must be a non-negative number of days');
-      return value;
-    }
-    if (operator === 'Equal' || operator === 'Not Equal') {
-      if (def.type === 'Dropdown') {
-        const option = canonicalOption(def, value);
-        if (option === undefined) {
-          report(at, `"${value}" is not an option of "${def.name}": ${def.options?.join(', ')}`);
-        }
-        return option ?? value;
-      }
-      if (def.type === 'Flag') return flagText(value, at, report);
-      if (def.type === 'Number' || def.type === 'Date') return checkTyped(def, value, at, report);
-    }
-    return value;
-  });
-  return canonical;
-}
-
-function flagText(value: string, path: string, report: Report): string {
-  const lower = value.toLowerCase();
-  if (lower === 'true') return 'True';
-  if (lower === 'false') return 'False';
-  report(path, 'must be "True" or "False"');
-  return value;
-}
-
-function checkTyped(def: FieldDefinition, value: string, path: string, report: Report): string {
-  if (def.type === 'Number' && parseNumber(value) === undefined) report(path, 'must be a number');
-  if (def.type === 'Date' && parseIsoDateOrInstant(value) === undefined) {
-    report(path, 'must be an ISO-8601 date or date-time with a time zone');
-  }
-  return value;
 }
 
 function parseAlert(raw: unknown, report: Report): AlertPolicy | undefined {

@@ -70,7 +70,7 @@ export function authenticate(opts: AuthenticateOptions): ApiMiddleware {
     const authorization = header(event, 'authorization');
     const keyIdHeader = header(event, 'x-keywatch-key-id');
     // Another scheme (a proxy's Basic auth, say) is not ours to judge: the signature decides.
-    if (authorization !== undefined && /^Bearer\s/i.test(authorization)) {
+    if (authorization !== undefined && /^Bearer(\s|$)/i.test(authorization.trim())) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
       const keyId = m?.[1] === undefined ? undefined : keyIdOf(m[1]);
       if (m?.[1] === undefined || keyId === undefined) return { reason: 'malformed bearer' };
