@@ -81,12 +81,13 @@ function installExitHooks(): void {
   process.on('exit', killAll);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const onSignal = () => {
+      // Another listener shuts down in its own order (npm start lets in-flight batches finish
+      // before it stops DynamoDB Local); the exit hook and the watchdog still see the JVM end.
+      if (process.listenerCount(signal) > 1) return;
       killAll();
       // Alone on this signal we would swallow it; restore the default so the process still ends.
-      if (process.listenerCount(signal) === 1) {
-        process.off(signal, onSignal);
-        process.kill(process.pid, signal);
-      }
+      process.off(signal, onSignal);
+      process.kill(process.pid, signal);
     };
     process.on(signal, onSignal);
   }

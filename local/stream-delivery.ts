@@ -79,8 +79,9 @@ export interface DeliveryContext {
 
 /**
  * Delivers one page of a shard's records; resolves when every lane is done with them. The shard's
- * next page is read only then: a barrier Lambda does not have (its lanes move on independently),
- * which the local evaluator relies on to start fleet walks without a delay (functions.ts).
+ * next page is read only then: a barrier Lambda does not promise (a slow batch there need not hold
+ * up the other keys), which the local evaluator relies on to start fleet walks without a delay
+ * (functions.ts).
  */
 export async function deliverRecords(ctx: DeliveryContext, records: readonly DynamoDBRecord[]) {
   const settings = settingsOf(ctx.consumer);

@@ -13,6 +13,7 @@ import { type DynamoDbLocal, startDynamoDbLocal } from '#local/dynamodb-local.ts
 import { freshTable } from '#test/helpers/dynamo.ts';
 
 const harness = pathToFileURL(join(import.meta.dirname, '../../local/dynamodb-local.ts')).href;
+const clients = pathToFileURL(join(import.meta.dirname, '../../functions/adapters/clients.ts')).href;
 
 /** Alive means signalable and not a zombie waiting for a reaper. */
 async function isAlive(pid: number): Promise<boolean> {
@@ -104,6 +105,32 @@ describe('startDynamoDbLocal', () => {
     await new Promise((resolve) => child.once('exit', resolve));
 
     expect(out).toMatch(/Java 17\+ is required.*openjdk-17-jre-headless/);
+  });
+
+  it('keeps answering on SIGINT while the process shuts down in its own order, then leaves no JVM', async () => {
+    const child = node(
+      `import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+       import { createDynamoClient } from ${JSON.stringify(clients)};
+       import { startDynamoDbLocal } from ${JSON.stringify(harness)};
+       const ddb = await startDynamoDbLocal();
+       process.on('SIGINT', async () => {
+         await new Promise((resolve) => setTimeout(resolve, 300));
+         const client = createDynamoClient(ddb.endpoint);
+         const answered = await client.send(new ListTablesCommand({})).then(() => true, () => false);
+         await ddb.stop();
+         console.log(JSON.stringify({ answered }));
+         process.exit(0);
+       });
+       console.log(JSON.stringify({ pid: ddb.pid }));`,
+    );
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const { pid } = JSON.parse(String((await lines.next()).value)) as { pid: number };
+
+    child.kill('SIGINT');
+    const after = JSON.parse(String((await lines.next()).value)) as { answered: boolean };
+
+    expect(after).toEqual({ answered: true });
+    expect(await waitUntilDead(pid, 5_000)).toBe(true);
   });
 
   it('stops the JVM when its parent process is killed with SIGKILL', async () => {
