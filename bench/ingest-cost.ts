@@ -23,15 +23,16 @@ import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
 import { INDEX, TABLE_SCHEMA } from '#adapters/keys.ts';
-import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
 import { seedShippedGroups } from '#core/group-pack.ts';
-import { createNotifyHandler } from '#functions/notify/notify.ts';
+import { STREAM_CONSUMERS } from '#infra/stream-settings.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { fileAlertSink } from '../local/alert-sink.ts';
 import { createClient } from '../local/client.ts';
 import { createTable } from '../local/create-table.ts';
 import { startDynamoDbLocal } from '../local/dynamodb-local.ts';
+import { type LocalFunctions, localFunctions } from '../local/functions.ts';
 import { type HttpHandler, startHttpServer } from '../local/http-server.ts';
+import { streamConsumers } from '../local/pipeline.ts';
 import { startStreamPoller } from '../local/stream-poller.ts';
 import type { BenchReport } from './run.ts';
 import { inChildProcess, isMain, median, RESULTS_DIR, report, runAsMain, writeResult } from './support.ts';
@@ -61,8 +62,8 @@ const MEMORY_FILES = {
   evaluate: 'infra/processing.ts',
   notify: 'infra/processing.ts',
 };
-/** Batch size of the evaluate event source mapping in the stack (infra/processing.ts). */
-const STACK_EVALUATE_BATCH = 50;
+/** Batch size of the evaluate event source mapping in the stack. */
+const STACK_EVALUATE_BATCH = STREAM_CONSUMERS.evaluate.batchSize;
 
 type Caller = 'ingest' | 'evaluate' | 'notify' | 'admin' | 'poller' | 'bench';
 const als = new AsyncLocalStorage<Caller>();
@@ -225,63 +226,55 @@ async function measure(): Promise<BenchReport> {
   const proxy = await startProxy(ddb.endpoint);
   const cleanups: (() => Promise<void>)[] = [() => ddb.stop(), () => proxy.close()];
   try {
-    process.env.DYNAMODB_ENDPOINT = proxy.endpoint;
-    process.env.TABLE_NAME = TABLE;
-    process.env.KEYWATCH_SECRET = SECRET;
-    process.env.KEYWATCH_SEAL_KEY ??= randomBytes(32).toString('base64');
-    process.env.AWS_REGION ??= 'local';
-    process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-
     // Setup traffic is attributed to "bench" and reset before the first phase.
     const direct = createDynamoClient(ddb.endpoint);
     const client = createDynamoClient(proxy.endpoint);
     await createTable(client, TABLE);
     const groups = createGroupStore(documentClient(client), TABLE);
     await seedShippedGroups(groups, new Date().toISOString());
-    const [{ handler: ingest }, { handler: admin }, { handler: evaluate }] = await Promise.all([
-      import('#functions/ingest/handler.ts'),
-      import('#functions/admin/handler.ts'),
-      import('#functions/evaluate/handler.ts'),
-    ]);
     const alertsFile = `${RESULTS_DIR}/${NAME}-alerts.jsonl`;
     let alerts = 0;
     const sink = fileAlertSink(alertsFile, () => {
       alerts++;
     });
-    const notify = createNotifyHandler({
+    // The functions as `npm start` builds them, every DynamoDB request through the counting proxy.
+    const fns = localFunctions({
+      client,
+      tableName: TABLE,
+      secret: SECRET,
+      sealKey: randomBytes(32),
       publisher: sink,
       topicArn: 'arn:aws:sns:local:000000000000:bench',
-      table: { client, tableName: TABLE },
+      logLevel: 'WARN',
     });
     const table = await client.send(new DescribeTableCommand({ TableName: TABLE }));
     const streams = new DynamoDBStreamsClient({
       endpoint: proxy.endpoint,
-      region: process.env.AWS_REGION,
+      region: 'local',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     const size = (e: DynamoDBStreamEvent) => e.Records?.length ?? 0;
+    // The stack's event source mappings (batch sizes, parallelism, retries), as npm start uses them.
     const poller = startStreamPoller({
       client: streams,
       tableStreamArn: table.Table?.LatestStreamArn ?? '',
       pollIntervalMs: 250,
       log: () => {},
-      consumers: [
-        {
-          name: 'evaluate',
-          filters: EVALUATE_FILTERS,
-          batchSize: 100,
-          handler: timed('evaluate', evaluate as never, size),
-        },
-        { name: 'notify', filters: NOTIFY_FILTERS, batchSize: 10, handler: timed('notify', notify, size) },
-      ],
+      consumers: streamConsumers({
+        evaluate: timed(
+          'evaluate',
+          fns.evaluate as (e: DynamoDBStreamEvent, c: Context) => Promise<unknown>,
+          size,
+        ) as LocalFunctions['evaluate'],
+        notify: timed('notify', fns.notify, size),
+      }),
     });
     cleanups.unshift(() => poller.stop());
     const http = await startHttpServer({
       port: 0,
       handlers: {
-        ingest: timed('ingest', ingest as unknown as HttpHandler, () => 1) as HttpHandler,
-        admin: timed('admin', admin as unknown as HttpHandler, () => 1) as HttpHandler,
+        ingest: timed('ingest', fns.ingest, () => 1) as HttpHandler,
+        admin: timed('admin', fns.admin, () => 1) as HttpHandler,
       },
       log: () => {},
     });
@@ -684,7 +677,7 @@ async function price(m: Measured): Promise<BenchReport> {
       // are re-read at most once per GROUP_CACHE_MS (5 s) so a new group is seen in bounded time:
       // the budget allows that refresh, never a read or write per update.
       budget:
-        'evaluator, irrelevant change (hostname): no request per update, only the 5 s group-cache refresh',
+        'evaluator, irrelevant change (hostname): no request per update, only the 5 s group-cache refresh per instance',
       measured: `${evalTable(phases.hostnameWarm)} + ${evalTable(phases.hostnameCold)} requests for ${2 * N} updates (${
         [...Object.entries(phases.hostnameWarm.byCaller), ...Object.entries(phases.hostnameCold.byCaller)]
           .filter(([k]) => k.startsWith('evaluate'))
@@ -695,8 +688,12 @@ async function price(m: Measured): Promise<BenchReport> {
         Object.entries({ ...phases.hostnameWarm.byCaller })
           .concat(Object.entries(phases.hostnameCold.byCaller))
           .filter(([k]) => k.startsWith('evaluate'))
-          .every(([k, v]) => k.split(' ')[1] === 'Query' && v <= 3) &&
-        phases.hostnameWarm.alerts + phases.hostnameCold.alerts === 0,
+          // One refresh per 5 s per instance: the stack runs up to `parallelizationFactor` batches of a
+          // shard at once, each in an instance of its own (locally: concurrent lanes of one evaluator).
+          .every(
+            ([k, v]) =>
+              k.split(' ')[1] === 'Query' && v <= 3 * STREAM_CONSUMERS.evaluate.parallelizationFactor,
+          ) && phases.hostnameWarm.alerts + phases.hostnameCold.alerts === 0,
     },
     {
       // An ingest key is read once per instance per KEY_CACHE_MS (10 s) and its last-used day written
