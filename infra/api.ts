@@ -65,8 +65,9 @@ export class Api extends Construct {
         'The signing secret is shared with RMM scripts and endpoint agents outside AWS, so a rotation Lambda cannot update the senders. Rotation is a documented manual procedure (docs/deploy.md) that the comma-separated list makes seamless: add the new value, move the senders, remove the old one.',
     });
 
-    // Seals ingest keys at rest: the admin function may only encrypt, the ingest function only
-    // decrypt, and both only with keywatch's encryption context (docs/decisions.md).
+    // Seals ingest keys at rest. Only admin may encrypt (create keys); both API functions may decrypt,
+    // admin so that a signed ingest key on an admin route is told 403 rather than 401; both only with
+    // keywatch's encryption context (docs/decisions.md §18).
     this.keySealKey = new kms.Key(this, 'IngestKeySealKey', {
       description: 'keywatch: seals per-company ingest keys stored in the table',
       enableKeyRotation: true,
@@ -90,7 +91,11 @@ export class Api extends Construct {
     })
       // Every status update is a single UpdateItem; an ingest key is one GetItem per key per cache
       // TTL, and its last-used day one UpdateItem per day.
-      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:UpdateItem'])
+      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], {
+        // Only endpoint items (reports) and ingest-key items (look-up, last-used day): a compromised
+        // ingest function cannot touch groups, companies, memberships or transitions.
+        leadingKeys: ['ENDPOINT#*', 'KEY#*'],
+      })
       .bindSecret(this.secret)
       .bindKeySeal(this.keySealKey, ['kms:Decrypt']);
 

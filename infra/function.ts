@@ -130,16 +130,26 @@ export class KeywatchFunction extends Construct {
 
   /**
    * Sets TABLE_NAME and allows exactly `actions` on the table. `indexes` names the indexes the
-   * function may Query (their ARNs are listed one by one: no wildcard). Nothing is granted implicitly.
+   * function may Query (their ARNs are listed one by one: no wildcard); `leadingKeys` limits the items
+   * to partition keys matching these patterns. Nothing is granted implicitly.
    */
   bindTable(
     table: ITable,
     actions: readonly TableAction[],
-    options: { indexes?: readonly string[] } = {},
+    options: { indexes?: readonly string[]; leadingKeys?: readonly string[] } = {},
   ): this {
     this.function.addEnvironment('TABLE_NAME', table.tableName);
+    const leading = options.leadingKeys;
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'Table', actions: [...actions], resources: [table.tableArn] }),
+      new iam.PolicyStatement({
+        sid: 'Table',
+        actions: [...actions],
+        resources: [table.tableArn],
+        // Partition-key prefixes the function may touch (dynamodb:LeadingKeys), when it is that narrow.
+        ...(leading === undefined
+          ? {}
+          : { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...leading] } } }),
+      }),
     );
     const indexes = options.indexes ?? [];
     if (indexes.length > 0) {

@@ -60,13 +60,18 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
   const catalogue = SHIPPED_CATALOGUE;
   const keys = createIngestKeyStore(doc, tableName, localSealer(config.sealKey));
   // One cache per function, as each Lambda function has its own instances.
-  const keyCache = () => cachedIngestKeys(keys, { ttlMs: config.keyCacheMs ?? 10_000, nowMs: Date.now });
+  const keyCache = (fn: string) =>
+    cachedIngestKeys(keys, {
+      ttlMs: config.keyCacheMs ?? 10_000,
+      nowMs: Date.now,
+      onMarkError: (error) => logger(fn).warn('could not record key use', { error: error as Error }),
+    });
 
   const ingest = createIngestHandler({
     repo,
     catalogue,
     secrets,
-    ingestKeys: keyCache(),
+    ingestKeys: keyCache('ingest'),
     logger: logger('ingest'),
   });
   const admin = createAdminHandler({
@@ -75,7 +80,7 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
     catalogue,
     reads: createQueryStore(doc, tableName),
     keys,
-    ingestKeys: keyCache(),
+    ingestKeys: keyCache('admin'),
     nowMs: Date.now,
     secrets,
     logger: logger('admin'),

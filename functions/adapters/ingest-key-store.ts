@@ -9,8 +9,8 @@ import {
   paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { IngestKeyCredential, IngestKeys } from '#core/ingest-key.ts';
 import { generateIngestKey, hashIngestKey } from '#core/ingest-key.ts';
-import type { IngestKeyCredential, IngestKeys } from '#http/middleware/authenticate.ts';
 import { intEnv } from './config.ts';
 import { type KeySealer, sealerFromEnvironment } from './key-sealer.ts';
 import { INDEX, ITEM, keys } from './keys.ts';
@@ -55,7 +55,25 @@ const PUBLIC_ATTRIBUTES = [
   'revokedAt',
 ] as const;
 
+/** Unsealed keys an instance keeps (by key id and sealed value), so KMS is asked once per key. */
+const MAX_UNSEALED = 10_000;
+
 export function createIngestKeyStore(doc: DynamoDBDocumentClient, tableName: string, sealer: KeySealer) {
+  // Survives the key cache's refreshes: the sealed value only changes if the item is replaced, and a
+  // revoked key is refused by its (re-read) item before its key is ever asked for.
+  const unsealed = new Map<string, Promise<string>>();
+  const unseal = (keyId: string, companyId: string, sealed: string): Promise<string> => {
+    const id = `${keyId}:${sealed}`;
+    let opened = unsealed.get(id);
+    if (opened === undefined) {
+      opened = sealer.open(sealed, { keyId, companyId });
+      // A failure (a KMS throttle) is not kept: the next request asks again.
+      opened.catch(() => unsealed.delete(id));
+      if (unsealed.size >= MAX_UNSEALED) unsealed.delete(unsealed.keys().next().value as string);
+      unsealed.set(id, opened);
+    }
+    return opened;
+  };
   return {
     /** A new key; the returned `key` is the only time it exists outside the sealed item. */
     async create(
@@ -134,20 +152,16 @@ export function createIngestKeyStore(doc: DynamoDBDocumentClient, tableName: str
         new GetCommand({ TableName: tableName, Key: keys.ingestKey(keyId), ConsistentRead: true }),
       );
       const item = out.Item;
-      if (item === undefined || item.revokedAt !== undefined || typeof item.hash !== 'string')
-        return undefined;
+      if (item === undefined || item.revokedAt !== undefined) return undefined;
+      if (typeof item.hash !== 'string' || typeof item.sealed !== 'string') return undefined;
       const companyId = String(item.companyId);
-      const sealed = String(item.sealed);
-      let opened: Promise<string> | undefined;
+      const sealed = item.sealed;
       return {
         keyId,
         companyId,
         ...(typeof item.siteId === 'string' ? { siteId: item.siteId } : {}),
         hash: item.hash,
-        signingKey: () => {
-          opened ??= sealer.open(sealed, { keyId, companyId });
-          return opened;
-        },
+        signingKey: () => unseal(keyId, companyId, sealed),
       };
     },
 
@@ -183,8 +197,9 @@ export interface KeyCacheOptions {
 }
 
 /**
- * At most one read per key per TTL per instance, absences included (so a flood of made-up key ids
- * costs one read each per TTL, not one per request), and one last-used write per key per day.
+ * At most one read per key per TTL per instance, and one last-used write per key per day. An unknown
+ * id is remembered too, so a client retrying a revoked or mistyped key costs one read per TTL; a flood
+ * of fresh made-up ids still costs one read each, which the stage's throttle (100 requests/s) bounds.
  */
 export function cachedIngestKeys(
   store: Pick<IngestKeyStore, 'credential' | 'markUsed'>,
@@ -198,10 +213,9 @@ export function cachedIngestKeys(
       const now = opts.nowMs();
       const hit = cache.get(keyId);
       if (hit !== undefined && now - hit.at < opts.ttlMs) return hit.value;
-      if (hit === undefined && cache.size >= maxEntries) {
-        for (const [id, entry] of cache) if (now - entry.at >= opts.ttlMs) cache.delete(id);
-        if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
-      }
+      // Map order is insertion order: re-inserting on refresh makes the first entry the stalest.
+      cache.delete(keyId);
+      if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
       const value = store.credential(keyId);
       cache.set(keyId, { at: now, value });
       value.catch(() => cache.delete(keyId));

@@ -29,7 +29,9 @@ export function localSealer(key: Buffer): KeySealer {
     },
     async open(sealed, context) {
       const raw = Buffer.from(sealed, 'base64');
-      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12)).setAAD(aad(context));
+      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12), {
+        authTagLength: 16,
+      }).setAAD(aad(context));
       decipher.setAuthTag(raw.subarray(12, 28));
       return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
     },
@@ -43,12 +45,20 @@ export function localSealer(key: Buffer): KeySealer {
  */
 export function kmsSealer(kmsKeyArn: string): KeySealer {
   const encryptionContext = (c: SealContext) => ({ keyId: c.keyId, companyId: c.companyId });
-  let sdk: Promise<{
-    kms: import('@aws-sdk/client-kms').KMSClient;
-    mod: typeof import('@aws-sdk/client-kms');
-  }>;
+  let sdk:
+    | undefined
+    | Promise<{
+        kms: import('@aws-sdk/client-kms').KMSClient;
+        mod: typeof import('@aws-sdk/client-kms');
+      }>;
   const load = () => {
-    sdk ??= import('@aws-sdk/client-kms').then((mod) => ({ mod, kms: new mod.KMSClient({}) }));
+    if (sdk === undefined) {
+      sdk = import('@aws-sdk/client-kms').then((mod) => ({ mod, kms: new mod.KMSClient({}) }));
+      // A failed load is not kept for the instance's life: the next call tries again.
+      sdk.catch(() => {
+        sdk = undefined;
+      });
+    }
     return sdk;
   };
   return {

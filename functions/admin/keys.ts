@@ -32,7 +32,9 @@ export async function listKeys(store: Store, companyId: string) {
 }
 
 export async function revokeKey(store: Store, companyId: string, keyId: string, nowIso: string) {
-  const record = isKeyId(keyId) ? await store.revoke(companyId, keyId, nowIso) : undefined;
+  // Not echoed when it is no key id: someone may have pasted the whole key.
+  if (!isKeyId(keyId)) throw new NotFoundError('No such key: give the key id (16 hex digits), not the key');
+  const record = await store.revoke(companyId, keyId, nowIso);
   if (record === undefined) throw new NotFoundError(`No key "${keyId}" for company "${companyId}"`);
   return record;
 }

@@ -4,8 +4,8 @@ import * as z from 'zod/mini';
 import type { IngestKeyStore } from '#adapters/ingest-key-store.ts';
 import type { Repository } from '#adapters/repository.ts';
 import type { SecretsProvider } from '#adapters/secrets.ts';
+import type { IngestKeys } from '#core/ingest-key.ts';
 import { createApiHandler } from '#http/api.ts';
-import type { IngestKeys } from '#http/middleware/authenticate.ts';
 import { Id, parseOrThrow } from '#http/validation.ts';
 import { CreateKeyBody, createKey, listKeys, revokeKey } from './keys.ts';
 import {

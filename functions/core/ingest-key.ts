@@ -36,3 +36,21 @@ export function ingestKeyMatches(keyId: string, key: string, storedHash: string)
   const stored = Buffer.from(storedHash, 'hex');
   return offered.length === stored.length && timingSafeEqual(offered, stored);
 }
+
+/** An ingest key as authentication needs it: scope, hash, and the key itself on demand. */
+export interface IngestKeyCredential {
+  readonly keyId: string;
+  readonly companyId: string;
+  readonly siteId?: string;
+  /** `hashIngestKey(keyId, key)`: all a bearer check needs. */
+  readonly hash: string;
+  /** The key itself, unsealed on first use: only signature checks need it. */
+  readonly signingKey: () => Promise<string>;
+}
+
+export interface IngestKeys {
+  /** The active key with this id (cached by the implementation), else undefined. */
+  find(keyId: string): Promise<IngestKeyCredential | undefined>;
+  /** Records that the key was used (the implementation writes at most once per key per day). */
+  used(keyId: string, nowMs: number): Promise<void>;
+}

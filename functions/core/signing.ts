@@ -30,13 +30,23 @@ export interface SignedRequest {
   readonly body: string;
 }
 
-/** Constant-time verification against every active secret; never reveals which part was wrong. */
-export function verify(req: SignedRequest, secrets: readonly string[], nowMs: number): SignatureCheck {
+/**
+ * What can be judged without a secret: both headers present, a timestamp within the skew. Checked
+ * first, so a request that cannot be valid costs no key look-up.
+ */
+export function precheck(req: Pick<SignedRequest, 'timestamp' | 'signature'>, nowMs: number): SignatureCheck {
   if (req.timestamp === undefined || req.signature === undefined) return { ok: false, reason: 'missing' };
   if (!/^\d{1,12}$/.test(req.timestamp)) return { ok: false, reason: 'timestamp' };
   if (Math.abs(nowMs / 1000 - Number(req.timestamp)) > MAX_CLOCK_SKEW_SECONDS) {
     return { ok: false, reason: 'skew' };
   }
+  return { ok: true };
+}
+
+/** Constant-time verification against every active secret; never reveals which part was wrong. */
+export function verify(req: SignedRequest, secrets: readonly string[], nowMs: number): SignatureCheck {
+  const pre = precheck(req, nowMs);
+  if (!pre.ok || req.timestamp === undefined || req.signature === undefined) return pre;
   // A client mid-rotation may send several signatures, comma-separated.
   // Hex is case-insensitive: a client printing upper-case digits signed the same bytes.
   const offered = req.signature

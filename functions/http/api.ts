@@ -5,10 +5,12 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
-import { authenticate, type IngestKeys } from './middleware/authenticate.ts';
+import type { IngestKeys } from '#core/ingest-key.ts';
+import { authenticate } from './middleware/authenticate.ts';
 import { authorize } from './middleware/authorize.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { domainErrors } from './middleware/domain-errors.ts';
+import { handOver } from './middleware/hand-over.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import type { Principal } from './principal.ts';
 import { httpProblem, INTERNAL_ERROR_BODY } from './problem.ts';
@@ -82,5 +84,6 @@ export function createApiHandler(deps: ApiDeps) {
     )
     .use(authorize({ pathArrivesDecoded }))
     .use(jsonBody())
+    .use(handOver())
     .handler(base);
 }

@@ -1,6 +1,7 @@
 // Who a request comes from, as established by the `authenticate` middleware and checked by
 // `authorize` and the routes. Admin credentials may call every route; an ingest key only reports
 // status for the endpoints of its company (and site, when it has one).
+import type { Owner } from '#core/endpoint.ts';
 
 export type Principal =
   | { readonly kind: 'admin' }
@@ -9,12 +10,10 @@ export type Principal =
       readonly keyId: string;
       readonly companyId: string;
       readonly siteId?: string;
-      /** `signature`: HMAC-signed with the key's secret; `bearer`: the key itself as a bearer token. */
-      readonly via: 'signature' | 'bearer';
     };
 
 /** The company (and site) an ingest key confines writes to; undefined for admin. */
-export function ownerOf(principal: Principal): { companyId: string; siteId?: string } | undefined {
+export function ownerOf(principal: Principal): Owner | undefined {
   if (principal.kind === 'admin') return undefined;
   return principal.siteId === undefined
     ? { companyId: principal.companyId }

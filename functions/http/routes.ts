@@ -14,7 +14,12 @@ export interface RouteSpec {
   readonly path: string;
   readonly fn: ApiFunction;
   readonly access: Access;
+  /** Parameters that take only these values: any other is no route (404, before the body is read). */
+  readonly only?: Readonly<Record<string, readonly string[]>>;
 }
+
+/** The RMM webhook shapes `POST /v1/webhooks/{integration}` maps (functions/ingest/webhooks.ts). */
+export const WEBHOOK_INTEGRATIONS = ['generic'] as const;
 
 export type RouteName =
   | 'postStatus'
@@ -40,6 +45,7 @@ export const ROUTES: readonly RouteSpec[] = [
     path: '/v1/webhooks/{integration}',
     fn: 'ingest',
     access: 'ingest',
+    only: { integration: WEBHOOK_INTEGRATIONS },
   },
   { name: 'putCompany', method: 'PUT', path: '/v1/companies/{companyId}', fn: 'admin', access: 'admin' },
   {
@@ -96,10 +102,6 @@ export function matchRoute(method: string, rawPath: string, decoded = false): Ro
   for (const { route, names, re } of compiled) {
     const m = re.exec(rawPath);
     if (m === null) continue;
-    if (route.method !== method) {
-      allow.push(route.method);
-      continue;
-    }
     const params: Record<string, string> = {};
     try {
       names.forEach((name, i) => {
@@ -107,6 +109,12 @@ export function matchRoute(method: string, rawPath: string, decoded = false): Ro
       });
     } catch {
       return { kind: 'not-found' };
+    }
+    const only = route.only ?? {};
+    if (Object.entries(only).some(([name, values]) => !values.includes(params[name] ?? ''))) continue;
+    if (route.method !== method) {
+      allow.push(route.method);
+      continue;
     }
     return { kind: 'found', route, params };
   }

@@ -9,6 +9,7 @@ import { canonicalBuiltIn, validateFields } from '#core/fields.ts';
 import { instantKey, parseIsoInstant } from '#core/instant.ts';
 import { fail } from '#http/validation.ts';
 import type { StatusBody } from './schema.ts';
+import { assertNotAllForbidden, assertWithinScope } from './scope.ts';
 
 /** Reports further ahead of the server clock than this are rejected (DESIGN §1). */
 export const MAX_FUTURE_MS = 300_000;
@@ -73,4 +74,31 @@ export async function applyStatusUpdates(
   };
   await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, queue.length) }, worker));
   return updates.map((u, i) => ({ endpointId: u.endpointId, result: results[i]! }));
+}
+
+export interface ReportDeps {
+  readonly repo: Pick<Repository, 'writeReport'>;
+  readonly catalogue: Catalogue;
+  /** Told of each report refused because its endpoint is stored under another company or site. */
+  readonly onForbidden?: (endpointId: string, owner: Owner) => void;
+}
+
+/**
+ * The status use case: an ingest key's scope first (403, nothing written), then validation (400),
+ * then one conditional write per update; if the key was refused every endpoint, 403 as well.
+ */
+export async function reportStatus(
+  body: StatusBody,
+  owner: Owner | undefined,
+  nowMs: number,
+  deps: ReportDeps,
+) {
+  assertWithinScope(body.updates, owner);
+  const updates = toStatusUpdates(body, nowMs, deps.catalogue);
+  const results = await applyStatusUpdates(updates, deps.repo, new Date(nowMs).toISOString(), owner);
+  if (owner !== undefined) {
+    for (const r of results) if (r.result === 'forbidden') deps.onForbidden?.(r.endpointId, owner);
+  }
+  assertNotAllForbidden(results);
+  return { results };
 }

@@ -1,20 +1,16 @@
 // The ingest routes wired onto the shared HTTP chain: status reports, and RMM webhooks mapped to them.
-// An ingest key's reports are confined to its company (and site) before anything is written.
 import type { Logger } from '@aws-lambda-powertools/logger';
-import * as z from 'zod/mini';
 import type { Repository } from '#adapters/repository.ts';
 import type { SecretsProvider } from '#adapters/secrets.ts';
 import type { Catalogue } from '#core/catalogue.ts';
-import { type ApiRequest, createApiHandler } from '#http/api.ts';
-import type { IngestKeys } from '#http/middleware/authenticate.ts';
+import { ForbiddenError, ValidationError } from '#core/errors.ts';
+import type { IngestKeys } from '#core/ingest-key.ts';
+import { createApiHandler } from '#http/api.ts';
 import { ownerOf } from '#http/principal.ts';
 import { parseOrThrow } from '#http/validation.ts';
-import { applyStatusUpdates, toStatusUpdates } from './ingest.ts';
+import { reportStatus } from './ingest.ts';
 import { StatusBody } from './schema.ts';
-import { assertNotAllForbidden, assertWithinScope } from './scope.ts';
-import { mapWebhook } from './webhooks.ts';
-
-const WebhookPath = z.object({ integration: z.string().check(z.minLength(1), z.maxLength(64)) });
+import { mapWebhook, webhookPath } from './webhooks.ts';
 
 export interface IngestDeps {
   readonly repo: Pick<Repository, 'writeReport'>;
@@ -28,14 +24,15 @@ export interface IngestDeps {
 
 export function createIngestHandler(deps: IngestDeps) {
   const now = deps.nowMs ?? Date.now;
-  const report = async (req: ApiRequest, body: StatusBody) => {
-    const owner = ownerOf(req.principal);
-    assertWithinScope(body.updates, owner);
-    const nowMs = now();
-    const updates = toStatusUpdates(body, nowMs, deps.catalogue);
-    const results = await applyStatusUpdates(updates, deps.repo, new Date(nowMs).toISOString(), owner);
-    assertNotAllForbidden(results);
-    return { status: 200, body: { results } };
+  const use = {
+    repo: deps.repo,
+    catalogue: deps.catalogue,
+    // Another company's key got there first, or a key is probing ids: operators should see it.
+    onForbidden: (endpointId: string, owner: { companyId: string; siteId?: string }) =>
+      deps.logger.warn('report refused: endpoint stored under another company or site', {
+        endpointId,
+        ...owner,
+      }),
   };
   return createApiHandler({
     secrets: deps.secrets,
@@ -44,11 +41,29 @@ export function createIngestHandler(deps: IngestDeps) {
     nowMs: now,
     ...(deps.pathArrivesDecoded !== undefined ? { pathArrivesDecoded: deps.pathArrivesDecoded } : {}),
     routes: {
-      postStatus: (req) => report(req, parseOrThrow(StatusBody, req.body, 'status updates')),
-      postWebhook: (req) => {
-        const { integration } = parseOrThrow(WebhookPath, req.params, 'path');
-        return report(req, mapWebhook(integration, req.body, ownerOf(req.principal) ?? {}));
+      postStatus: async (req) => {
+        const body = parseOrThrow(StatusBody, req.body, 'status updates');
+        return { status: 200, body: await reportStatus(body, ownerOf(req.principal), now(), use) };
+      },
+      postWebhook: async (req) => {
+        const owner = ownerOf(req.principal);
+        try {
+          const body = mapWebhook(req.body, owner ?? {});
+          return { status: 200, body: await reportStatus(body, owner, now(), use) };
+        } catch (e: unknown) {
+          throw inWebhookTerms(e, req.body);
+        }
       },
     },
   });
+}
+
+/** Problems found on the mapped updates, named by what the webhook sent. */
+function inWebhookTerms(e: unknown, body: unknown): unknown {
+  if (!(e instanceof ValidationError) && !(e instanceof ForbiddenError)) return e;
+  const details = e.details.map((d) => ({ ...d, path: webhookPath(d.path, body) }));
+  const message = e.message.replace('status updates', 'webhook body');
+  return e instanceof ValidationError
+    ? new ValidationError(message, details)
+    : new ForbiddenError(message, details);
 }

@@ -2,7 +2,7 @@
 // them), mapped to status updates that then take exactly the status route's path (scope, validation,
 // results). `generic` is the one shape today; README "Webhooks" shows how each RMM fills it.
 import * as z from 'zod/mini';
-import { NotFoundError, type ProblemDetail, ValidationError } from '#core/errors.ts';
+import { type ProblemDetail, ValidationError } from '#core/errors.ts';
 import { formatPath, Id } from '#http/validation.ts';
 import { MAX_UPDATES, type StatusBody } from './schema.ts';
 
@@ -25,8 +25,6 @@ const GenericEvent = z.object({
 });
 type GenericEvent = z.infer<typeof GenericEvent>;
 
-export const WEBHOOK_INTEGRATIONS = ['generic'] as const;
-
 /** The largest Unix time taken as seconds; larger integers are milliseconds (up to year 5138). */
 const MAX_SECONDS = 99_999_999_999;
 const MAX_MILLISECONDS = 99_999_999_999_999;
@@ -45,6 +43,30 @@ function asObject(v: unknown): Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
+/** Where a status-update property came from in the webhook event. */
+const EVENT_PROPERTY: Readonly<Record<string, string>> = { endpointId: 'deviceId', observedAt: 'timestamp' };
+
+/**
+ * Names a problem found on the mapped status updates (`updates[0].observedAt`) by the property the
+ * webhook sent (`[0].timestamp`, or `timestamp` for a single event; a `field`'s value is `value`).
+ */
+export function webhookPath(path: string, body: unknown): string {
+  const m = /^updates\[(\d+)\](?:\.(.*))?$/.exec(path);
+  if (m === null) return path;
+  const index = Number(m[1]);
+  const events = Array.isArray(body) ? body : [body];
+  const event = asObject(events[index]);
+  const rest = m[2] ?? '';
+  const [property = '', ...tail] = rest.split('.');
+  let mapped = EVENT_PROPERTY[property] ?? property;
+  if (property === 'fields' && typeof event.field === 'string' && tail.join('.') === event.field) {
+    mapped = 'value';
+  } else if (property === 'fields' && tail.length > 0) mapped = `fields.${tail.join('.')}`;
+  const prefix = Array.isArray(body) ? `[${index}]` : '';
+  if (mapped === '') return prefix === '' ? '(body)' : prefix;
+  return prefix === '' ? mapped : `${prefix}.${mapped}`;
+}
+
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = input;
   for (const p of path)
@@ -56,16 +78,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
  * Maps a webhook body to the status route's body. `scope` fills `companyId` / `siteId` an event leaves
  * out (a site key knows both, a company key its company), so templates need not repeat them.
  */
-export function mapWebhook(
-  integration: string,
-  body: unknown,
-  scope: { companyId?: string; siteId?: string },
-): StatusBody {
-  if (!(WEBHOOK_INTEGRATIONS as readonly string[]).includes(integration)) {
-    throw new NotFoundError(
-      `No webhook integration "${integration}"; known: ${WEBHOOK_INTEGRATIONS.join(', ')}`,
-    );
-  }
+export function mapWebhook(body: unknown, scope: { companyId?: string; siteId?: string }): StatusBody {
   const events = Array.isArray(body) ? body : [body];
   const problems: ProblemDetail[] = [];
   if (events.length === 0 || events.length > MAX_UPDATES) {
@@ -94,6 +107,9 @@ export function mapWebhook(
     }
     if (e.field !== undefined && e.value === undefined) {
       problems.push({ path: formatPath([...at, 'value']), message: 'is required (null clears the field)' });
+    }
+    if (e.field !== undefined && e.fields !== undefined && asObject(e.fields) !== e.fields) {
+      problems.push({ path: formatPath([...at, 'fields']), message: 'must be an object { name: value }' });
     }
     if (companyId === undefined || siteId === undefined) return;
     updates.push({

@@ -69,7 +69,9 @@ export async function startApi(opts: ApiOptions = {}) {
   const repo = createRepository(doc, table.tableName);
   const groups = createGroupStore(doc, table.tableName);
   const keys = createIngestKeyStore(doc, table.tableName, localSealer(randomBytes(32)));
-  const ingestKeys = cachedIngestKeys(keys, { ttlMs: opts.keyCacheMs ?? 10_000, nowMs: Date.now });
+  // One cache per function, as deployed: each Lambda function's instances keep their own.
+  const keyCache = () => cachedIngestKeys(keys, { ttlMs: opts.keyCacheMs ?? 10_000, nowMs: Date.now });
+  const ingestKeys = keyCache();
   const ingest = createIngestHandler({ repo, catalogue: SHIPPED_CATALOGUE, secrets, ingestKeys, logger });
   const admin = createAdminHandler({
     repo,
@@ -77,7 +79,7 @@ export async function startApi(opts: ApiOptions = {}) {
     catalogue: SHIPPED_CATALOGUE,
     reads: createQueryStore(doc, table.tableName),
     keys,
-    ingestKeys,
+    ingestKeys: keyCache(),
     nowMs: Date.now,
     secrets,
     logger,

@@ -33,6 +33,11 @@ describe('least privilege', () => {
     ]);
     expect(actions).toContain('secretsmanager:GetSecretValue');
     expect(actions.filter((a) => a.startsWith('kms:'))).toEqual(['kms:Decrypt']);
+    // …and only on endpoint and ingest-key items.
+    const table = statementsOf(s.stack.api.ingest).find((st) => st.Sid === 'Table');
+    expect(table?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ENDPOINT#*', 'KEY#*'] },
+    });
   });
 
   it("lets only admin seal ingest keys and only the API functions open them, on the seal key, with keywatch's encryption context", () => {

@@ -69,9 +69,11 @@ export const DENIES_INSECURE_TRANSPORT = {
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 
 export interface Statement {
+  Sid?: string;
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: unknown;
 }
 
 /** The IAM statements attached to a role (its inline policies), flattened. */

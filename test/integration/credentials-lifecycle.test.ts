@@ -116,13 +116,41 @@ describe('webhooks', () => {
       event({ field: 'Enable BitLocker Key Backup', value: 'Disabled' }),
     );
     expect(res.status).toBe(400);
-    expect(errorOf(res.body).details?.[0]?.path).toBe('updates[0].fields.Enable BitLocker Key Backup');
+    // Named by what the webhook sent: the field's value came in as `value`.
+    expect(errorOf(res.body).details?.[0]?.path).toBe('value');
   });
 
-  it('answers 404 for an unknown integration', async () => {
+  it('answers 404 for an unknown integration, before the body is looked at', async () => {
     const res = await api.client.request('POST', '/v1/webhooks/nosuchrmm', event());
     expect(res.status).toBe(404);
-    expect(errorOf(res.body).message).toMatch(/known: generic/);
+    expect(errorOf(res.body).code).toBe('not_found');
+    const plain = await api.raw({
+      method: 'POST',
+      target: '/v1/webhooks/nosuchrmm',
+      body: '{',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(plain.status).toBe(404);
+  });
+
+  it('names problems by the property the webhook sent, for one event and for an array', async () => {
+    const one = await api.client.request('POST', '/v1/webhooks/generic', event({ timestamp: 'soon' }));
+    expect(errorOf(one.body).details).toEqual([
+      { path: 'timestamp', message: expect.stringMatching(/ISO-8601/) },
+    ]);
+    const many = await api.client.request('POST', '/v1/webhooks/generic', [
+      event(),
+      event({ deviceId: 'a/b' }),
+    ]);
+    expect(errorOf(many.body).details?.map((d) => d.path)).toEqual(['[1].deviceId']);
+  });
+
+  it('refuses a non-object "fields" beside "field" instead of dropping it', async () => {
+    const res = await api.client.request('POST', '/v1/webhooks/generic', event({ fields: 'garbage' }));
+    expect(res.status).toBe(400);
+    expect(errorOf(res.body).details).toEqual([
+      { path: 'fields', message: 'must be an object { name: value }' },
+    ]);
   });
 
   it("refuses a company key's webhook for another company with 403", async () => {
@@ -166,7 +194,7 @@ describe('webhook timestamps (found by black-box review: large numbers were a 50
         timestamp,
       });
       expect(res.status, res.text).toBe(400);
-      expect(errorOf(res.body).details?.[0]?.path).toBe('updates[0].observedAt');
+      expect(errorOf(res.body).details?.[0]?.path).toBe('timestamp');
     },
   );
 

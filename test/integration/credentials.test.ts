@@ -65,6 +65,7 @@ describe('every route × credential', () => {
       const before = await api.scan();
 
       const stranger = await as.stranger.request(route.method, target, body);
+      expect(await api.scan(), 'a 401 wrote something').toEqual(before);
       const signed = await as.signed.request(route.method, target, body);
       const bearer = await as.bearer.request(route.method, target, body);
       const afterKeys = await api.scan();
@@ -324,6 +325,25 @@ describe('signed ingest keys', () => {
 });
 
 describe('ingest requests with a key', () => {
+  it('cost no key look-up when the timestamp alone already fails them', async () => {
+    const key = await createKey('acme');
+    api.commands.length = 0;
+    for (const headers of [
+      { 'x-keywatch-key-id': key.keyId },
+      { 'x-keywatch-key-id': key.keyId, 'x-keywatch-timestamp': '1', 'x-keywatch-signature': 'v1=00' },
+    ]) {
+      const res = await api.raw({
+        method: 'POST',
+        target: '/v1/endpoints/status',
+        body: JSON.stringify({ updates: [update()] }),
+        headers: { ...JSON_HEADERS, ...headers },
+        secret: null,
+      });
+      expect(res.status).toBe(401);
+    }
+    expect(api.commands).toEqual([]);
+  });
+
   it('cost one GetItem for a cold key, then exactly one UpdateItem per update and no reads', async () => {
     const key = await createKey('epsilon');
     const client = api.clientWith(key.key);

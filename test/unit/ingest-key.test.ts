@@ -7,9 +7,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { cachedIngestKeys } from '#adapters/ingest-key-store.ts';
 import { localSealer } from '#adapters/key-sealer.ts';
 import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
+import type { IngestKeyCredential } from '#core/ingest-key.ts';
 import { generateIngestKey, hashIngestKey, ingestKeyMatches, keyIdOf } from '#core/ingest-key.ts';
 import { sign, verify } from '#core/signing.ts';
-import type { IngestKeyCredential } from '#http/middleware/authenticate.ts';
 import { matchesFilter } from '#local/stream-filter.ts';
 
 const compared = vi.hoisted(() => ({ calls: 0 }));

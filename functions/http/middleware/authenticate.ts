@@ -4,29 +4,17 @@
 //   Authorization: Bearer kwk_…           the ingest key itself, for RMM webhooks that cannot sign
 // Every failure gets the same answer; the reason is logged, the credential never is.
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { ingestKeyMatches, isKeyId, keyIdOf } from '#core/ingest-key.ts';
-import { type SignatureCheck, verify } from '#core/signing.ts';
+import {
+  type IngestKeyCredential,
+  type IngestKeys,
+  ingestKeyMatches,
+  isKeyId,
+  keyIdOf,
+} from '#core/ingest-key.ts';
+import { precheck, type SignatureCheck, verify } from '#core/signing.ts';
 import type { Principal } from '../principal.ts';
 import { httpProblem } from '../problem.ts';
 import { type ApiMiddleware, type Event, header, methodOf, required } from '../request.ts';
-
-/** An ingest key as authentication needs it: scope, hash, and the key itself on demand. */
-export interface IngestKeyCredential {
-  readonly keyId: string;
-  readonly companyId: string;
-  readonly siteId?: string;
-  /** `hashIngestKey(keyId, key)`: all a bearer check needs. */
-  readonly hash: string;
-  /** The key itself, unsealed on first use: only signature checks need it. */
-  readonly signingKey: () => Promise<string>;
-}
-
-export interface IngestKeys {
-  /** The active key with this id (cached by the implementation), else undefined. */
-  find(keyId: string): Promise<IngestKeyCredential | undefined>;
-  /** Records that the key was used (the implementation writes at most once per key per day). */
-  used(keyId: string, nowMs: number): Promise<void>;
-}
 
 export interface AuthenticateOptions {
   /** Active admin signing secrets (several during rotation). */
@@ -77,16 +65,24 @@ export function authenticate(opts: AuthenticateOptions): ApiMiddleware {
       const key = await opts.ingestKeys?.find(keyId);
       if (key === undefined) return { reason: 'unknown or revoked key', keyId };
       if (!ingestKeyMatches(keyId, m[1], key.hash)) return { reason: 'bearer mismatch', keyId };
-      return { principal: ingestPrincipal(key, 'bearer') };
+      return { principal: ingestPrincipal(key) };
     }
     if (keyIdHeader !== undefined) {
       const keyId = keyIdHeader.trim();
       if (!isKeyId(keyId)) return { reason: 'malformed key id' };
+      const timing = precheck(
+        {
+          timestamp: header(event, 'x-keywatch-timestamp'),
+          signature: header(event, 'x-keywatch-signature'),
+        },
+        opts.nowMs(),
+      );
+      if (!timing.ok) return { reason: timing.reason, keyId };
       const key = await opts.ingestKeys?.find(keyId);
       if (key === undefined) return { reason: 'unknown or revoked key', keyId };
       const check = checkSignature(event, body, [await key.signingKey()]);
       if (!check.ok) return { reason: check.reason, keyId };
-      return { principal: ingestPrincipal(key, 'signature') };
+      return { principal: ingestPrincipal(key) };
     }
     const check = checkSignature(event, body, await opts.adminSecrets());
     return check.ok ? { principal: { kind: 'admin' } } : { reason: check.reason };
@@ -116,12 +112,11 @@ export function authenticate(opts: AuthenticateOptions): ApiMiddleware {
   };
 }
 
-function ingestPrincipal(key: IngestKeyCredential, via: 'signature' | 'bearer'): Principal {
+function ingestPrincipal(key: IngestKeyCredential): Principal {
   return {
     kind: 'ingest',
     keyId: key.keyId,
     companyId: key.companyId,
     ...(key.siteId !== undefined ? { siteId: key.siteId } : {}),
-    via,
   };
 }

@@ -10,7 +10,7 @@ export function jsonBody(): ApiMiddleware {
   return {
     name: 'jsonBody',
     before: (request) => {
-      if (isBodyless(methodOf(request.event))) return handOver(request);
+      if (isBodyless(methodOf(request.event))) return;
       const contentType = header(request.event, 'content-type') ?? '';
       if (!/^application\/json\s*(;|$)/i.test(contentType.trim())) {
         throw httpProblem(415, 'unsupported_media_type', 'Content-Type must be application/json');
@@ -27,18 +27,6 @@ export function jsonBody(): ApiMiddleware {
         ]);
       }
       request.internal.body = body;
-      handOver(request);
     },
-  };
-}
-
-/** The last middleware hands what the chain established to the route handler, through the context. */
-function handOver(request: Parameters<NonNullable<ApiMiddleware['before']>>[0]): void {
-  const { internal } = request;
-  request.context.keywatch = {
-    principal: required(internal, 'principal'),
-    route: required(internal, 'route'),
-    params: required(internal, 'params'),
-    body: internal.body,
   };
 }

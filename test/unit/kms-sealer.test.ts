@@ -1,0 +1,47 @@
+// The KMS sealer at the SDK boundary (aws-sdk-client-mock): what it sends KMS, that sealing and
+// opening bind the same encryption context, and that a failed call is not remembered.
+import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { kmsSealer } from '#adapters/key-sealer.ts';
+
+const ARN = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000';
+const kms = mockClient(KMSClient);
+afterEach(() => kms.reset());
+
+describe('kmsSealer', () => {
+  it('encrypts and decrypts with the key id and company as encryption context', async () => {
+    kms.on(EncryptCommand).callsFake(async (input: { Plaintext: Uint8Array }) => ({
+      CiphertextBlob: Buffer.from(`sealed:${Buffer.from(input.Plaintext).toString('utf8')}`),
+    }));
+    kms.on(DecryptCommand).callsFake(async (input: { CiphertextBlob: Uint8Array }) => ({
+      Plaintext: Buffer.from(
+        Buffer.from(input.CiphertextBlob)
+          .toString('utf8')
+          .replace(/^sealed:/, ''),
+      ),
+    }));
+    const sealer = kmsSealer(ARN);
+    const context = { keyId: '0123456789abcdef', companyId: 'acme' };
+
+    const sealed = await sealer.seal('kwk_secret', context);
+    const opened = await sealer.open(sealed, context);
+
+    expect(opened).toBe('kwk_secret');
+    const [encrypt] = kms.commandCalls(EncryptCommand);
+    const [decrypt] = kms.commandCalls(DecryptCommand);
+    expect(encrypt?.args[0].input).toMatchObject({ KeyId: ARN, EncryptionContext: context });
+    expect(decrypt?.args[0].input).toMatchObject({ KeyId: ARN, EncryptionContext: context });
+  });
+
+  it('asks again after a failure (a throttle is not kept)', async () => {
+    kms
+      .on(DecryptCommand)
+      .rejectsOnce(new Error('ThrottlingException'))
+      .resolves({ Plaintext: Buffer.from('k') });
+    const sealer = kmsSealer(ARN);
+    const context = { keyId: '0123456789abcdef', companyId: 'acme' };
+    await expect(sealer.open('c2VhbGVk', context)).rejects.toThrow('ThrottlingException');
+    expect(await sealer.open('c2VhbGVk', context)).toBe('k');
+  });
+});
