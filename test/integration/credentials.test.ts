@@ -328,10 +328,11 @@ describe('ingest requests with a key', () => {
   it('cost no key look-up when the timestamp alone already fails them', async () => {
     const key = await createKey('acme');
     api.commands.length = 0;
-    for (const headers of [
+    const cases: Record<string, string>[] = [
       { 'x-keywatch-key-id': key.keyId },
       { 'x-keywatch-key-id': key.keyId, 'x-keywatch-timestamp': '1', 'x-keywatch-signature': 'v1=00' },
-    ]) {
+    ];
+    for (const headers of cases) {
       const res = await api.raw({
         method: 'POST',
         target: '/v1/endpoints/status',
