@@ -7,7 +7,7 @@
 // source only as a JSON.stringify string literal; numbers only after parsing to a finite number;
 // group positions are integers we computed. Nothing else of the input reaches the source.
 import type { FieldDefinition } from '../catalogue.ts';
-import { parseIsoDateOrInstant, parseIsoInstant } from '../instant.ts';
+import { dateOrInstantKey, instantKey, parseIsoInstant } from '../instant.ts';
 import type { Criterion } from './types.ts';
 import { parseNumber } from './values.ts';
 
@@ -57,6 +57,23 @@ export const helpers = {
       return lastMs;
     };
   },
+  /**
+   * A Date fact reader giving its instantKey (undefined when unset), remembering the last string it
+   * read. Keys order instants to the nanosecond, as reports are; epoch milliseconds would make two
+   * instants less than a millisecond apart equal.
+   */
+  instantKeyReader(): (v: unknown) => string | undefined {
+    let lastText: string | undefined;
+    let lastKey: string | undefined;
+    return (v) => {
+      if (typeof v !== 'string') return undefined;
+      if (v !== lastText) {
+        lastText = v;
+        lastKey = instantKey(v);
+      }
+      return lastKey;
+    };
+  },
 };
 
 const lit = (s: string): string => JSON.stringify(s);
@@ -76,8 +93,10 @@ const and = (parts: readonly string[]): string =>
 export interface CodeScope {
   /** A local holding the lower-cased text of a fact key, computed on first use per evaluation. */
   textVar(key: string): string;
-  /** A reader created once per set that parses Date facts of a key. */
+  /** A reader created once per set that parses Date facts of a key into epoch ms. */
   instantVar(key: string): string;
+  /** A reader created once per set that turns Date facts of a key into instant keys. */
+  instantKeyVar(key: string): string;
 }
 
 /**
@@ -99,13 +118,20 @@ export function fieldExpression(
     return join(values.map((v) => `${t}.${method}(${lit(v.toLowerCase())})`));
   };
   const instant = (): string => `${scope.instantVar(key)}(${fact})`;
+  // A Date value as an instant key literal; `null` if it does not parse (parseGroupDefinition has
+  // refused it), which no key, nor an unset fact's undefined, equals or orders against.
+  const keyOf = (value: string): string => {
+    const k = dateOrInstantKey(value);
+    return k === undefined ? 'null' : lit(k);
+  };
+  const factKey = (): string => `${scope.instantKeyVar(key)}(${fact})`;
   switch (leaf.operator) {
     case 'Is Blank':
       return first === 'True' ? `h.blank(${fact})` : `!(h.blank(${fact}))`;
     case 'Equal':
-      return equal(def, values, fact, instant);
+      return equal(def, values, fact, factKey, keyOf);
     case 'Not Equal':
-      return `!(${equal(def, values, fact, instant)})`;
+      return `!(${equal(def, values, fact, factKey, keyOf)})`;
     case 'Contains any of':
       return textTests('includes', or);
     case 'Does Not Contain any of':
@@ -121,7 +147,7 @@ export function fieldExpression(
       const sign = leaf.operator === 'Greater than' ? '>' : '<';
       return def.type === 'Number'
         ? `(h.num(${fact}) ${sign} ${num(parseNumber(first) ?? Number.NaN)})`
-        : `(${instant()} ${sign} ${num(parseIsoDateOrInstant(first) ?? Number.NaN)})`;
+        : `(${factKey()} ${sign} ${keyOf(first)})`;
     }
     case 'Older than days':
       return `(now - ${instant()} > ${num((parseNumber(first) ?? Number.NaN) * DAY_MS)})`;
@@ -133,7 +159,13 @@ export function fieldExpression(
   }
 }
 
-function equal(def: FieldDefinition, values: readonly string[], fact: string, instant: () => string): string {
+function equal(
+  def: FieldDefinition,
+  values: readonly string[],
+  fact: string,
+  factKey: () => string,
+  keyOf: (value: string) => string,
+): string {
   switch (def.type) {
     case 'Flag': {
       const wantTrue = values.includes('True');
@@ -144,7 +176,9 @@ function equal(def: FieldDefinition, values: readonly string[], fact: string, in
     case 'Number':
       return or(values.map((v) => `(h.num(${fact}) === ${num(parseNumber(v) ?? Number.NaN)})`));
     case 'Date':
-      return or(values.map((v) => `(${instant()} === ${num(parseIsoDateOrInstant(v) ?? Number.NaN)})`));
+      // Keys are strings of one length: === and the order operators compare instants exactly, and an
+      // unset fact (undefined) compares false with every key.
+      return or(values.map((v) => `(${factKey()} === ${keyOf(v)})`));
     case 'Text':
     case 'Dropdown':
       // Stored Dropdowns are canonical, so the strict comparison usually decides; a length mismatch
