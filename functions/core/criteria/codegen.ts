@@ -9,9 +9,7 @@
 import type { FieldDefinition } from '../catalogue.ts';
 import { dateOrInstantKey, instantKey, parseIsoInstant } from '../instant.ts';
 import type { Criterion } from './types.ts';
-import { parseNumber } from './values.ts';
-
-const DAY_MS = 86_400_000;
+import { parseDaySpan, parseNumber } from './values.ts';
 
 /** Runtime helpers the generated code calls for the rarer, non-inlined cases. */
 export const helpers = {
@@ -56,6 +54,17 @@ export const helpers = {
       }
       return lastMs;
     };
+  },
+  /**
+   * Whether an instant (epoch ms rounded down, and its instantKey for the nanoseconds) is older at
+   * `now` (whole ms) than a span of `spanMs` ms and `spanNs` ns, exactly: age − span > 0, in whole
+   * milliseconds D plus what the two sub-millisecond parts add (each in [0, 1 ms)).
+   */
+  olderThan(ms: number, key: string | undefined, now: number, spanMs: number, spanNs: number): boolean {
+    const d = now - ms - spanMs;
+    if (d > 1) return true;
+    if (d !== 1 || key === undefined) return false;
+    return spanNs + Number(key.slice(23, 29)) < 1_000_000;
   },
   /**
    * A Date fact reader giving its instantKey (undefined when unset), remembering the last string it
@@ -150,9 +159,15 @@ export function fieldExpression(
         : `(${factKey()} ${sign} ${keyOf(first)})`;
     }
     case 'Older than days':
-      return `(now - ${instant()} > ${num((parseNumber(first) ?? Number.NaN) * DAY_MS)})`;
-    case 'Within last days':
-      return `(now - ${instant()} <= ${num((parseNumber(first) ?? Number.NaN) * DAY_MS)})`;
+    case 'Within last days': {
+      const span = parseDaySpan(first);
+      const older =
+        span === undefined
+          ? 'false'
+          : `h.olderThan(${instant()}, ${factKey()}, now, ${num(span.ms)}, ${num(span.ns)})`;
+      // An unset fact is neither older nor within: its reading is NaN.
+      return leaf.operator === 'Older than days' ? older : `(!${older} && ${instant()} === ${instant()})`;
+    }
     case 'Member of group':
     case 'Not member of group':
       throw new Error(`membership criterion on field "${def.name}"`);
