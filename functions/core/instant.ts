@@ -37,7 +37,15 @@ export function parseIsoDateOrInstant(value: string): number | undefined {
  * the same length compare as strings, which is how DynamoDB's condition orders reports.
  */
 export function instantKey(value: string): string | undefined {
-  const parsed = parse(value, false);
+  return keyOf(parse(value, false));
+}
+
+/** instantKey of a criterion's date value: also a bare date (UTC midnight), spaces around ignored. */
+export function dateOrInstantKey(value: string): string | undefined {
+  return keyOf(parse(value.trim(), true));
+}
+
+function keyOf(parsed: Parsed | undefined): string | undefined {
   if (parsed === undefined) return undefined;
   const wholeSeconds = Math.floor(parsed.ms / 1000) * 1000;
   return `${new Date(wholeSeconds).toISOString().slice(0, 19)}.${parsed.fraction.padEnd(9, '0')}Z`;

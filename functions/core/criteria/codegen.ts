@@ -7,11 +7,9 @@
 // source only as a JSON.stringify string literal; numbers only after parsing to a finite number;
 // group positions are integers we computed. Nothing else of the input reaches the source.
 import type { FieldDefinition } from '../catalogue.ts';
-import { parseIsoDateOrInstant, parseIsoInstant } from '../instant.ts';
+import { dateOrInstantKey, instantKey, parseIsoInstant } from '../instant.ts';
 import type { Criterion } from './types.ts';
-import { parseNumber } from './values.ts';
-
-const DAY_MS = 86_400_000;
+import { parseDaySpan, parseNumber } from './values.ts';
 
 /** Runtime helpers the generated code calls for the rarer, non-inlined cases. */
 export const helpers = {
@@ -57,6 +55,34 @@ export const helpers = {
       return lastMs;
     };
   },
+  /**
+   * Whether an instant (epoch ms rounded down, and its instantKey for the nanoseconds) is older at
+   * `now` (whole ms) than a span of `spanMs` ms and `spanNs` ns, exactly: age − span > 0, in whole
+   * milliseconds D plus what the two sub-millisecond parts add (each in [0, 1 ms)).
+   */
+  olderThan(ms: number, key: string | undefined, now: number, spanMs: number, spanNs: number): boolean {
+    const d = now - ms - spanMs;
+    if (d > 1) return true;
+    if (d !== 1 || key === undefined) return false;
+    return spanNs + Number(key.slice(23, 29)) < 1_000_000;
+  },
+  /**
+   * A Date fact reader giving its instantKey (undefined when unset), remembering the last string it
+   * read. Keys order instants to the nanosecond, as reports are; epoch milliseconds would make two
+   * instants less than a millisecond apart equal.
+   */
+  instantKeyReader(): (v: unknown) => string | undefined {
+    let lastText: string | undefined;
+    let lastKey: string | undefined;
+    return (v) => {
+      if (typeof v !== 'string') return undefined;
+      if (v !== lastText) {
+        lastText = v;
+        lastKey = instantKey(v);
+      }
+      return lastKey;
+    };
+  },
 };
 
 const lit = (s: string): string => JSON.stringify(s);
@@ -76,8 +102,10 @@ const and = (parts: readonly string[]): string =>
 export interface CodeScope {
   /** A local holding the lower-cased text of a fact key, computed on first use per evaluation. */
   textVar(key: string): string;
-  /** A reader created once per set that parses Date facts of a key. */
+  /** A reader created once per set that parses Date facts of a key into epoch ms. */
   instantVar(key: string): string;
+  /** A reader created once per set that turns Date facts of a key into instant keys. */
+  instantKeyVar(key: string): string;
 }
 
 /**
@@ -99,13 +127,20 @@ export function fieldExpression(
     return join(values.map((v) => `${t}.${method}(${lit(v.toLowerCase())})`));
   };
   const instant = (): string => `${scope.instantVar(key)}(${fact})`;
+  // A Date value as an instant key literal; `null` if it does not parse (parseGroupDefinition has
+  // refused it), which no key, nor an unset fact's undefined, equals or orders against.
+  const keyOf = (value: string): string => {
+    const k = dateOrInstantKey(value);
+    return k === undefined ? 'null' : lit(k);
+  };
+  const factKey = (): string => `${scope.instantKeyVar(key)}(${fact})`;
   switch (leaf.operator) {
     case 'Is Blank':
       return first === 'True' ? `h.blank(${fact})` : `!(h.blank(${fact}))`;
     case 'Equal':
-      return equal(def, values, fact, instant);
+      return equal(def, values, fact, factKey, keyOf);
     case 'Not Equal':
-      return `!(${equal(def, values, fact, instant)})`;
+      return `!(${equal(def, values, fact, factKey, keyOf)})`;
     case 'Contains any of':
       return textTests('includes', or);
     case 'Does Not Contain any of':
@@ -121,19 +156,31 @@ export function fieldExpression(
       const sign = leaf.operator === 'Greater than' ? '>' : '<';
       return def.type === 'Number'
         ? `(h.num(${fact}) ${sign} ${num(parseNumber(first) ?? Number.NaN)})`
-        : `(${instant()} ${sign} ${num(parseIsoDateOrInstant(first) ?? Number.NaN)})`;
+        : `(${factKey()} ${sign} ${keyOf(first)})`;
     }
     case 'Older than days':
-      return `(now - ${instant()} > ${num((parseNumber(first) ?? Number.NaN) * DAY_MS)})`;
-    case 'Within last days':
-      return `(now - ${instant()} <= ${num((parseNumber(first) ?? Number.NaN) * DAY_MS)})`;
+    case 'Within last days': {
+      const span = parseDaySpan(first);
+      const older =
+        span === undefined
+          ? 'false'
+          : `h.olderThan(${instant()}, ${factKey()}, now, ${num(span.ms)}, ${num(span.ns)})`;
+      // An unset fact is neither older nor within: its reading is NaN.
+      return leaf.operator === 'Older than days' ? older : `(!${older} && ${instant()} === ${instant()})`;
+    }
     case 'Member of group':
     case 'Not member of group':
       throw new Error(`membership criterion on field "${def.name}"`);
   }
 }
 
-function equal(def: FieldDefinition, values: readonly string[], fact: string, instant: () => string): string {
+function equal(
+  def: FieldDefinition,
+  values: readonly string[],
+  fact: string,
+  factKey: () => string,
+  keyOf: (value: string) => string,
+): string {
   switch (def.type) {
     case 'Flag': {
       const wantTrue = values.includes('True');
@@ -144,7 +191,9 @@ function equal(def: FieldDefinition, values: readonly string[], fact: string, in
     case 'Number':
       return or(values.map((v) => `(h.num(${fact}) === ${num(parseNumber(v) ?? Number.NaN)})`));
     case 'Date':
-      return or(values.map((v) => `(${instant()} === ${num(parseIsoDateOrInstant(v) ?? Number.NaN)})`));
+      // Keys are strings of one length: === and the order operators compare instants exactly, and an
+      // unset fact (undefined) compares false with every key.
+      return or(values.map((v) => `(${factKey()} === ${keyOf(v)})`));
     case 'Text':
     case 'Dropdown':
       // Stored Dropdowns are canonical, so the strict comparison usually decides; a length mismatch

@@ -1,0 +1,248 @@
+// Property-based fuzzing of stream delivery with fast-check, on DynamoDB Local through the evaluator
+// harness: random status reports for a few endpoints (stale ones included), their stream records
+// delivered in random batches, interleaved across endpoints (each endpoint's own records stay in
+// shard order), and already delivered batches delivered again at random later moments. Whatever the
+// order: nothing throws or fails a record; at the end every endpoint's stored membership and member
+// items are what the reference evaluator says for its stored fields; per endpoint and group the
+// transitions alternate, start with an entry, end where the membership is, are never recorded twice,
+// and each agrees with the reference for the fields it recorded.
+import type { DynamoDBRecord } from 'aws-lambda';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fieldKey } from '#core/catalogue.ts';
+import { parseGroupDefinition } from '#core/criteria/index.ts';
+import type { EndpointRecord } from '#core/endpoint.ts';
+import { shippedGroupDefinitions } from '#core/group-pack.ts';
+import { transitionId } from '#core/membership.ts';
+import { FIELD, SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
+import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
+import { evaluatorHarness } from '#test/helpers/evaluator.ts';
+import { type RefFacts, type RefGroup, referenceMembership } from '#test/helpers/reference-criteria.ts';
+
+const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2_147_483_647);
+const RUNS = 20;
+const ENDPOINTS = ['EP-1', 'EP-2', 'EP-3'];
+const ENABLE = 'Windows Workstation and Server';
+
+/** Groups beside the shipped ones: a prefix, a day window, membership references, blocks. */
+const CUSTOM = [
+  {
+    id: 'lab-hosts',
+    name: 'Lab hosts',
+    criteria: { field: 'Hostname', operator: 'Begins with', values: ['lab'] },
+    alert: { on: ['enter', 'exit'], severity: 'low' },
+  },
+  {
+    id: 'recent',
+    name: 'Recent',
+    criteria: { field: 'Last Report', operator: 'Within last days', values: ['1'] },
+  },
+  {
+    id: 'failed-outside-lab',
+    name: 'Failed outside the lab',
+    criteria: {
+      all: [
+        { field: 'Group', operator: 'Member of group', values: ['bitlocker-key-backup-failed'] },
+        { field: 'Group', operator: 'Not member of group', values: ['LAB-HOSTS'] },
+      ],
+    },
+    alert: { on: ['enter'], severity: 'high' },
+  },
+  {
+    id: 'server-or-off',
+    name: 'Server or backup off',
+    blocks: [
+      [{ field: 'Endpoint Type', operator: 'Equal', values: ['Server'] }],
+      [{ field: 'Disable BitLocker Key Backup', level: 'ENDPOINT', operator: 'Equal', values: [true] }],
+    ],
+  },
+];
+const REFERENCE: RefGroup[] = [
+  ...shippedGroupDefinitions().map((d) => ({ id: d.id, definition: { ...d } })),
+  ...CUSTOM.map((d) => ({ id: d.id, definition: d })),
+];
+const GROUP_IDS = REFERENCE.map((g) => g.id);
+/** Groups whose verdict depends only on the fields a transition records (no Group criteria). */
+const SELF_CONTAINED = new Set(GROUP_IDS.filter((id) => id !== 'failed-outside-lab'));
+
+const report = fc.record({
+  endpoint: fc.constantFrom(...ENDPOINTS),
+  // Seconds before the clock: some reports land outside the 1-day window, some are stale.
+  offset: fc.oneof(fc.integer({ min: -3_600, max: 0 }), fc.integer({ min: -4 * 86_400, max: -2 * 86_400 })),
+  status: fc.constantFrom<string | null | undefined>(
+    SCRIPT_OUTPUT.failed,
+    SCRIPT_OUTPUT.success,
+    SCRIPT_OUTPUT.keyNotFound,
+    SCRIPT_OUTPUT.disabled,
+    '',
+    null,
+    undefined,
+  ),
+  disable: fc.constantFrom<boolean | null | undefined>(true, false, null, undefined),
+  hostname: fc.constantFrom('LAB-1', 'pc-2', 'lab-3'),
+  endpointType: fc.constantFrom('Laptop', 'Server'),
+});
+type Step =
+  | { kind: 'report'; report: typeof report extends fc.Arbitrary<infer R> ? R : never }
+  | { kind: 'deliver'; take: number[]; order: number }
+  | { kind: 'redeliver'; which: number };
+const step: fc.Arbitrary<Step> = fc.oneof(
+  { arbitrary: report.map((r) => ({ kind: 'report' as const, report: r })), weight: 4 },
+  {
+    arbitrary: fc
+      .record({
+        take: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 4, maxLength: 4 }),
+        order: fc.nat(),
+      })
+      .map((d) => ({ kind: 'deliver' as const, ...d })),
+    weight: 3,
+  },
+  { arbitrary: fc.nat().map((which) => ({ kind: 'redeliver' as const, which })), weight: 2 },
+);
+
+/** The facts docs/api.md §4 gives an endpoint of company contoso (Enable set), site hq (never PUT). */
+function factsOf(e: EndpointRecord): RefFacts {
+  const facts: Record<string, string | number | boolean | undefined> = {
+    [fieldKey('COMPANY', FIELD.enableBackup)]: ENABLE,
+    [fieldKey('SITE', FIELD.disableBackup)]: false,
+    [fieldKey('ENDPOINT', FIELD.disableBackup)]: false,
+  };
+  for (const [name, value] of Object.entries(e.fields)) facts[fieldKey('ENDPOINT', name)] = value;
+  const builtIns = [
+    [FIELD.osType, e.osType],
+    [FIELD.endpointType, e.endpointType],
+    [FIELD.hostname, e.hostname],
+    [FIELD.company, e.companyId],
+    [FIELD.site, e.siteId],
+    [FIELD.lastReport, e.observedAt],
+  ] as const;
+  for (const [name, value] of builtIns) if (value !== null) facts[fieldKey('ENDPOINT', name)] = value;
+  return facts;
+}
+
+const member = (facts: RefFacts, nowMs: number) =>
+  referenceMembership(SHIPPED_CATALOGUE.fields, REFERENCE, facts, nowMs);
+interface TransitionItem {
+  readonly transitionId: string;
+  readonly endpointId: string;
+  readonly groupId: string;
+  readonly event: 'entered' | 'exited';
+  readonly occurredAt: string;
+  readonly fields: Record<string, string | number | boolean | null>;
+}
+const endpointOf = (r: DynamoDBRecord) => (r.dynamodb?.NewImage ?? r.dynamodb?.OldImage)?.endpointId?.S;
+
+describe('fuzzing stream delivery (fast-check, DynamoDB Local)', () => {
+  it('ends at the reference membership with each transition once, whatever the batching and redelivery', async () => {
+    console.log(`stream fuzz seed ${SEED} (FUZZ_SEED=${SEED} npm test -- fuzz-stream reproduces)`);
+    const started = performance.now();
+    const totals = { reports: 0, deliveries: 0, redeliveries: 0, transitions: 0 };
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 6, maxLength: 24 }), async (steps) => {
+        // Prepare
+        let clock = Date.parse('2026-11-26T10:00:00Z');
+        const t = await evaluatorHarness({ now: () => clock });
+        for (const def of CUSTOM)
+          await t.groups.put(parseGroupDefinition(def.id, def, SHIPPED_CATALOGUE), t.at(0));
+        await t.setCompany('contoso', { [FIELD.enableBackup]: ENABLE }, 0);
+        await t.settle();
+        const queues = new Map<string, DynamoDBRecord[]>(ENDPOINTS.map((id) => [id, []]));
+        const delivered: DynamoDBRecord[][] = [];
+        const deliver = async (batch: DynamoDBRecord[]) => {
+          const res = await t.deliver(batch);
+          expect(res?.batchItemFailures ?? []).toEqual([]);
+        };
+        const pull = async () => {
+          for (const r of await t.stream.next()) {
+            const queue = queues.get(endpointOf(r) ?? '');
+            // Records of other items (member items, transitions) go through at once, in order.
+            if (queue === undefined) await deliver([r]);
+            else queue.push(r);
+          }
+        };
+
+        // Act
+        for (const s of steps) {
+          clock += 1_000;
+          if (s.kind === 'report') {
+            const { endpoint, offset, status, disable, hostname, endpointType } = s.report;
+            const set: Record<string, unknown> = {};
+            const clear: string[] = [];
+            for (const [name, value] of [
+              [FIELD.backupStatus, status],
+              [FIELD.disableBackup, disable],
+            ] as const) {
+              if (value === null) clear.push(name);
+              else if (value !== undefined) set[name] = value;
+            }
+            await t.report(endpoint, offset, set, { hostname, endpointType }, clear);
+            totals.reports++;
+          } else if (s.kind === 'deliver') {
+            await pull();
+            // Up to `take[i]` records from the head of each endpoint's queue, interleaved.
+            const parts = ENDPOINTS.map((id, i) => (queues.get(id) ?? []).splice(0, s.take[i] ?? 0));
+            const batch: DynamoDBRecord[] = [];
+            let turn = s.order;
+            while (parts.some((p) => p.length > 0)) {
+              const nonEmpty = parts.filter((p) => p.length > 0);
+              batch.push(nonEmpty[turn++ % nonEmpty.length]?.shift() as DynamoDBRecord);
+              turn = (turn * 7 + 3) % 1_000;
+            }
+            if (batch.length > 0) {
+              await deliver(batch);
+              delivered.push(batch);
+              totals.deliveries++;
+            }
+          } else if (delivered.length > 0) {
+            await deliver(delivered[s.which % delivered.length] as DynamoDBRecord[]);
+            totals.redeliveries++;
+          }
+        }
+        await pull();
+        for (const id of ENDPOINTS) await deliver(queues.get(id) ?? []);
+        await t.settle();
+
+        // Assess
+        const transitions = (
+          await Promise.all(GROUP_IDS.map((g) => t.transitions(g)))
+        ).flat() as TransitionItem[];
+        for (const id of ENDPOINTS) {
+          const stored = await t.repo.getEndpoint(id, true);
+          const expected = stored === undefined ? new Set<string>() : member(factsOf(stored), clock);
+          expect(await t.groupsOf(id), `${id} membership`).toEqual([...expected].sort());
+          for (const g of GROUP_IDS) {
+            const mine = transitions
+              .filter((x) => x.endpointId === id && x.groupId === g)
+              .map((x) => {
+                const grev = Array.from({ length: 400 }, (_, i) => i + 1).find(
+                  (n) => transitionId(id, g, x.event, n) === x.transitionId,
+                );
+                expect(grev, `${x.transitionId} has the id scheme's id`).toBeDefined();
+                return { ...x, grev: grev as number };
+              })
+              .sort((a, b) => a.grev - b.grev);
+            mine.forEach((x, i) => {
+              expect(x.event, `${id} ${g} transition ${i}`).toBe(i % 2 === 0 ? 'entered' : 'exited');
+              if (SELF_CONTAINED.has(g)) {
+                const facts = Object.fromEntries(Object.entries(x.fields).filter(([, v]) => v !== null));
+                const inGroup = member(facts as RefFacts, Date.parse(x.occurredAt)).has(g);
+                expect(inGroup, `${id} ${g} ${x.event} for ${JSON.stringify(x.fields)}`).toBe(
+                  x.event === 'entered',
+                );
+              }
+            });
+            expect(mine.length % 2 === 1, `${id} ${g} last transition`).toBe(expected.has(g));
+            const members = (await t.memberItems(g)).filter((m) => m.endsWith(`/${id}`));
+            expect(members, `${id} ${g} member item`).toEqual(expected.has(g) ? [`contoso/${id}`] : []);
+          }
+        }
+        totals.transitions += transitions.length;
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`stream fuzz: ${RUNS} runs, ${JSON.stringify(totals)}, ${seconds} s`);
+    expect(totals.redeliveries).toBeGreaterThan(0);
+    expect(totals.transitions).toBeGreaterThan(RUNS);
+  }, 120_000);
+});
