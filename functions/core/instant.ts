@@ -37,16 +37,32 @@ export function parseIsoDateOrInstant(value: string): number | undefined {
  * the same length compare as strings, which is how DynamoDB's condition orders reports.
  */
 export function instantKey(value: string): string | undefined {
-  return keyOf(parse(value, false));
-}
-
-/** instantKey of a criterion's date value: also a bare date (UTC midnight), spaces around ignored. */
-export function dateOrInstantKey(value: string): string | undefined {
-  return keyOf(parse(value.trim(), true));
-}
-
-function keyOf(parsed: Parsed | undefined): string | undefined {
+  const parsed = parse(value, false);
   if (parsed === undefined) return undefined;
   const wholeSeconds = Math.floor(parsed.ms / 1000) * 1000;
   return `${new Date(wholeSeconds).toISOString().slice(0, 19)}.${parsed.fraction.padEnd(9, '0')}Z`;
+}
+
+/**
+ * An instant to the nanosecond as epoch milliseconds (rounded down) and the nanoseconds beyond them
+ * (0–999,999, the fraction's digits after the third: a zone shifts whole minutes only).
+ */
+export interface InstantParts {
+  readonly ms: number;
+  readonly subNs: number;
+}
+
+function partsOf(parsed: Parsed | undefined): InstantParts | undefined {
+  if (parsed === undefined) return undefined;
+  return { ms: parsed.ms, subNs: Number(parsed.fraction.padEnd(9, '0').slice(3)) };
+}
+
+/** InstantParts of a date-time with an explicit zone (a Date fact). */
+export function instantParts(value: string): InstantParts | undefined {
+  return partsOf(parse(value, false));
+}
+
+/** InstantParts of a criterion's date value: also a bare date (UTC midnight), spaces around ignored. */
+export function dateOrInstantParts(value: string): InstantParts | undefined {
+  return partsOf(parse(value.trim(), true));
 }

@@ -7,7 +7,7 @@
 // source only as a JSON.stringify string literal; numbers only after parsing to a finite number;
 // group positions are integers we computed. Nothing else of the input reaches the source.
 import type { FieldDefinition } from '../catalogue.ts';
-import { dateOrInstantKey, instantKey, parseIsoInstant } from '../instant.ts';
+import { dateOrInstantParts, type InstantParts, instantParts } from '../instant.ts';
 import type { Criterion } from './types.ts';
 import { parseDaySpan, parseNumber } from './values.ts';
 
@@ -42,46 +42,38 @@ export const helpers = {
     if (typeof v === 'string') return parseNumber(v) ?? Number.NaN;
     return Number.NaN;
   },
-  /** A Date fact reader in epoch ms that remembers the last string it parsed (facts repeat). */
-  instantReader(): (v: unknown) => number {
-    let lastText: string | undefined;
-    let lastMs = Number.NaN;
-    return (v) => {
-      if (typeof v !== 'string') return Number.NaN;
-      if (v !== lastText) {
-        lastText = v;
-        lastMs = parseIsoInstant(v) ?? Number.NaN;
-      }
-      return lastMs;
-    };
-  },
   /**
-   * Whether an instant (epoch ms rounded down, and its instantKey for the nanoseconds) is older at
-   * `now` (whole ms) than a span of `spanMs` ms and `spanNs` ns, exactly: age − span > 0, in whole
-   * milliseconds D plus what the two sub-millisecond parts add (each in [0, 1 ms)).
-   */
-  olderThan(ms: number, key: string | undefined, now: number, spanMs: number, spanNs: number): boolean {
-    const d = now - ms - spanMs;
-    if (d > 1) return true;
-    if (d !== 1 || key === undefined) return false;
-    return spanNs + Number(key.slice(23, 29)) < 1_000_000;
-  },
-  /**
-   * A Date fact reader giving its instantKey (undefined when unset), remembering the last string it
-   * read. Keys order instants to the nanosecond, as reports are; epoch milliseconds would make two
+   * A reader of one key's Date facts that remembers the last string it parsed (facts repeat): `ms`
+   * gives epoch milliseconds rounded down (NaN when unset), `sub` the nanoseconds beyond them. Both
+   * together order instants to the nanosecond, as reports are; milliseconds alone would make two
    * instants less than a millisecond apart equal.
    */
-  instantKeyReader(): (v: unknown) => string | undefined {
+  instantReader(): { ms(v: unknown): number; sub(v: unknown): number } {
     let lastText: string | undefined;
-    let lastKey: string | undefined;
-    return (v) => {
+    let last: InstantParts | undefined;
+    const read = (v: unknown): InstantParts | undefined => {
       if (typeof v !== 'string') return undefined;
       if (v !== lastText) {
         lastText = v;
-        lastKey = instantKey(v);
+        last = instantParts(v);
       }
-      return lastKey;
+      return last;
     };
+    return { ms: (v) => read(v)?.ms ?? Number.NaN, sub: (v) => read(v)?.subNs ?? Number.NaN };
+  },
+  /** Whether instant (ms, sub) is after instant (otherMs, otherSub); false when either is NaN. */
+  later(ms: number, sub: number, otherMs: number, otherSub: number): boolean {
+    return ms > otherMs || (ms === otherMs && sub > otherSub);
+  },
+  /**
+   * Whether an instant (ms rounded down, `sub` ns beyond) is older at `now` (whole ms) than a span of
+   * `spanMs` ms and `spanNs` ns, exactly: age − span > 0, i.e. D whole milliseconds minus what the two
+   * sub-millisecond parts (each in [0, 1 ms)) add up to.
+   */
+  olderThan(ms: number, sub: number, now: number, spanMs: number, spanNs: number): boolean {
+    const d = now - ms - spanMs;
+    if (d > 1) return true;
+    return d === 1 && spanNs + sub < 1_000_000;
   },
 };
 
@@ -102,10 +94,8 @@ const and = (parts: readonly string[]): string =>
 export interface CodeScope {
   /** A local holding the lower-cased text of a fact key, computed on first use per evaluation. */
   textVar(key: string): string;
-  /** A reader created once per set that parses Date facts of a key into epoch ms. */
+  /** A reader created once per set that parses Date facts of a key (epoch ms, instant key). */
   instantVar(key: string): string;
-  /** A reader created once per set that turns Date facts of a key into instant keys. */
-  instantKeyVar(key: string): string;
 }
 
 /**
@@ -126,21 +116,21 @@ export function fieldExpression(
     const t = text();
     return join(values.map((v) => `${t}.${method}(${lit(v.toLowerCase())})`));
   };
-  const instant = (): string => `${scope.instantVar(key)}(${fact})`;
-  // A Date value as an instant key literal; `null` if it does not parse (parseGroupDefinition has
-  // refused it), which no key, nor an unset fact's undefined, equals or orders against.
-  const keyOf = (value: string): string => {
-    const k = dateOrInstantKey(value);
-    return k === undefined ? 'null' : lit(k);
+  const instant = (): string => `${scope.instantVar(key)}.ms(${fact})`;
+  const sub = (): string => `${scope.instantVar(key)}.sub(${fact})`;
+  // A Date value's parts as literals; NaN if it does not parse (parseGroupDefinition refused it).
+  const partsOf = (value: string): { ms: string; sub: string } => {
+    const p = dateOrInstantParts(value);
+    return { ms: num(p?.ms ?? Number.NaN), sub: num(p?.subNs ?? Number.NaN) };
   };
-  const factKey = (): string => `${scope.instantKeyVar(key)}(${fact})`;
+  const dateFact = { ms: instant, sub };
   switch (leaf.operator) {
     case 'Is Blank':
       return first === 'True' ? `h.blank(${fact})` : `!(h.blank(${fact}))`;
     case 'Equal':
-      return equal(def, values, fact, factKey, keyOf);
+      return equal(def, values, fact, dateFact, partsOf);
     case 'Not Equal':
-      return `!(${equal(def, values, fact, factKey, keyOf)})`;
+      return `!(${equal(def, values, fact, dateFact, partsOf)})`;
     case 'Contains any of':
       return textTests('includes', or);
     case 'Does Not Contain any of':
@@ -156,7 +146,7 @@ export function fieldExpression(
       const sign = leaf.operator === 'Greater than' ? '>' : '<';
       return def.type === 'Number'
         ? `(h.num(${fact}) ${sign} ${num(parseNumber(first) ?? Number.NaN)})`
-        : `(${factKey()} ${sign} ${keyOf(first)})`;
+        : dateOrder(leaf.operator, dateFact, partsOf(first));
     }
     case 'Older than days':
     case 'Within last days': {
@@ -164,7 +154,7 @@ export function fieldExpression(
       const older =
         span === undefined
           ? 'false'
-          : `h.olderThan(${instant()}, ${factKey()}, now, ${num(span.ms)}, ${num(span.ns)})`;
+          : `h.olderThan(${instant()}, ${sub()}, now, ${num(span.ms)}, ${num(span.ns)})`;
       // An unset fact is neither older nor within: its reading is NaN.
       return leaf.operator === 'Older than days' ? older : `(!${older} && ${instant()} === ${instant()})`;
     }
@@ -178,8 +168,8 @@ function equal(
   def: FieldDefinition,
   values: readonly string[],
   fact: string,
-  factKey: () => string,
-  keyOf: (value: string) => string,
+  date: DateFact,
+  partsOf: (value: string) => { ms: string; sub: string },
 ): string {
   switch (def.type) {
     case 'Flag': {
@@ -191,9 +181,13 @@ function equal(
     case 'Number':
       return or(values.map((v) => `(h.num(${fact}) === ${num(parseNumber(v) ?? Number.NaN)})`));
     case 'Date':
-      // Keys are strings of one length: === and the order operators compare instants exactly, and an
-      // unset fact (undefined) compares false with every key.
-      return or(values.map((v) => `(${factKey()} === ${keyOf(v)})`));
+      // The same instant to the nanosecond; an unset fact (NaN) equals none.
+      return or(
+        values.map((v) => {
+          const p = partsOf(v);
+          return `(${date.ms()} === ${p.ms} && ${date.sub()} === ${p.sub})`;
+        }),
+      );
     case 'Text':
     case 'Dropdown':
       // Stored Dropdowns are canonical, so the strict comparison usually decides; a length mismatch
@@ -207,6 +201,23 @@ function equal(
         }),
       );
   }
+}
+
+/** Expressions reading a Date fact: epoch ms rounded down, and the nanoseconds beyond. */
+interface DateFact {
+  readonly ms: () => string;
+  readonly sub: () => string;
+}
+
+/** Greater than / Less than on a Date, to the nanosecond; false when the fact is unset. */
+function dateOrder(
+  operator: 'Greater than' | 'Less than',
+  date: DateFact,
+  value: { ms: string; sub: string },
+) {
+  return operator === 'Greater than'
+    ? `h.later(${date.ms()}, ${date.sub()}, ${value.ms}, ${value.sub})`
+    : `h.later(${value.ms}, ${value.sub}, ${date.ms()}, ${date.sub()})`;
 }
 
 /** Membership of any of the groups at these topological positions, as evaluated so far. */

@@ -128,11 +128,9 @@ function build(order: readonly GroupPlan[], fields: FieldsByName): CompiledGroup
   const indexOf = new Map(order.map((p, i) => [p.definition.id, i]));
   const textVars = new Map<string, string>();
   const instantVars = new Map<string, string>();
-  const instantKeyVars = new Map<string, string>();
   const scope: CodeScope = {
     textVar: (key) => nameFor(textVars, key, 't'),
     instantVar: (key) => nameFor(instantVars, key, 'd'),
-    instantKeyVar: (key) => nameFor(instantKeyVars, key, 'k'),
   };
 
   const groups: CompiledGroup[] = [];
@@ -175,7 +173,6 @@ function build(order: readonly GroupPlan[], fields: FieldsByName): CompiledGroup
   const source = [
     '"use strict";',
     ...[...instantVars.values()].map((name) => `const ${name} = h.instantReader();`),
-    ...[...instantKeyVars.values()].map((name) => `const ${name} = h.instantKeyReader();`),
     'return function evaluateGroups(f, now, r, m) {',
     ...(textVars.size > 0 ? [`  let ${[...textVars.values()].join(', ')};`] : []),
     ...statements,
