@@ -1,17 +1,19 @@
 // Property-based fuzzing of stream delivery with fast-check, on DynamoDB Local through the evaluator
-// harness: random status reports for a few endpoints (stale ones included), their stream records
-// delivered in random batches, interleaved across endpoints (each endpoint's own records stay in
-// shard order), and already delivered batches delivered again at random later moments. Whatever the
-// order: nothing throws or fails a record; at the end every endpoint's stored membership and member
-// items are what the reference evaluator says for its stored fields; per endpoint and group the
-// transitions alternate, start with an entry, end where the membership is, are never recorded twice,
-// and each agrees with the reference for the fields it recorded.
+// harness: random status reports for a few endpoints (stale ones included) and company and site
+// changes (fan-out jobs), their stream records delivered in random batches, interleaved across
+// endpoints and scopes (each item's own records stay in shard order), and already delivered batches
+// delivered again at random later moments. Whatever the order: nothing throws or fails a record; at
+// the end every endpoint's stored membership and member items are what the reference evaluator says
+// for its stored fields; per endpoint and group the transitions alternate, start with an entry, end
+// where the membership is, are never recorded twice, and each agrees with the reference for the
+// fields it recorded.
 import type { DynamoDBRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fieldKey } from '#core/catalogue.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
-import type { EndpointRecord } from '#core/endpoint.ts';
+import { type EndpointRecord, type ScopeRecord, scopeKey } from '#core/endpoint.ts';
+import type { FieldChanges } from '#core/fields.ts';
 import { shippedGroupDefinitions } from '#core/group-pack.ts';
 import { transitionId } from '#core/membership.ts';
 import { FIELD, SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
@@ -86,26 +88,36 @@ const report = fc.record({
 type Step =
   | { kind: 'report'; report: typeof report extends fc.Arbitrary<infer R> ? R : never }
   | { kind: 'deliver'; take: number[]; order: number }
-  | { kind: 'redeliver'; which: number };
+  | { kind: 'redeliver'; which: number }
+  | { kind: 'company'; enable: string | null }
+  | { kind: 'site'; disable: boolean | null };
 const step: fc.Arbitrary<Step> = fc.oneof(
   { arbitrary: report.map((r) => ({ kind: 'report' as const, report: r })), weight: 4 },
   {
     arbitrary: fc
       .record({
-        take: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 4, maxLength: 4 }),
+        take: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 5, maxLength: 5 }),
         order: fc.nat(),
       })
       .map((d) => ({ kind: 'deliver' as const, ...d })),
     weight: 3,
   },
   { arbitrary: fc.nat().map((which) => ({ kind: 'redeliver' as const, which })), weight: 2 },
+  fc
+    .constantFrom(ENABLE, 'Windows Workstation', 'Disabled', null)
+    .map((enable) => ({ kind: 'company' as const, enable })),
+  fc.constantFrom(true, false, null).map((disable) => ({ kind: 'site' as const, disable })),
 );
 
-/** The facts docs/api.md §4 gives an endpoint of company contoso (Enable set), site hq (never PUT). */
-function factsOf(e: EndpointRecord): RefFacts {
+/** The facts docs/api.md §4 gives an endpoint, its company and its site (defaults applied). */
+function factsOf(
+  e: EndpointRecord,
+  company: ScopeRecord | undefined,
+  site: ScopeRecord | undefined,
+): RefFacts {
   const facts: Record<string, string | number | boolean | undefined> = {
-    [fieldKey('COMPANY', FIELD.enableBackup)]: ENABLE,
-    [fieldKey('SITE', FIELD.disableBackup)]: false,
+    [fieldKey('COMPANY', FIELD.enableBackup)]: company?.fields[FIELD.enableBackup],
+    [fieldKey('SITE', FIELD.disableBackup)]: site?.fields[FIELD.disableBackup] ?? false,
     [fieldKey('ENDPOINT', FIELD.disableBackup)]: false,
   };
   for (const [name, value] of Object.entries(e.fields)) facts[fieldKey('ENDPOINT', name)] = value;
@@ -118,7 +130,7 @@ function factsOf(e: EndpointRecord): RefFacts {
     [FIELD.lastReport, e.observedAt],
   ] as const;
   for (const [name, value] of builtIns) if (value !== null) facts[fieldKey('ENDPOINT', name)] = value;
-  return facts;
+  return Object.fromEntries(Object.entries(facts).filter(([, v]) => v !== undefined));
 }
 
 const member = (facts: RefFacts, nowMs: number) =>
@@ -131,13 +143,20 @@ interface TransitionItem {
   readonly occurredAt: string;
   readonly fields: Record<string, string | number | boolean | null>;
 }
-const endpointOf = (r: DynamoDBRecord) => (r.dynamodb?.NewImage ?? r.dynamodb?.OldImage)?.endpointId?.S;
+/** The queue a record waits in: its endpoint's, or SCOPES for company and site records. */
+const SCOPES = 'scopes';
+const queueOf = (r: DynamoDBRecord) => {
+  const image = r.dynamodb?.NewImage ?? r.dynamodb?.OldImage;
+  const type = image?.type?.S;
+  if (type === 'COMPANY' || type === 'SITE') return SCOPES;
+  return type === 'ENDPOINT' ? image?.endpointId?.S : undefined;
+};
 
 describe('fuzzing stream delivery (fast-check, DynamoDB Local)', () => {
   it('ends at the reference membership with each transition once, whatever the batching and redelivery', async () => {
     console.log(`stream fuzz seed ${SEED} (FUZZ_SEED=${SEED} npm test -- fuzz-stream reproduces)`);
     const started = performance.now();
-    const totals = { reports: 0, deliveries: 0, redeliveries: 0, transitions: 0 };
+    const totals = { reports: 0, scopeChanges: 0, deliveries: 0, redeliveries: 0, transitions: 0 };
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 6, maxLength: 24 }), async (steps) => {
         // Prepare
@@ -147,7 +166,7 @@ describe('fuzzing stream delivery (fast-check, DynamoDB Local)', () => {
           await t.groups.put(parseGroupDefinition(def.id, def, SHIPPED_CATALOGUE), t.at(0));
         await t.setCompany('contoso', { [FIELD.enableBackup]: ENABLE }, 0);
         await t.settle();
-        const queues = new Map<string, DynamoDBRecord[]>(ENDPOINTS.map((id) => [id, []]));
+        const queues = new Map<string, DynamoDBRecord[]>([...ENDPOINTS, SCOPES].map((id) => [id, []]));
         const delivered: DynamoDBRecord[][] = [];
         const deliver = async (batch: DynamoDBRecord[]) => {
           const res = await t.deliver(batch);
@@ -155,8 +174,8 @@ describe('fuzzing stream delivery (fast-check, DynamoDB Local)', () => {
         };
         const pull = async () => {
           for (const r of await t.stream.next()) {
-            const queue = queues.get(endpointOf(r) ?? '');
-            // Records of other items (member items, transitions) go through at once, in order.
+            const queue = queues.get(queueOf(r) ?? '');
+            // Records of other items (jobs, member items, transitions) go through at once, in order.
             if (queue === undefined) await deliver([r]);
             else queue.push(r);
           }
@@ -181,7 +200,9 @@ describe('fuzzing stream delivery (fast-check, DynamoDB Local)', () => {
           } else if (s.kind === 'deliver') {
             await pull();
             // Up to `take[i]` records from the head of each endpoint's queue, interleaved.
-            const parts = ENDPOINTS.map((id, i) => (queues.get(id) ?? []).splice(0, s.take[i] ?? 0));
+            const parts = [...ENDPOINTS, SCOPES].map((id, i) =>
+              (queues.get(id) ?? []).splice(0, s.take[i] ?? 0),
+            );
             const batch: DynamoDBRecord[] = [];
             let turn = s.order;
             while (parts.some((p) => p.length > 0)) {
@@ -194,14 +215,30 @@ describe('fuzzing stream delivery (fast-check, DynamoDB Local)', () => {
               delivered.push(batch);
               totals.deliveries++;
             }
+          } else if (s.kind === 'company') {
+            await t.setCompany('contoso', { [FIELD.enableBackup]: s.enable }, 0);
+            totals.scopeChanges++;
+          } else if (s.kind === 'site') {
+            const changes: FieldChanges =
+              s.disable === null
+                ? { set: {}, clear: [FIELD.disableBackup] }
+                : { set: { [FIELD.disableBackup]: s.disable }, clear: [] };
+            await t.repo.upsertScope({ companyId: 'contoso', siteId: 'hq' }, undefined, changes, t.at(0));
+            totals.scopeChanges++;
           } else if (delivered.length > 0) {
             await deliver(delivered[s.which % delivered.length] as DynamoDBRecord[]);
             totals.redeliveries++;
           }
         }
         await pull();
-        for (const id of ENDPOINTS) await deliver(queues.get(id) ?? []);
+        for (const id of [SCOPES, ...ENDPOINTS]) await deliver(queues.get(id) ?? []);
         await t.settle();
+        const scopes = await t.repo.getScopes(
+          [{ companyId: 'contoso' }, { companyId: 'contoso', siteId: 'hq' }],
+          true,
+        );
+        const company = scopes.get(scopeKey({ companyId: 'contoso' }));
+        const site = scopes.get(scopeKey({ companyId: 'contoso', siteId: 'hq' }));
 
         // Assess
         const transitions = (
@@ -209,7 +246,8 @@ describe('fuzzing stream delivery (fast-check, DynamoDB Local)', () => {
         ).flat() as TransitionItem[];
         for (const id of ENDPOINTS) {
           const stored = await t.repo.getEndpoint(id, true);
-          const expected = stored === undefined ? new Set<string>() : member(factsOf(stored), clock);
+          const expected =
+            stored === undefined ? new Set<string>() : member(factsOf(stored, company, site), clock);
           expect(await t.groupsOf(id), `${id} membership`).toEqual([...expected].sort());
           for (const g of GROUP_IDS) {
             const mine = transitions
@@ -244,6 +282,7 @@ describe('fuzzing stream delivery (fast-check, DynamoDB Local)', () => {
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(`stream fuzz: ${RUNS} runs, ${JSON.stringify(totals)}, ${seconds} s`);
     expect(totals.redeliveries).toBeGreaterThan(0);
+    expect(totals.scopeChanges).toBeGreaterThan(0);
     expect(totals.transitions).toBeGreaterThan(RUNS);
   }, 120_000);
 });
