@@ -3,7 +3,7 @@
 // started again on the same data directory and alerts file, and left to drain. Then: every report
 // answered `applied` is stored, every transition the stored reports imply for the alerting shipped
 // groups is recorded (none missing, none extra), and each alerted transition has exactly one line in
-// the alerts file. CRASH_SEED=<n> repeats a run's random choices (statuses, pauses, kill moments).
+// the alerts file. CRASH_SEED=<n> repeats the random choices (statuses, pauses, kill moments); CRASH_RUNS=<n> sets the runs.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import type { BenchReport } from './run.ts';
 import { report, writeResult } from './support.ts';
 
 const NAME = 'crash';
-const RUNS = 5;
+const RUNS = Number(process.env.CRASH_RUNS ?? 5);
 const ENDPOINTS = 40;
 /** Each endpoint pauses up to this long between its reports. */
 const PAUSE_MS = 40;
