@@ -25,6 +25,7 @@ const BENCHES: readonly { readonly name: string; readonly load: () => Promise<Be
   { name: 'fanout', load: () => import('./fanout.ts') },
   { name: 'ingest-cost', load: () => import('./ingest-cost.ts') },
   { name: 'bundles', load: () => import('./bundles.ts') },
+  { name: 'crash', load: () => import('./crash.ts') },
 ];
 
 async function main(filter: string | undefined): Promise<void> {

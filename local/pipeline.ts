@@ -19,6 +19,7 @@ import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { type LocalFunctions, type LocalFunctionsConfig, localFunctions } from './functions.ts';
 import { startHttpServer } from './http-server.ts';
 import { lambdaContext } from './lambda-context.ts';
+import { fileCheckpoints } from './stream-checkpoints.ts';
 import { type StreamConsumer, startStreamPoller } from './stream-poller.ts';
 
 export const LOCAL_TOPIC_ARN = 'arn:aws:sns:local:000000000000:keywatch-alerts';
@@ -98,9 +99,14 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
 
     const streams = localClient(DynamoDBStreamsClient, endpoint);
     cleanups.push(async () => streams.destroy());
+    const streamArn = await streamArnOf(client, tableName);
     const poller = startStreamPoller({
       client: streams,
-      tableStreamArn: await streamArnOf(client, tableName),
+      tableStreamArn: streamArn,
+      // A kept data directory keeps the consumers' positions too: a restart resumes, it does not replay.
+      ...(opts.dataDir
+        ? { checkpoints: fileCheckpoints(join(opts.dataDir, 'stream-checkpoints.json'), streamArn) }
+        : {}),
       pollIntervalMs: opts.pollIntervalMs ?? 250,
       log,
       consumers: streamConsumers(fns),

@@ -166,8 +166,8 @@ async function deliverBatch(
 }
 
 /**
- * Age is judged only for a batch that failed: a restarted `npm start` with KEYWATCH_DATA_DIR replays
- * its stream from the trim horizon, and those old records are work to do, not failures to park.
+ * Age is judged only for a batch that failed: a restarted `npm start` with KEYWATCH_DATA_DIR resumes
+ * where it stopped, and records written before a long stop are work to do, not failures to park.
  */
 function oldestAgeSeconds(records: readonly DynamoDBRecord[], nowMs: () => number): number {
   const created = records.map((r) => r.dynamodb?.ApproximateCreationDateTime ?? Number.POSITIVE_INFINITY);

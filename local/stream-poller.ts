@@ -4,6 +4,7 @@
 // `drained()` tells tests and benchmarks when everything written so far has been delivered.
 import { DescribeStreamCommand, type DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { TABLE_SCHEMA } from '#adapters/keys.ts';
+import type { CheckpointStore } from './stream-checkpoints.ts';
 import {
   type ConsumerStats,
   type DeliveryContext,
@@ -29,6 +30,8 @@ export interface StreamPollerOptions {
   /** The table's partition key attribute (default the keywatch table's). */
   readonly partitionKey?: string;
   readonly onFailedBatch?: (failure: FailedBatch) => void;
+  /** Where each consumer resumes after a restart (default: the starting position, every time). */
+  readonly checkpoints?: CheckpointStore;
   readonly log?: (message: string, details?: Record<string, unknown>) => void;
 }
 
@@ -106,7 +109,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
           initialPosition: atStart
             ? (consumer.startingPosition ?? options.startingPosition ?? 'TRIM_HORIZON')
             : 'TRIM_HORIZON',
-          checkpoint: undefined,
+          checkpoint: options.checkpoints?.get(consumer.name, shard.shardId),
           done: false,
           waitingForParent: false,
           inFlight: false,
@@ -162,6 +165,11 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     tick: () => ++tick,
     delivered: () => {
       lastDeliveryTick = ++tick;
+    },
+    checkpointed: (task) => {
+      if (task.checkpoint !== undefined) {
+        options.checkpoints?.save(task.consumer.name, task.shard.shardId, task.checkpoint);
+      }
     },
     changed,
     backoffMs: backoff,

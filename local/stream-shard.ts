@@ -44,6 +44,8 @@ export interface ShardReading {
   /** The poller's logical clock, which orders polls and deliveries for `drained()`. */
   readonly tick: () => number;
   readonly delivered: () => void;
+  /** The task's checkpoint moved past a handled page. */
+  readonly checkpointed: (task: ShardTask) => void;
   readonly changed: () => void;
   readonly backoffMs: (attempt: number) => number;
   readonly deliveryContext: (task: ShardTask) => DeliveryContext;
@@ -74,7 +76,10 @@ export async function readShard(task: ShardTask, r: ShardReading): Promise<void>
           const lambdaRecords = records.map((rec) => toLambdaRecord(rec, r.streamArn));
           await deliverRecords(r.deliveryContext(task), lambdaRecords);
           // Records the filters dropped are handled too: the next read starts after the page.
-          if (r.running()) task.checkpoint = records.at(-1)?.dynamodb?.SequenceNumber ?? task.checkpoint;
+          if (r.running()) {
+            task.checkpoint = records.at(-1)?.dynamodb?.SequenceNumber ?? task.checkpoint;
+            r.checkpointed(task);
+          }
         } finally {
           task.inFlight = false;
           r.delivered();
