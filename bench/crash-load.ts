@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SHIPPED_GROUP_IDS } from '#core/group-pack.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
+import type { Random } from '#test/helpers/random.ts';
 import type { Client } from '../local/client.ts';
 
 export const COMPANY = 'crash-co';
@@ -39,20 +40,6 @@ export interface Report {
   outcome: Outcome;
   /** Resolved after the restart for an unanswered report: did it reach the table? */
   stored?: boolean;
-}
-
-export type Random = () => number;
-
-/** mulberry32: a seeded generator, so a failing run can be repeated. */
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class Fleet {

@@ -1,18 +1,7 @@
 // Shuffles that reproduce: each test that shuffles picks a seed (KEYWATCH_TEST_SEED, else a random
 // one), and if the test fails the seed is printed, so the same order can be replayed.
 import { onTestFailed } from 'vitest';
-
-/** mulberry32: small, fast and good enough to order test inputs; not for anything secret. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { seededRandom } from './random.ts';
 
 /** A Fisher–Yates shuffle of a copy of `items`. Call it inside a test: a failure prints the seed. */
 export function shuffleInTest<T>(items: readonly T[]): T[] {
