@@ -108,27 +108,21 @@ const numberFact = fc.oneof(
 );
 const flagValue = fc.constantFrom<string | boolean>('True', 'false', 'TRUE', true, false);
 
+/** Text and Dropdown take the same operators. */
+const TEXT_OPERATORS = [
+  'Equal',
+  'Not Equal',
+  'Is Blank',
+  'Contains any of',
+  'Does Not Contain any of',
+  'Contains all of',
+  'Begins with',
+  'Ends with',
+] as const;
+
 const OPERATORS: Record<FieldDefinition['type'], readonly string[]> = {
-  Text: [
-    'Equal',
-    'Not Equal',
-    'Is Blank',
-    'Contains any of',
-    'Does Not Contain any of',
-    'Contains all of',
-    'Begins with',
-    'Ends with',
-  ],
-  Dropdown: [
-    'Equal',
-    'Not Equal',
-    'Is Blank',
-    'Contains any of',
-    'Does Not Contain any of',
-    'Contains all of',
-    'Begins with',
-    'Ends with',
-  ],
+  Text: TEXT_OPERATORS,
+  Dropdown: TEXT_OPERATORS,
   Flag: ['Equal', 'Not Equal', 'Is Blank'],
   Number: ['Equal', 'Not Equal', 'Is Blank', 'Greater than', 'Less than'],
   Date: [

@@ -3,13 +3,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeTableCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CheckpointStore, fileCheckpoints } from '#local/stream-checkpoints.ts';
 import { startStreamPoller } from '#local/stream-poller.ts';
-import { freshTable } from '#test/helpers/dynamo.ts';
+import { freshStreamTable } from '#test/helpers/dynamo.ts';
 
 let client: DynamoDBClient;
 let tableName: string;
@@ -18,16 +18,7 @@ let streamArn: string;
 let dir: string;
 
 beforeEach(async () => {
-  const table = await freshTable();
-  client = table.client;
-  tableName = table.tableName;
-  streams = new DynamoDBStreamsClient({
-    endpoint: table.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
-  streamArn = described.Table?.LatestStreamArn ?? '';
+  ({ client, tableName, streams, streamArn } = await freshStreamTable());
   dir = await mkdtemp(join(tmpdir(), 'keywatch-checkpoints-'));
 });
 

@@ -1,4 +1,4 @@
-import { DescribeTableCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EVALUATE_FILTERS, NOTIFY_FILTERS } from '#adapters/stream-filters.ts';
 import { type StreamConsumer, type StreamPoller, startStreamPoller } from '#local/stream-poller.ts';
-import { freshTable } from '#test/helpers/dynamo.ts';
+import { freshStreamTable } from '#test/helpers/dynamo.ts';
 
 let client: DynamoDBClient;
 let tableName: string;
@@ -20,17 +20,7 @@ let poller: StreamPoller | undefined;
 const logs: string[] = [];
 
 beforeEach(async () => {
-  const table = await freshTable();
-  client = table.client;
-  tableName = table.tableName;
-  streams = new DynamoDBStreamsClient({
-    endpoint: table.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
-  streamArn = described.Table?.LatestStreamArn ?? '';
-  expect(streamArn).not.toBe('');
+  ({ client, tableName, streams, streamArn } = await freshStreamTable());
   logs.length = 0;
 });
 
