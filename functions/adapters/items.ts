@@ -35,6 +35,7 @@ export function endpointFromItem(item: Item): EndpointRecord {
     rev: num(item.rev),
     grev: num(item.grev),
     ...(typeof item.groupsCompanyId === 'string' ? { groupsCompanyId: item.groupsCompanyId } : {}),
+    ...(typeof item.mrev === 'number' ? { mrev: item.mrev } : {}),
   };
 }
 

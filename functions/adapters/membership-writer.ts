@@ -50,12 +50,13 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
     groups: Record<string, string>,
     grev: number,
     requireRev: boolean,
+    mrev?: number,
   ): TransactItem {
     return {
       Update: {
         TableName: tableName,
         Key: keys.endpoint(e.endpointId),
-        UpdateExpression: 'SET #groups = :groups, grev = :next, writer = :writer, groupsCompanyId = :company',
+        UpdateExpression: `SET #groups = :groups, grev = :next, writer = :writer, groupsCompanyId = :company${mrev === undefined ? '' : ', mrev = :mrev'}`,
         ConditionExpression: requireRev ? 'rev = :rev AND grev = :grev' : 'grev = :grev',
         ExpressionAttributeNames: { '#groups': 'groups' },
         ExpressionAttributeValues: {
@@ -63,6 +64,7 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
           ':next': grev + 1,
           ':grev': grev,
           ...(requireRev ? { ':rev': e.rev } : {}),
+          ...(mrev === undefined ? {} : { ':mrev': mrev }),
           ':writer': WRITER.evaluate,
           ':company': e.companyId,
         },
@@ -96,7 +98,7 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
       if (c.event === 'entered') groups[c.groupId] = w.nowIso;
       else delete groups[c.groupId];
     }
-    const items: TransactItem[] = [endpointUpdate(e, groups, grev, w.requireRev)];
+    const items: TransactItem[] = [endpointUpdate(e, groups, grev, w.requireRev, w.mrev)];
     for (const id of dropped) {
       items.push({ Delete: { TableName: tableName, Key: keys.member(id, e.companyId, e.endpointId) } });
     }
@@ -149,7 +151,8 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
         await transact(writeActions(w, n, chunk.dropped, chunk.changes, groups, grev));
         grev += 1;
       }
-      return { groups, grev };
+      const mrev = w.mrev ?? w.endpoint.mrev;
+      return mrev === undefined ? { groups, grev } : { groups, grev, mrev };
     },
 
     /** Packs writes of different endpoints into transactions of at most 100 actions. */

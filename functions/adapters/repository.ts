@@ -79,6 +79,7 @@ export function createRepository(doc: DynamoDBDocumentClient, tableName: string)
         .set('updatedAt', nowIso)
         .set('rev', 1, (n, v) => `${n} = if_not_exists(${n}, :zero) + ${v}`)
         .set('grev', 0, (n, v) => `${n} = if_not_exists(${n}, ${v})`)
+        .set('mrev', 0, (n, v) => `${n} = if_not_exists(${n}, ${v})`)
         .set('groups', {}, (n, v) => `${n} = if_not_exists(${n}, ${v})`);
       const idx = {
         ...keys.endpointByParent(u.companyId, u.siteId, u.endpointId),

@@ -23,6 +23,12 @@ export interface EndpointRecord {
   readonly grev: number;
   /** The company the member items were written under (member keys carry it); unset before any. */
   readonly groupsCompanyId?: string;
+  /**
+   * The data revision (`rev`) whose report the membership was last evaluated from, in stream order;
+   * unset on items written before it existed. A stream record of revision `r` whose stored `mrev` is
+   * `r` or more has been evaluated already (see functions/evaluate/endpoint-evaluation.ts).
+   */
+  readonly mrev?: number;
 }
 
 export interface ScopeRecord {

@@ -34,6 +34,7 @@ export type EvaluatorMetric =
   | 'IrrelevantChanges'
   | 'TransitionsRecorded'
   | 'EvaluationConflicts'
+  | 'MembershipReads'
   | 'JobsStarted'
   | 'JobPages';
 

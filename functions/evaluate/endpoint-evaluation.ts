@@ -40,6 +40,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     scopes: Map<string, ScopeRecord>,
     rules: Ruleset,
     requireRev = true,
+    evaluatedRev?: number,
   ): ApplyInput {
     const site = scopes.get(scopeKey({ companyId: e.companyId, siteId: e.siteId }));
     const company = scopes.get(scopeKey({ companyId: e.companyId }));
@@ -55,6 +56,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
       nowIso: occurredAt,
       historyExpiresAt: historyExpiry(),
       requireRev,
+      ...(evaluatedRev === undefined ? {} : { mrev: evaluatedRev }),
       transitions: (chunk, chunkChanges) =>
         chunkChanges.map((c) =>
           buildTransition(c, rules, {
@@ -101,26 +103,93 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
    * site data are always read after the endpoint, and every fan-out walk bumps the revision of each
    * endpoint it passes (`touch`), so an evaluation that used company or site data older than a change
    * cannot be written: it finds the endpoint changed, reads everything again and evaluates afresh.
-   *
-   * A stream record (`written` given) is evaluated from its own image, even when newer reports are
-   * already stored, so that a state that lasted only until the next report still records its
-   * transitions; its membership is what this batch last wrote for the endpoint, if anything.
    */
   async function evaluateEndpoint(
     start: EndpointRecord,
     startScopes: Map<string, ScopeRecord>,
     startRules: Ruleset,
-    opts: { touch?: boolean; written?: WrittenInBatch } = {},
+    opts: { touch?: boolean } = {},
   ): Promise<number> {
-    const mine = opts.written?.get(start.endpointId);
-    let endpoint: EndpointRecord | undefined =
-      mine !== undefined && mine.grev > start.grev
-        ? { ...start, groups: mine.groups, grev: mine.grev }
-        : start;
-    let fromImage = opts.written !== undefined;
+    return evaluateFrom(start, startScopes, startRules, { ...opts, record: undefined });
+  }
+
+  /**
+   * Evaluates a stream record from its own image, even when newer reports are already stored, so
+   * that a state that lasted only until the next report still records its transitions. Its
+   * membership must be the one evaluated from the report before it, in stream order: what this batch
+   * last wrote for the endpoint, else the image's own when its `mrev` says the report before was
+   * evaluated by the time this one was written, else the stored one, read (a report of the previous
+   * batch may have been written after this record's image). A stored `mrev` at or past this record's
+   * revision means the record was evaluated already (a redelivery): nothing to do.
+   */
+  async function evaluateRecord(
+    image: EndpointRecord,
+    scopes: Map<string, ScopeRecord>,
+    rules: Ruleset,
+    written: WrittenInBatch,
+  ): Promise<number> {
+    const mine = written.get(image.endpointId);
+    if (mine !== undefined && (mine.mrev ?? -1) >= image.rev) return 0;
+    const start = mine !== undefined && mine.grev > image.grev ? withMembership(image, mine) : image;
+    const current = start !== image || image.mrev === image.rev - 1;
+    return evaluateFrom(start, scopes, rules, { record: { image, written, current } });
+  }
+
+  const withMembership = (
+    data: EndpointRecord,
+    m: Pick<EndpointRecord, 'groups' | 'grev' | 'mrev' | 'groupsCompanyId'>,
+  ): EndpointRecord => {
+    const { mrev: _m, groupsCompanyId: _g, ...rest } = data;
+    return {
+      ...rest,
+      groups: m.groups,
+      grev: m.grev,
+      ...(m.mrev === undefined ? {} : { mrev: m.mrev }),
+      ...(m.groupsCompanyId === undefined ? {} : { groupsCompanyId: m.groupsCompanyId }),
+    };
+  };
+
+  async function evaluateFrom(
+    start: EndpointRecord,
+    startScopes: Map<string, ScopeRecord>,
+    startRules: Ruleset,
+    opts: {
+      touch?: boolean;
+      record: { image: EndpointRecord; written: WrittenInBatch; current: boolean } | undefined;
+    },
+  ): Promise<number> {
+    const record = opts.record;
+    let endpoint: EndpointRecord | undefined = start;
+    // Evaluating the record's report (not what is stored), against a membership known to be current.
+    let fromImage = record !== undefined;
+    let current = record === undefined || record.current;
     let scopes = startScopes;
     let rules = startRules;
     let lastConflict: unknown;
+
+    /**
+     * What is stored, and what to evaluate next: the record's report against the stored membership,
+     * or what is stored itself (no record; the endpoint moved company since the report; the record
+     * was evaluated already, in which case `undefined`: done).
+     */
+    const reread = async (id: string) => {
+      const stored = await deps.reads.getEndpoint(id, true);
+      current = true;
+      fromImage = false;
+      endpoint = stored;
+      if (stored !== undefined && record !== undefined) {
+        if ((stored.mrev ?? -1) >= record.image.rev) endpoint = undefined;
+        else if (
+          stored.companyId === record.image.companyId &&
+          (stored.groupsCompanyId ?? stored.companyId) === record.image.companyId
+        ) {
+          endpoint = withMembership(record.image, stored);
+          fromImage = true;
+        }
+      }
+      if (endpoint !== undefined) scopes = await loadScopes([endpoint]);
+    };
+
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (endpoint === undefined) return 0;
       const e: EndpointRecord = endpoint;
@@ -130,14 +199,25 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
           endpoint = { ...e, grev: e.grev + 1, groupsCompanyId: e.companyId };
           continue;
         }
-        const write = plan(e, scopes, rules, !fromImage);
-        if (isNoop(write) && opts.touch !== true) return 0;
+        // A membership change evaluated from a report records which report; one evaluated from what
+        // is stored records the stored report (it may have passed over reports still in the stream:
+        // they then find their turn taken). A walk's bare revision bump changes no membership.
+        const write = plan(e, scopes, rules, !fromImage, e.rev);
+        if (isNoop(write)) {
+          if (!current) {
+            // The image's membership may be older than what was written since: read it.
+            ctx.count('MembershipReads');
+            await reread(e.endpointId);
+            continue;
+          }
+          if (opts.touch !== true) return 0;
+        }
         if (!(await enteredGroupsExist([write]))) {
           rules = await deps.rules.get(true);
           continue;
         }
-        const written = await deps.writer.apply(write);
-        opts.written?.set(e.endpointId, written);
+        const written = await deps.writer.apply(isNoop(write) ? withoutMrev(write) : write);
+        record?.written.set(e.endpointId, written);
         ctx.count('TransitionsRecorded', write.changes.length);
         return write.changes.length;
       } catch (err: unknown) {
@@ -145,15 +225,18 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
         lastConflict = err;
         ctx.count('EvaluationConflicts');
         await ctx.sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
-        // Someone else changed its membership (a fan-out, a redelivery): continue from what is stored.
-        fromImage = false;
-        endpoint = await deps.reads.getEndpoint(e.endpointId, true);
-        if (endpoint !== undefined) scopes = await loadScopes([endpoint]);
+        // Someone else changed its membership (a fan-out, a redelivery, the batch before).
+        await reread(e.endpointId);
         rules = await deps.rules.get(true);
       }
     }
     throw new Error(`endpoint ${start.endpointId} kept changing during evaluation`, { cause: lastConflict });
   }
+
+  const withoutMrev = (w: ApplyInput): ApplyInput => {
+    const { mrev: _m, ...rest } = w;
+    return rest;
+  };
 
   /**
    * Evaluates a fan-out page. Endpoints whose membership changes are written several to a
@@ -176,8 +259,9 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
       for (const e of endpoints) {
         if (needsRehome(e)) single.push(e);
         else {
-          const write = plan(e, scopes, rules);
-          if (touch || !isNoop(write)) writes.push(write);
+          const write = plan(e, scopes, rules, true, e.rev);
+          if (!isNoop(write)) writes.push(write);
+          else if (touch) writes.push(withoutMrev(write));
         }
       }
       if (await enteredGroupsExist(writes)) break;
@@ -203,7 +287,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     return changed;
   }
 
-  return { evaluateEndpoint, evaluatePage, loadScopes };
+  return { evaluateEndpoint, evaluateRecord, evaluatePage, loadScopes };
 }
 
 export type EndpointEvaluation = ReturnType<typeof createEndpointEvaluation>;

@@ -137,9 +137,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       switch (change.kind) {
         case 'endpoint': {
           if (!batch.relevant.has(record.id)) return;
-          await evaluation.evaluateEndpoint(change.after, batch.scopes, await rules.get(), {
-            written: batch.written,
-          });
+          await evaluation.evaluateRecord(change.after, batch.scopes, await rules.get(), batch.written);
           return;
         }
         case 'scope': {

@@ -57,12 +57,15 @@ export interface ApplyInput {
   readonly historyExpiresAt: number;
   /** Whether the endpoint's data revision must still be the evaluated one. */
   readonly requireRev: boolean;
+  /** The data revision this membership was evaluated from, stored as `mrev`; unset keeps it. */
+  readonly mrev?: number;
 }
 
 /** An endpoint's membership after a write. */
 export interface Written {
   readonly groups: Readonly<Record<string, string>>;
   readonly grev: number;
+  readonly mrev?: number;
 }
 
 /** The endpoint (or its membership) changed since it was read: read again and evaluate afresh. */

@@ -1,0 +1,130 @@
+// States that last only until the next report: every one of them must record its transitions, however
+// the stream delivers the records (one batch, consecutive batches, again after a crash) and whatever a
+// fan-out walk does while they wait. Found by `npm run bench -- crash`, which reported implied
+// transitions missing under load; each test here failed before the evaluator recorded, on every
+// membership it writes, which report revision it was computed from (`mrev`).
+import type { DynamoDBRecord } from 'aws-lambda';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
+import { evaluatorHarness } from '#test/helpers/evaluator.ts';
+
+const FAILED = SCRIPT_OUTPUT.failed;
+const FAILED_TWO = SCRIPT_OUTPUT.failedTwoVolumes;
+const SUCCESS = SCRIPT_OUTPUT.success;
+/** A status no shipped group matches. */
+const DISABLED = SCRIPT_OUTPUT.disabled;
+const FAILED_GROUP = 'bitlocker-key-backup-failed';
+const SUCCESS_GROUP = 'bitlocker-key-backup-successful';
+const STATUS = 'BitLocker Key Backup Status';
+const ENABLE = 'Enable BitLocker Key Backup';
+
+let clock = Date.parse('2026-11-26T10:00:00Z');
+const setup = () => evaluatorHarness({ now: () => clock });
+
+const events = async (t: Awaited<ReturnType<typeof setup>>, groupId: string) =>
+  (await t.transitions(groupId)).map((i) => `${i.endpointId} ${i.event}`).sort();
+
+const endpointRecords = (records: DynamoDBRecord[]) =>
+  records.filter((r) => r.dynamodb?.NewImage?.type?.S === 'ENDPOINT');
+
+describe('evaluator: short-lived states', () => {
+  beforeEach(() => {
+    clock = Date.parse('2026-11-26T10:00:00Z');
+  });
+
+  it('records a state whose successor was reported before its own evaluation was written', async () => {
+    const t = await setup();
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { [STATUS]: FAILED });
+    await t.report('LAPTOP-1', 2, { [STATUS]: DISABLED });
+    const [failed, disabled] = endpointRecords(await t.stream.next());
+    // Lambda may end a batch between the two: the second record's image predates the first's write,
+    // and evaluated against that image's membership it changes nothing.
+    await t.deliver([failed as DynamoDBRecord]);
+    await t.deliver([disabled as DynamoDBRecord]);
+    await t.settle();
+    expect(await t.groupsOf('LAPTOP-1')).toEqual([]);
+    expect(await events(t, FAILED_GROUP)).toEqual(['LAPTOP-1 entered', 'LAPTOP-1 exited']);
+  });
+
+  it('records each state once when the batches are delivered again after a crash', async () => {
+    const t = await setup();
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { [STATUS]: FAILED });
+    await t.report('LAPTOP-1', 2, { [STATUS]: SUCCESS });
+    await t.report('LAPTOP-1', 3, { [STATUS]: FAILED });
+    const records = endpointRecords(await t.stream.next());
+    const [first, second, third] = records as [DynamoDBRecord, DynamoDBRecord, DynamoDBRecord];
+    await t.deliver([first]);
+    await t.deliver([second, third]);
+    // The checkpoint was lost: everything again, in other batch boundaries.
+    await t.deliver([first, second]);
+    await t.deliver([third]);
+    await t.deliver(records);
+    await t.settle();
+    expect(await t.groupsOf('LAPTOP-1')).toEqual([FAILED_GROUP]);
+    expect(await events(t, FAILED_GROUP)).toEqual([
+      'LAPTOP-1 entered',
+      'LAPTOP-1 entered',
+      'LAPTOP-1 exited',
+    ]);
+    expect(await events(t, SUCCESS_GROUP)).toEqual(['LAPTOP-1 entered', 'LAPTOP-1 exited']);
+  });
+
+  it('records a change that made no difference to the image but does to the stored membership', async () => {
+    const t = await setup();
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { [STATUS]: SUCCESS });
+    await t.settle();
+    await t.report('LAPTOP-1', 2, { [STATUS]: FAILED });
+    await t.report('LAPTOP-1', 3, { [STATUS]: FAILED_TWO });
+    await t.report('LAPTOP-1', 4, { [STATUS]: SUCCESS });
+    const [a, b, c] = endpointRecords(await t.stream.next()) as DynamoDBRecord[];
+    await t.deliver([a as DynamoDBRecord]);
+    // Its image says "successful"; the stored membership says "failed": still failed, no transition.
+    await t.deliver([b as DynamoDBRecord]);
+    expect(await t.groupsOf('LAPTOP-1')).toEqual([FAILED_GROUP]);
+    await t.deliver([c as DynamoDBRecord]);
+    expect(await t.groupsOf('LAPTOP-1')).toEqual([SUCCESS_GROUP]);
+    expect(await events(t, FAILED_GROUP)).toEqual(['LAPTOP-1 entered', 'LAPTOP-1 exited']);
+  });
+
+  it('records the states a company walk passed over while their records waited', async () => {
+    const t = await setup();
+    await t.setCompany('contoso', { [ENABLE]: 'Windows Workstation' }, 0);
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { [STATUS]: SUCCESS });
+    await t.settle();
+    await t.report('LAPTOP-1', 2, { [STATUS]: FAILED });
+    await t.report('LAPTOP-1', 3, { [STATUS]: SUCCESS });
+    const waiting = endpointRecords(await t.stream.next());
+    // Another shard: a company change walks the fleet and evaluates what is stored (the success).
+    await t.setCompany('contoso', { [ENABLE]: 'Windows Workstation and Server' }, 4);
+    await t.settle(t.instance());
+    await t.deliver(waiting);
+    await t.settle();
+    expect(await t.groupsOf('LAPTOP-1')).toContain(SUCCESS_GROUP);
+    expect(await events(t, FAILED_GROUP)).toEqual(['LAPTOP-1 entered', 'LAPTOP-1 exited']);
+    expect(await events(t, SUCCESS_GROUP)).toEqual(['LAPTOP-1 entered', 'LAPTOP-1 entered', 'LAPTOP-1 exited']);
+  });
+
+  it('reads the endpoint only when reports since its last evaluation may have moved it on', async () => {
+    const t = await setup();
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { [STATUS]: FAILED });
+    await t.settle();
+    // Evaluated up to the report before: its image's membership is current, nothing to read.
+    await t.report('LAPTOP-1', 2, { [STATUS]: FAILED_TWO });
+    t.requests.reset();
+    await t.settle();
+    expect(t.requests.snapshot().GetItem ?? 0).toBe(0);
+    // A re-report no group reads is never evaluated; the next change cannot tell from its image
+    // whether that report was evaluated, so it reads the endpoint once.
+    await t.report('LAPTOP-1', 3, { [STATUS]: FAILED_TWO });
+    await t.report('LAPTOP-1', 4, { [STATUS]: FAILED });
+    t.requests.reset();
+    await t.settle();
+    expect(t.requests.snapshot().GetItem ?? 0).toBe(1);
+    expect(await events(t, FAILED_GROUP)).toEqual(['LAPTOP-1 entered']);
+  });
+});
