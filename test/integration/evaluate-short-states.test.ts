@@ -105,7 +105,11 @@ describe('evaluator: short-lived states', () => {
     await t.settle();
     expect(await t.groupsOf('LAPTOP-1')).toContain(SUCCESS_GROUP);
     expect(await events(t, FAILED_GROUP)).toEqual(['LAPTOP-1 entered', 'LAPTOP-1 exited']);
-    expect(await events(t, SUCCESS_GROUP)).toEqual(['LAPTOP-1 entered', 'LAPTOP-1 entered', 'LAPTOP-1 exited']);
+    expect(await events(t, SUCCESS_GROUP)).toEqual([
+      'LAPTOP-1 entered',
+      'LAPTOP-1 entered',
+      'LAPTOP-1 exited',
+    ]);
   });
 
   it('reads the endpoint only when reports since its last evaluation may have moved it on', async () => {
