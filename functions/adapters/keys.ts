@@ -14,7 +14,11 @@ export const ITEM = {
 export type ItemType = (typeof ITEM)[keyof typeof ITEM];
 
 /** Writers stamped on endpoint items so the evaluator's stream filter can skip its own writes. */
-export const WRITER = { ingest: 'ingest', evaluate: 'evaluate' } as const;
+/**
+ * Who wrote an endpoint item last, for the stream filters: reports (`ingest`) and re-evaluation
+ * requests of fan-out walks (`walk`) are evaluated; the evaluator's own membership writes are not.
+ */
+export const WRITER = { ingest: 'ingest', evaluate: 'evaluate', walk: 'walk' } as const;
 
 /** Number of GSI4 partitions the fleet is spread over, so a fleet scan never reads the whole table. */
 export const FLEET_SHARDS = 16;

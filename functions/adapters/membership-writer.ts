@@ -1,8 +1,13 @@
 // The evaluator's writes: membership changes and their transitions in one transaction guarded by the
 // endpoint's data and membership revisions (so a retried or redelivered evaluation can never record
 // a transition twice), company moves and purges of deleted groups.
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { EndpointRecord } from '#core/endpoint.ts';
 import type { MembershipChange } from '#core/membership.ts';
 import type { Transition } from '#core/transition.ts';
@@ -201,13 +206,13 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
      * Moves an endpoint's member items to the company it now belongs to (member keys carry the
      * company), in one transaction guarded like `apply`. No transition: membership is unchanged.
      */
-    async rehome(e: EndpointRecord): Promise<void> {
+    async rehome(e: EndpointRecord, requireRev: boolean): Promise<void> {
       const from = e.groupsCompanyId ?? e.companyId;
       const entries = Object.entries(e.groups);
       if (1 + 2 * entries.length > MAX_TRANSACTION_ACTIONS) {
         throw new Error(`endpoint ${e.endpointId} is in ${entries.length} groups: too many to move at once`);
       }
-      const items: TransactItem[] = [endpointUpdate(e, { ...e.groups }, e.grev, true)];
+      const items: TransactItem[] = [endpointUpdate(e, { ...e.groups }, e.grev, requireRev)];
       for (const [groupId, since] of entries) {
         const old = keys.member(groupId, from, e.endpointId);
         // A change of case only keeps the key (it is case-folded): the Put alone rewrites the item.
@@ -217,6 +222,22 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
         items.push({ Put: { TableName: tableName, Item: memberItem(groupId, e, since) } });
       }
       await transact(items);
+    },
+
+    async requestEvaluation(endpointId: string): Promise<void> {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.endpoint(endpointId),
+            UpdateExpression: 'SET grev = grev + :one, writer = :walk',
+            ConditionExpression: 'attribute_exists(PK)',
+            ExpressionAttributeValues: { ':one': 1, ':walk': WRITER.walk },
+          }),
+        );
+      } catch (e: unknown) {
+        if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      }
     },
 
     /**

@@ -3,9 +3,12 @@
 
 type Pattern = Record<string, unknown>;
 
-/** evaluate: data changes (endpoint writes by ingest, companies, sites, groups incl. deletion, jobs). */
+/**
+ * evaluate: data changes (endpoint writes by ingest, re-evaluation requests of fan-out walks,
+ * companies, sites, groups incl. deletion, jobs).
+ */
 export const EVALUATE_FILTERS: readonly Pattern[] = [
-  { dynamodb: { NewImage: { type: { S: ['ENDPOINT'] }, writer: { S: ['ingest'] } } } },
+  { dynamodb: { NewImage: { type: { S: ['ENDPOINT'] }, writer: { S: ['ingest', 'walk'] } } } },
   { dynamodb: { NewImage: { type: { S: ['COMPANY', 'SITE', 'GROUP', 'JOB'] } } } },
   { eventName: ['REMOVE'], dynamodb: { OldImage: { type: { S: ['GROUP'] } } } },
 ];

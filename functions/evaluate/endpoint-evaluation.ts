@@ -99,10 +99,28 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
   }
 
   /**
-   * Evaluates one endpoint and writes what changed, guarded by the endpoint's revisions. Company and
-   * site data are always read after the endpoint, and every fan-out walk bumps the revision of each
-   * endpoint it passes (`touch`), so an evaluation that used company or site data older than a change
-   * cannot be written: it finds the endpoint changed, reads everything again and evaluates afresh.
+   * Whether the endpoint's membership was evaluated from its newest stored report. When it was not,
+   * a report of it may still wait in the stream (or the newest reports changed nothing a group reads:
+   * the two cannot be told apart without the records), and only the stream can evaluate it in order.
+   */
+  const settled = (e: EndpointRecord) => (e.mrev ?? -1) >= e.rev;
+
+  /**
+   * Asks the stream to evaluate an endpoint after the reports it already holds: a bare write
+   * (`writer` walk) whose record follows them on the endpoint's shard. Evaluating what is stored
+   * instead would pass over those reports, and the states they held would record no transitions.
+   */
+  async function requestEvaluation(e: EndpointRecord): Promise<void> {
+    await deps.writer.requestEvaluation(e.endpointId);
+    ctx.count('EvaluationsRequested');
+  }
+
+  /**
+   * Evaluates one endpoint (a fan-out walk's) and writes what changed, guarded by the endpoint's
+   * revisions. Company and site data are always read after the endpoint, and every fan-out walk bumps
+   * the revision of each endpoint it passes (`touch`), so an evaluation that used company or site data
+   * older than a change cannot be written: it finds the endpoint changed, reads everything again and
+   * evaluates afresh. An endpoint that is not `settled` is left to the stream.
    */
   async function evaluateEndpoint(
     start: EndpointRecord,
@@ -121,18 +139,23 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
    * evaluated by the time this one was written, else the stored one, read (a report of the previous
    * batch may have been written after this record's image). A stored `mrev` at or past this record's
    * revision means the record was evaluated already (a redelivery): nothing to do.
+   *
+   * A `walk` record (see requestEvaluation) evaluates the report its image holds again, for changed
+   * definitions, companies or sites or the clock: it is done only once a later report was evaluated.
    */
   async function evaluateRecord(
     image: EndpointRecord,
     scopes: Map<string, ScopeRecord>,
     rules: Ruleset,
     written: WrittenInBatch,
+    walk = false,
   ): Promise<number> {
+    const done = (m: { mrev?: number }) => (m.mrev ?? -1) > image.rev - (walk ? 0 : 1);
     const mine = written.get(image.endpointId);
-    if (mine !== undefined && (mine.mrev ?? -1) >= image.rev) return 0;
+    if (mine !== undefined && done(mine)) return 0;
     const start = mine !== undefined && mine.grev > image.grev ? withMembership(image, mine) : image;
-    const current = start !== image || image.mrev === image.rev - 1;
-    return evaluateFrom(start, scopes, rules, { record: { image, written, current } });
+    const current = start !== image || image.mrev === image.rev - (walk ? 0 : 1);
+    return evaluateFrom(start, scopes, rules, { record: { image, written, current, done } });
   }
 
   const withMembership = (
@@ -155,38 +178,34 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     startRules: Ruleset,
     opts: {
       touch?: boolean;
-      record: { image: EndpointRecord; written: WrittenInBatch; current: boolean } | undefined;
+      record:
+        | {
+            image: EndpointRecord;
+            written: WrittenInBatch;
+            current: boolean;
+            done: (m: { mrev?: number }) => boolean;
+          }
+        | undefined;
     },
   ): Promise<number> {
     const record = opts.record;
     let endpoint: EndpointRecord | undefined = start;
-    // Evaluating the record's report (not what is stored), against a membership known to be current.
-    let fromImage = record !== undefined;
+    // Whether `endpoint`'s membership is known to be the newest (else a no-change result is checked).
     let current = record === undefined || record.current;
     let scopes = startScopes;
     let rules = startRules;
     let lastConflict: unknown;
 
-    /**
-     * What is stored, and what to evaluate next: the record's report against the stored membership,
-     * or what is stored itself (no record; the endpoint moved company since the report; the record
-     * was evaluated already, in which case `undefined`: done).
-     */
+    /** Reads what is stored: a record's report is then evaluated against the stored membership. */
     const reread = async (id: string) => {
       const stored = await deps.reads.getEndpoint(id, true);
       current = true;
-      fromImage = false;
-      endpoint = stored;
-      if (stored !== undefined && record !== undefined) {
-        if ((stored.mrev ?? -1) >= record.image.rev) endpoint = undefined;
-        else if (
-          stored.companyId === record.image.companyId &&
-          (stored.groupsCompanyId ?? stored.companyId) === record.image.companyId
-        ) {
-          endpoint = withMembership(record.image, stored);
-          fromImage = true;
-        }
-      }
+      endpoint =
+        stored === undefined || record === undefined
+          ? stored
+          : record.done(stored)
+            ? undefined
+            : withMembership(record.image, stored);
       if (endpoint !== undefined) scopes = await loadScopes([endpoint]);
     };
 
@@ -194,15 +213,18 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
       if (endpoint === undefined) return 0;
       const e: EndpointRecord = endpoint;
       try {
+        if (record === undefined && !settled(e)) {
+          await requestEvaluation(e);
+          return 0;
+        }
         if (needsRehome(e)) {
-          await deps.writer.rehome(e);
+          await deps.writer.rehome(e, record === undefined);
           endpoint = { ...e, grev: e.grev + 1, groupsCompanyId: e.companyId };
           continue;
         }
-        // A membership change evaluated from a report records which report; one evaluated from what
-        // is stored records the stored report (it may have passed over reports still in the stream:
-        // they then find their turn taken). A walk's bare revision bump changes no membership.
-        const write = plan(e, scopes, rules, !fromImage, e.rev);
+        // A record's evaluation may use a report older than what is stored (guarded by the membership
+        // revision alone); a walk's must use the newest (guarded by the data revision too).
+        const write = plan(e, scopes, rules, record === undefined, e.rev);
         if (isNoop(write)) {
           if (!current) {
             // The image's membership may be older than what was written since: read it.
@@ -242,6 +264,8 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
    * Evaluates a fan-out page. Endpoints whose membership changes are written several to a
    * transaction (they share their company and site checks), which is what makes a 10,000-endpoint
    * company change fast; a transaction that loses a race falls back to one endpoint at a time.
+   * Endpoints not `settled` are handed to the stream: all of them on a walk that must touch every
+   * endpoint, those whose stored report would change membership on the minute tick.
    */
   async function evaluatePage(
     endpoints: readonly EndpointRecord[],
@@ -252,15 +276,19 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     let rules = startRules;
     let writes: ApplyInput[] = [];
     let single: EndpointRecord[] = [];
+    let deferred: EndpointRecord[] = [];
     for (let attempt = 0; ; attempt++) {
       if (attempt >= MAX_ATTEMPTS) throw new Error('groups kept vanishing while a page was evaluated');
       writes = [];
       single = [];
+      deferred = [];
       for (const e of endpoints) {
         if (needsRehome(e)) single.push(e);
         else {
           const write = plan(e, scopes, rules, true, e.rev);
-          if (!isNoop(write)) writes.push(write);
+          if (!settled(e)) {
+            if (touch || !isNoop(write)) deferred.push(e);
+          } else if (!isNoop(write)) writes.push(write);
           else if (touch) writes.push(withoutMrev(write));
         }
       }
@@ -269,6 +297,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
       rules = await deps.rules.get(true);
     }
     let changed = 0;
+    await mapLimit(deferred, ctx.config.concurrency, requestEvaluation);
     await mapLimit(deps.writer.packTogether(writes), ctx.config.concurrency, async (batch) => {
       try {
         await deps.writer.applyTogether(batch);

@@ -43,7 +43,13 @@ export interface EvaluatorDeps {
 
 /** What one stream record means to the evaluator, decided from its images alone. */
 export type Change =
-  | { readonly kind: 'endpoint'; readonly before: EndpointRecord | undefined; readonly after: EndpointRecord }
+  | {
+      readonly kind: 'endpoint';
+      readonly before: EndpointRecord | undefined;
+      readonly after: EndpointRecord;
+      /** A fan-out walk's request to evaluate the endpoint in stream order, not a report. */
+      readonly walk?: boolean;
+    }
   | {
       readonly kind: 'scope';
       readonly level: 'COMPANY' | 'SITE';
@@ -101,6 +107,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
    * anyway) it is decided without the group list, so it never costs a table request.
    */
   function isRoutine(r: EndpointChangeRecord): boolean {
+    if (r.change.walk === true) return false;
     const held = rules.peek();
     if (held === undefined || readsLastReport(held)) return false;
     const changed = changedEndpointFacts(held.catalogue, r.change.before, r.change.after);
@@ -125,7 +132,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const pending = endpointChanges.filter((r) => !isRoutine(r));
       const ruleset = pending.length > 0 ? await rules.get() : undefined;
       const relevant = pending.filter(
-        (r) => ruleset !== undefined && endpointChangeMatters(ruleset, r.change.before, r.change.after),
+        (r) =>
+          ruleset !== undefined &&
+          (r.change.walk === true || endpointChangeMatters(ruleset, r.change.before, r.change.after)),
       );
       ctx.count('IrrelevantChanges', endpointChanges.length - relevant.length);
       const scopes = await evaluation.loadScopes(relevant.map((r) => r.change.after));
@@ -137,7 +146,13 @@ export function createEvaluator(deps: EvaluatorDeps) {
       switch (change.kind) {
         case 'endpoint': {
           if (!batch.relevant.has(record.id)) return;
-          await evaluation.evaluateRecord(change.after, batch.scopes, await rules.get(), batch.written);
+          await evaluation.evaluateRecord(
+            change.after,
+            batch.scopes,
+            await rules.get(),
+            batch.written,
+            change.walk === true,
+          );
           return;
         }
         case 'scope': {

@@ -116,8 +116,16 @@ export interface MembershipWriter {
   packTogether(writes: readonly ApplyInput[]): ApplyInput[][];
   /** Several endpoints' writes in one transaction: all or none (StaleEndpointError). */
   applyTogether(batch: readonly ApplyInput[]): Promise<void>;
-  /** Moves an endpoint's member items to the company it now belongs to. */
-  rehome(e: EndpointRecord): Promise<void>;
+  /**
+   * Moves an endpoint's member items to the company it now belongs to, guarded by its membership
+   * revision and, with `requireRev`, by its data revision too.
+   */
+  rehome(e: EndpointRecord, requireRev: boolean): Promise<void>;
+  /**
+   * Bumps the membership revision with a write the stream delivers for evaluation after the
+   * endpoint's earlier records (writer `walk`); nothing for an endpoint that no longer exists.
+   */
+  requestEvaluation(endpointId: string): Promise<void>;
   /** Removes a deleted group from one endpoint, without a transition. */
   purgeMember(groupId: string, companyId: string, endpointId: string): Promise<void>;
 }

@@ -18,9 +18,11 @@ function toChange(record: DynamoDBRecord): Change {
   const type = (after ?? before)?.type;
   switch (type) {
     case ITEM.endpoint:
-      if (after === undefined || after.writer !== WRITER.ingest) return { kind: 'ignore' };
+      if (after === undefined || (after.writer !== WRITER.ingest && after.writer !== WRITER.walk))
+        return { kind: 'ignore' };
       return {
         kind: 'endpoint',
+        walk: after.writer === WRITER.walk,
         before: before?.type === ITEM.endpoint ? endpointFromItem(before) : undefined,
         after: endpointFromItem(after),
       };
