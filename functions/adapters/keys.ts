@@ -23,6 +23,13 @@ export const WRITER = { ingest: 'ingest', evaluate: 'evaluate', walk: 'walk' } a
 /** Number of GSI4 partitions the fleet is spread over, so a fleet scan never reads the whole table. */
 export const FLEET_SHARDS = 16;
 
+/**
+ * Number of GSI2 partitions the fleet-wide transition list is written over. One partition takes about
+ * 1,000 writes a second, and a group change over 1,000,000 endpoints in 10 minutes records up to
+ * 1,700 transitions a second (docs/scale.md); eight give room for four times that.
+ */
+export const TRANSITION_SHARDS = 8;
+
 /** Prefix of custom-field attributes: each field is a top-level attribute `F#<name>`. */
 export const FIELD_ATTR_PREFIX = 'F#';
 
@@ -59,7 +66,7 @@ const INDEXES = new Map<string, (typeof TABLE_SCHEMA.indexes)[number]>(
 );
 
 /** The key attributes of an index, as the table schema names them. */
-function indexKeys(index: IndexName): { readonly partitionKey: string; readonly sortKey: string } {
+export function indexKeys(index: IndexName): { readonly partitionKey: string; readonly sortKey: string } {
   return INDEXES.get(index) as (typeof TABLE_SCHEMA.indexes)[number];
 }
 
@@ -126,10 +133,15 @@ export const keys = {
   }),
   transitionByGroup: (groupId: string, occurredAt: string, transitionId: string) =>
     gsi(INDEX.byParent, `GROUP#${groupId}`, `TRANSITION#${occurredAt}#${transitionId}`),
+  /** GSI2, written over TRANSITION_SHARDS partitions (hashed by id); readers merge them. */
   transitionInCollection: (occurredAt: string, transitionId: string) =>
-    gsi(INDEX.byCollection, 'TRANSITIONS', `${occurredAt}#${transitionId}`),
+    gsi(
+      INDEX.byCollection,
+      `TRANSITIONS#${hashShard(transitionId, TRANSITION_SHARDS)}`,
+      `${occurredAt}#${transitionId}`,
+    ),
   transitionsPrefix: 'TRANSITION#',
-  transitionsCollection: 'TRANSITIONS',
+  transitionsCollection: (shard: number) => `TRANSITIONS#${shard}`,
   job: (jobId: string) => ({ PK: `JOB#${jobId}`, SK: 'JOB' }),
   /** Ingest keys by id (authentication), and (GSI1) by company, oldest first (the key list). */
   ingestKey: (keyId: string) => ({ PK: `KEY#${keyId}`, SK: 'KEY' }),
@@ -143,10 +155,15 @@ export const keys = {
 
 /** Stable shard of an endpoint id (FNV-1a), so GSI4 spreads the fleet evenly. */
 export function fleetShard(endpointId: string): number {
+  return hashShard(endpointId, FLEET_SHARDS);
+}
+
+/** FNV-1a of a key, onto `shards` partitions. */
+function hashShard(key: string, shards: number): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < endpointId.length; i++) {
-    h ^= endpointId.charCodeAt(i);
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0) % FLEET_SHARDS;
+  return (h >>> 0) % shards;
 }

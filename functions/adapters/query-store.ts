@@ -9,7 +9,15 @@ import type { GroupDefinition } from '#core/criteria/types.ts';
 import { type Transition, TransitionSchema } from '#core/transition.ts';
 import { batchGetAll } from './batch-get.ts';
 import type { Item } from './items.ts';
-import { INDEX, type IndexName, keyAttributes, keys, partitionQuery } from './keys.ts';
+import {
+  INDEX,
+  type IndexName,
+  indexKeys,
+  keyAttributes,
+  keys,
+  partitionQuery,
+  TRANSITION_SHARDS,
+} from './keys.ts';
 
 type QueryInput = Omit<QueryCommandInput, 'TableName'>;
 
@@ -46,6 +54,52 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
     const last = page[page.length - 1] as Item;
     const keyNames = keyAttributes(input.IndexName as IndexName | undefined);
     return { items: page, lastKey: Object.fromEntries(keyNames.map((k) => [k, last[k]])) };
+  }
+
+  /**
+   * The fleet-wide list, newest first, merged from its TRANSITION_SHARDS partitions: each is read
+   * from the cursor on for one page, and the newest `limit` of them all are the page. The cursor is
+   * the sort key of its last item, so no partition's own position has to be carried. A page costs
+   * one Query per partition, reading up to `limit + 1` items each.
+   */
+  async function mergedCollection(limit: number, start: Record<string, unknown> | undefined) {
+    const { partitionKey, sortKey } = indexKeys(INDEX.byCollection);
+    const before = start?.[sortKey];
+    const shards = await Promise.all(
+      Array.from({ length: TRANSITION_SHARDS }, (_, shard) => {
+        const partition = partitionQuery({
+          index: INDEX.byCollection,
+          partition: keys.transitionsCollection(shard),
+        });
+        return query(
+          typeof before === 'string'
+            ? {
+                ...partition,
+                ScanIndexForward: false,
+                KeyConditionExpression: '#pk = :pk AND #sk < :before',
+                ExpressionAttributeNames: { '#pk': partitionKey, '#sk': sortKey },
+                ExpressionAttributeValues: { ...partition.ExpressionAttributeValues, ':before': before },
+              }
+            : { ...partition, ScanIndexForward: false },
+          limit,
+        );
+      }),
+    );
+    const sorted = shards
+      .flatMap((p) => p.items)
+      .sort((a, b) => (String(a[sortKey]) < String(b[sortKey]) ? 1 : -1));
+    // Each partition read one item past the page when it had one: more exist exactly when the merge
+    // holds more than a page.
+    const more = sorted.length > limit;
+    const items = sorted.slice(0, limit);
+    const last = items[items.length - 1];
+    return {
+      items,
+      lastKey:
+        more && last !== undefined
+          ? { [partitionKey]: last[partitionKey], [sortKey]: last[sortKey] }
+          : undefined,
+    };
   }
 
   return {
@@ -124,13 +178,7 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
           limit,
         );
       } else {
-        page = await query(
-          {
-            ...base,
-            ...partitionQuery({ index: INDEX.byCollection, partition: keys.transitionsCollection }),
-          },
-          limit,
-        );
+        page = await mergedCollection(limit, start);
       }
       return { items: page.items.map(transitionFromItem), lastKey: page.lastKey };
     },
