@@ -7,6 +7,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { limiter } from './context.ts';
 import type { Evaluator } from './evaluate.ts';
 import { toChangeRecords } from './records.ts';
 
@@ -36,27 +37,37 @@ export function createEvaluateHandler(deps: { evaluator: Evaluator; logger: Logg
     const changes = toChangeRecords(event.Records);
     const byEventId = new Map(changes.map((c, i) => [event.Records[i]?.eventID, c]));
     const batch = await deps.evaluator.prepare(changes);
-    // Order per endpoint matters: once a record fails, the rest of the batch is left for the retry
-    // (which resumes from the failed record) instead of being applied ahead of it.
-    let failed = false;
-    const recordHandler = async (record: DynamoDBRecord) => {
-      if (failed) throw new Error('not processed: an earlier record of this batch failed');
-      const change = byEventId.get(record.eventID);
-      if (change === undefined) return;
-      try {
-        await deps.evaluator.handle(change, batch);
-      } catch (e: unknown) {
-        failed = true;
-        deps.logger.error('record failed', { eventID: record.eventID, error: e as Error });
-        throw e;
-      }
+    // Order per item matters, as the stream keeps it (one endpoint's reports, one job's pages): each
+    // item's records run one after another, and once one fails the item's later records are left for
+    // the retry, which resumes from the lowest failed record. Different items run side by side; the
+    // retry delivers again those that came after the failure, which finds them done.
+    const after = new Map<string, Promise<unknown>>();
+    const failedItems = new Set<string>();
+    const slot = limiter(deps.evaluator.config.concurrency);
+    const recordHandler = (record: DynamoDBRecord) => {
+      const item = JSON.stringify(record.dynamodb?.Keys ?? record.eventID);
+      const run = async () => {
+        if (failedItems.has(item)) throw new Error('not processed: an earlier record of this item failed');
+        const change = byEventId.get(record.eventID);
+        if (change === undefined) return;
+        try {
+          await slot(() => deps.evaluator.handle(change, batch));
+        } catch (e: unknown) {
+          failedItems.add(item);
+          deps.logger.error('record failed', { eventID: record.eventID, error: e as Error });
+          throw e;
+        }
+      };
+      const mine = (after.get(item) ?? Promise.resolve()).then(run, run);
+      after.set(item, mine);
+      return mine;
     };
     // A processor per invocation: it holds the batch's state, and the local poller may run several
     // invocations (one per shard) at once in one process.
     const processor = new BatchProcessor(EventType.DynamoDBStreams);
     return processPartialResponse(event, recordHandler, processor, {
       context,
-      processInParallel: false,
+      processInParallel: true,
       throwOnFullBatchFailure: false,
     });
   });

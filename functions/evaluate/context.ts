@@ -50,6 +50,22 @@ export interface EvaluatorContext {
 export const nowIso = (ctx: Pick<EvaluatorContext, 'nowMs'>) => new Date(ctx.nowMs()).toISOString();
 
 /** Runs `fn` over `items` with at most `limit` calls in flight. */
+/** Runs at most `limit` of the functions it is given at a time, in the order they were given. */
+export function limiter(limit: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await fn();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
 export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>) {
   let next = 0;
   const worker = async () => {

@@ -132,3 +132,40 @@ describe('evaluator: short-lived states', () => {
     expect(await events(t, FAILED_GROUP)).toEqual(['LAPTOP-1 entered']);
   });
 });
+
+describe('evaluator: records of one batch', () => {
+  it('runs endpoints side by side but holds back the records after one that failed', async () => {
+    const t = await setup();
+    await t.settle();
+    let failing = true;
+    const flaky = t.instance({
+      writer: (real) => ({
+        ...real,
+        apply: async (w) => {
+          if (failing && w.endpoint.endpointId === 'LAPTOP-A') throw new Error('throttled');
+          return real.apply(w);
+        },
+      }),
+    });
+    await t.report('LAPTOP-A', 1, { [STATUS]: FAILED });
+    await t.report('LAPTOP-B', 1, { [STATUS]: FAILED });
+    await t.report('LAPTOP-A', 2, { [STATUS]: DISABLED });
+    const records = endpointRecords(await t.stream.next());
+    const seq = (r: DynamoDBRecord | undefined) => r?.dynamodb?.SequenceNumber;
+    const aRecords = records.filter((r) => r.dynamodb?.NewImage?.endpointId?.S === 'LAPTOP-A');
+    // Prepare, Act
+    const res = await flaky.deliver(records);
+    // Assess: both of A's records are reported failed (the second was not run), B's went through.
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(aRecords.map(seq).sort());
+    expect(await t.groupsOf('LAPTOP-A')).toEqual([]);
+    expect(await t.groupsOf('LAPTOP-B')).toEqual([FAILED_GROUP]);
+    // The retry delivers the batch again: B's record is done already, A's run in order.
+    failing = false;
+    expect((await flaky.deliver(records)).batchItemFailures).toEqual([]);
+    expect(await events(t, FAILED_GROUP)).toEqual([
+      'LAPTOP-A entered',
+      'LAPTOP-A exited',
+      'LAPTOP-B entered',
+    ]);
+  });
+});
