@@ -8,6 +8,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { EndpointRecord } from '#core/endpoint.ts';
 import type { MembershipChange } from '#core/membership.ts';
 import type { Transition } from '#core/transition.ts';
@@ -17,6 +18,7 @@ import {
   StaleEndpointError,
   type Written,
 } from '#functions/evaluate/ports.ts';
+import { endpointFromItem } from './items.ts';
 import { ITEM, keys, WRITER } from './keys.ts';
 
 /** DynamoDB allows 100 actions per transaction. */
@@ -237,6 +239,26 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
         );
       } catch (e: unknown) {
         if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      }
+    },
+
+    async settle(e: EndpointRecord) {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.endpoint(e.endpointId),
+            // writer = evaluate: this write's own stream record is not a report to evaluate.
+            UpdateExpression: 'SET mrev = :rev, writer = :writer',
+            ConditionExpression: 'grev = :grev AND (attribute_not_exists(mrev) OR mrev <= :rev)',
+            ExpressionAttributeValues: { ':rev': e.rev, ':grev': e.grev, ':writer': WRITER.evaluate },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return true as const;
+      } catch (err: unknown) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        return { stored: err.Item ? endpointFromItem(unmarshall(err.Item)) : undefined };
       }
     },
 

@@ -155,7 +155,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     if (mine !== undefined && done(mine)) return 0;
     const start = mine !== undefined && mine.grev > image.grev ? withMembership(image, mine) : image;
     const current = start !== image || image.mrev === image.rev - (walk ? 0 : 1);
-    return evaluateFrom(start, scopes, rules, { record: { image, written, current, done } });
+    return evaluateFrom(start, scopes, rules, { record: { image, written, current, done, walk } });
   }
 
   const withMembership = (
@@ -183,6 +183,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
             image: EndpointRecord;
             written: WrittenInBatch;
             current: boolean;
+            walk: boolean;
             done: (m: { mrev?: number }) => boolean;
           }
         | undefined;
@@ -197,8 +198,9 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     let lastConflict: unknown;
 
     /** Reads what is stored: a record's report is then evaluated against the stored membership. */
-    const reread = async (id: string) => {
-      const stored = await deps.reads.getEndpoint(id, true);
+    const reread = async (id: string) => adopt(await deps.reads.getEndpoint(id, true));
+    /** Goes on from what is stored (read, or returned by a failed guarded write). */
+    const adopt = async (stored: EndpointRecord | undefined) => {
       current = true;
       endpoint =
         stored === undefined || record === undefined
@@ -226,6 +228,22 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
         // revision alone); a walk's must use the newest (guarded by the data revision too).
         const write = plan(e, scopes, rules, record === undefined, e.rev);
         if (isNoop(write)) {
+          if (record !== undefined && !record.walk) {
+            // Record that this report was evaluated (`mrev`), guarded by the membership revision the
+            // evaluation compared against: a walk then finds the endpoint settled and evaluates it
+            // itself instead of handing it back to the stream. The guard also stands in for the read
+            // an image that may be old would need: it fails only when the membership moved on, and
+            // then answers with what is stored. (A walk record that changes nothing writes nothing, as
+            // before: it stands for no report, and a report replayed after it must still count.)
+            const settled = await deps.writer.settle(e);
+            if (settled === true) {
+              record.written.set(e.endpointId, { groups: e.groups, grev: e.grev, mrev: e.rev });
+              return 0;
+            }
+            ctx.count('MembershipReads');
+            await adopt(settled.stored);
+            continue;
+          }
           if (!current) {
             // The image's membership may be older than what was written since: read it.
             ctx.count('MembershipReads');

@@ -126,6 +126,12 @@ export interface MembershipWriter {
    * endpoint's earlier records (writer `walk`); nothing for an endpoint that no longer exists.
    */
   requestEvaluation(endpointId: string): Promise<void>;
+  /**
+   * Records that the endpoint's membership, unchanged, was evaluated from data revision `e.rev`
+   * (`mrev`), guarded by its membership revision `e.grev`: true when written; otherwise what is
+   * stored now (undefined when the endpoint is gone), so the caller needs no read to go on.
+   */
+  settle(e: EndpointRecord): Promise<true | { readonly stored: EndpointRecord | undefined }>;
   /** Removes a deleted group from one endpoint, without a transition. */
   purgeMember(groupId: string, companyId: string, endpointId: string): Promise<void>;
 }

@@ -112,24 +112,50 @@ describe('evaluator: short-lived states', () => {
     ]);
   });
 
-  it('reads the endpoint only when reports since its last evaluation may have moved it on', async () => {
+  it('records that a change was evaluated without reading the endpoint, so a walk finds it settled', async () => {
     const t = await setup();
     await t.settle();
     await t.report('LAPTOP-1', 1, { [STATUS]: FAILED });
     await t.settle();
-    // Evaluated up to the report before: its image's membership is current, nothing to read.
+    // A relevant change that moves no membership: one guarded write of `mrev`, no read.
     await t.report('LAPTOP-1', 2, { [STATUS]: FAILED_TWO });
     t.requests.reset();
     await t.settle();
+    expect(t.requests.snapshot()).toMatchObject({ UpdateItem: 1 });
     expect(t.requests.snapshot().GetItem ?? 0).toBe(0);
-    // A re-report no group reads is never evaluated; the next change cannot tell from its image
-    // whether that report was evaluated, so it reads the endpoint once.
+    let stored = await t.repo.getEndpoint('LAPTOP-1', true);
+    expect(stored?.mrev).toBe(stored?.rev);
+    // A re-report no group reads is never evaluated (mrev falls behind); the next change cannot tell
+    // from its image whether that report was evaluated: its guarded write answers that, still no read.
     await t.report('LAPTOP-1', 3, { [STATUS]: FAILED_TWO });
     await t.report('LAPTOP-1', 4, { [STATUS]: FAILED });
     t.requests.reset();
     await t.settle();
-    expect(t.requests.snapshot().GetItem ?? 0).toBe(1);
+    expect(t.requests.snapshot().GetItem ?? 0).toBe(0);
+    stored = await t.repo.getEndpoint('LAPTOP-1', true);
+    expect(stored?.mrev).toBe(stored?.rev);
     expect(await events(t, FAILED_GROUP)).toEqual(['LAPTOP-1 entered']);
+  });
+
+  it('goes on from the stored membership when the guarded write finds it moved on', async () => {
+    const t = await setup();
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { [STATUS]: FAILED });
+    await t.report('LAPTOP-1', 2, { [STATUS]: DISABLED });
+    const [failed, disabled] = endpointRecords(await t.stream.next());
+    await t.deliver([failed as DynamoDBRecord]);
+    // The second record's image predates the first's write: against it, DISABLED changes nothing.
+    // Its guarded write of `mrev` fails and answers with the stored membership (no read), against
+    // which DISABLED leaves the failed group.
+    t.requests.reset();
+    await t.deliver([disabled as DynamoDBRecord]);
+    expect(t.requests.snapshot()).toMatchObject({ UpdateItem: 1, TransactWriteItems: 1 });
+    expect(t.requests.snapshot().GetItem ?? 0).toBe(0);
+    await t.settle();
+    expect(await t.groupsOf('LAPTOP-1')).toEqual([]);
+    const stored = await t.repo.getEndpoint('LAPTOP-1', true);
+    expect(stored?.mrev).toBe(stored?.rev);
+    expect(await events(t, FAILED_GROUP)).toEqual(['LAPTOP-1 entered', 'LAPTOP-1 exited']);
   });
 });
 
