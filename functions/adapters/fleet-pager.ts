@@ -1,5 +1,5 @@
-// Pages of endpoints for fan-out walks: a company's (or one site's) through GSI3, the fleet's shard by
-// shard through GSI4. The indexes hold keys only; the items are then read by key.
+// Pages of endpoints for fan-out walks: a company's (or one site's) through GSI3, the fleet's (or a
+// segment's) shard by shard through GSI4. The indexes hold keys only; the items are then read by key.
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { EndpointRecord } from '#core/endpoint.ts';
 import type { FleetPager, Page, PageCursor, Scope } from '#functions/evaluate/ports.ts';
@@ -36,8 +36,14 @@ export function createFleetPager(doc: DynamoDBDocumentClient, tableName: string)
     };
   }
 
-  async function keysOfFleet(cursor: PageCursor | null, limit: number) {
-    const shard = cursor?.shard ?? 0;
+  async function keysOfFleet(
+    scope: Extract<Scope, { kind: 'fleet' }>,
+    cursor: PageCursor | null,
+    limit: number,
+  ) {
+    // A segment walks its own shards; a fleet job that was not split walks all of them.
+    const { from, to } = scope.shards ?? { from: 0, to: FLEET_SHARDS };
+    const shard = cursor?.shard ?? from;
     const out = await doc.send(
       new QueryCommand({
         TableName: tableName,
@@ -50,7 +56,7 @@ export function createFleetPager(doc: DynamoDBDocumentClient, tableName: string)
       ids: (out.Items ?? []).map(endpointIdOfKey),
       next: out.LastEvaluatedKey
         ? { shard, key: out.LastEvaluatedKey }
-        : shard + 1 < FLEET_SHARDS
+        : shard + 1 < Math.min(to, FLEET_SHARDS)
           ? { shard: shard + 1 }
           : null,
     };
@@ -61,7 +67,7 @@ export function createFleetPager(doc: DynamoDBDocumentClient, tableName: string)
       const page =
         scope.kind === 'company'
           ? await keysOfCompany(scope, cursor, limit)
-          : await keysOfFleet(cursor, limit);
+          : await keysOfFleet(scope, cursor, limit);
       const items = await batchGetAll(
         doc,
         tableName,

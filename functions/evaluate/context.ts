@@ -11,6 +11,11 @@ export interface EvaluatorConfig {
    * and needs no delay.
    */
   readonly fleetDelayMs: number;
+  /**
+   * Segments a fleet walk is split into: each walks a range of the fleet index's shards as a job of
+   * its own, so the segments run on separate invocations side by side.
+   */
+  readonly fleetSegments: number;
   /** Endpoints per fan-out page. */
   readonly pageSize: number;
   /** Time a job may work in one invocation before it checkpoints and hands over to the next record. */
@@ -23,6 +28,7 @@ export interface EvaluatorConfig {
 export const DEFAULT_EVALUATOR_CONFIG: EvaluatorConfig = {
   groupCacheMs: 5_000,
   fleetDelayMs: 5_000,
+  fleetSegments: 16,
   pageSize: 200,
   jobBudgetMs: 20_000,
   historyDays: 400,

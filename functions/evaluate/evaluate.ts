@@ -92,7 +92,13 @@ export function createEvaluator(deps: EvaluatorDeps) {
     writer: deps.writer,
   });
   const jobs = createJobs(ctx, deps.jobs, {
-    evaluate: evaluateJobRunner({ rules, fleet: deps.fleet, evaluation, pageSize: config.pageSize }),
+    evaluate: evaluateJobRunner({
+      rules,
+      fleet: deps.fleet,
+      evaluation,
+      pageSize: config.pageSize,
+      fleetSegments: config.fleetSegments,
+    }),
     purge: purgeJobRunner({
       groups: deps.groups,
       writer: deps.writer,

@@ -6,10 +6,19 @@ import type { EndpointRecord, ScopeRecord, ScopeRef } from '#core/endpoint.ts';
 import type { MembershipChange } from '#core/membership.ts';
 import type { Transition } from '#core/transition.ts';
 
-/** A company (or one of its sites), or the whole fleet. */
+/** A range of the fleet's index shards, `from` up to but not including `to`. */
+export interface ShardRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * A company (or one of its sites), or the fleet: all of it (a job that splits itself into segments)
+ * or a segment of its index shards.
+ */
 export type Scope =
   | { readonly kind: 'company'; readonly companyId: string; readonly siteId?: string }
-  | { readonly kind: 'fleet' };
+  | { readonly kind: 'fleet'; readonly shards?: ShardRange };
 
 /** Where a paged walk stands: a fleet walk also carries its shard. */
 export interface PageCursor {

@@ -19,7 +19,7 @@ import { instantKey } from '#core/instant.ts';
 import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createEvaluateHandler } from '#functions/evaluate/app.ts';
 import { createEvaluator, type EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
-import type { MembershipWriter } from '#functions/evaluate/ports.ts';
+import type { JobStore, MembershipWriter } from '#functions/evaluate/ports.ts';
 import { lambdaContext } from '#local/lambda-context.ts';
 import { freshTable } from './dynamo.ts';
 import { countRequests } from './request-counter.ts';
@@ -46,6 +46,7 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
     over: {
       groups?: (store: GroupStore) => GroupStore;
       writer?: (writer: MembershipWriter) => MembershipWriter;
+      jobs?: (jobs: JobStore) => JobStore;
       sleep?: (ms: number) => Promise<void>;
     } = {},
   ) => {
@@ -61,11 +62,13 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
       endpoints: createRepository(evalDoc, tableName),
       fleet: createFleetPager(evalDoc, tableName),
       writer: over.writer ? over.writer(writer) : writer,
-      jobs: createJobStore(evalDoc, tableName),
+      jobs: over.jobs ? over.jobs(createJobStore(evalDoc, tableName)) : createJobStore(evalDoc, tableName),
       nowMs: opts.now,
       logger,
       sleep: over.sleep ?? (async () => undefined),
-      config: { groupCacheMs: 5_000, pageSize: 50, ...opts.config },
+      // Four fleet segments, not sixteen: every fleet walk still splits, and the shipped groups'
+      // walks at setup stay cheap on a shared machine.
+      config: { groupCacheMs: 5_000, pageSize: 50, fleetSegments: 4, ...opts.config },
     });
     const handler = createEvaluateHandler({ evaluator, logger });
     const deliver = async (records: DynamoDBRecord[]) => {
