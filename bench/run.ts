@@ -23,6 +23,7 @@ const BENCHES: readonly { readonly name: string; readonly load: () => Promise<Be
   { name: 'criteria', load: () => import('./criteria.ts') },
   { name: 'e2e', load: () => import('./e2e.ts') },
   { name: 'fanout', load: () => import('./fanout.ts') },
+  { name: 'fleet', load: () => import('./fleet.ts') },
   { name: 'ingest-cost', load: () => import('./ingest-cost.ts') },
   { name: 'bundles', load: () => import('./bundles.ts') },
   { name: 'crash', load: () => import('./crash.ts') },

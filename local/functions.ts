@@ -39,6 +39,8 @@ export interface LocalFunctionsConfig {
   readonly publisher: AlertPublisher;
   readonly topicArn: string;
   readonly logLevel: LogLevel;
+  /** Segments a fleet walk is split into (benchmarks compare); default as deployed. */
+  readonly fleetSegments?: number;
 }
 
 export interface LocalFunctions {
@@ -101,7 +103,10 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
       // barrier (stream-delivery.ts): the fleet job's record is read only after every batch that saw
       // the old definitions has finished, so the walk needs no delay. A delay would also stall the
       // shard, since a job waits for it inside its invocation.
-      config: { fleetDelayMs: 0 },
+      config: {
+        fleetDelayMs: 0,
+        ...(config.fleetSegments === undefined ? {} : { fleetSegments: config.fleetSegments }),
+      },
     }),
   });
   const notifyLogger = logger('notify');

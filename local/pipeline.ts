@@ -42,6 +42,8 @@ export interface PipelineOptions {
   readonly log?: (line: string) => void;
   /** Publisher override (tests); defaults to SNS with a topic ARN, else the file sink. */
   readonly publisher?: AlertPublisher;
+  /** Segments a fleet walk is split into (benchmarks); default as deployed. */
+  readonly fleetSegments?: number;
 }
 
 export interface Pipeline {
@@ -95,6 +97,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       publisher: sink,
       topicArn,
       logLevel: opts.logLevel ?? 'WARN',
+      ...(opts.fleetSegments === undefined ? {} : { fleetSegments: opts.fleetSegments }),
     });
 
     const streams = localClient(DynamoDBStreamsClient, endpoint);
