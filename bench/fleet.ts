@@ -20,7 +20,7 @@ import { inChildProcess, isMain, quietPipeline, report, runAsMain, writeResult }
 const NAME = 'fleet';
 const ENDPOINTS = Number(process.env.FLEET_ENDPOINTS ?? 10_000);
 const SEGMENTS = (process.env.FLEET_SEGMENTS ?? '1,16').split(',').map(Number);
-const BATCH = 500;
+const BATCH = 100;
 const COMPANIES = 20;
 const STATUS = '| All BitLocker keys are backed up successfully. |';
 
