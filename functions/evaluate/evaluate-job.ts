@@ -1,6 +1,5 @@
 // The runner of `evaluate` jobs: re-evaluates the endpoints of a company, a site or the fleet, one
 // page per step (company and site changes, group saves, the minute tick).
-
 import { FLEET_SHARDS } from '#adapters/keys.ts';
 import type { EndpointEvaluation } from './endpoint-evaluation.ts';
 import type { JobRunner } from './job-runner.ts';
