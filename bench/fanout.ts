@@ -4,7 +4,16 @@
 // `bitlocker-key-backup-enabled`: exactly 10,000 members, 10,000 distinct ids, 10,000 transitions.
 import { createClient } from '../local/client.ts';
 import type { BenchReport } from './run.ts';
-import { inChildProcess, isMain, quietPipeline, report, runAsMain, waitFor, writeResult } from './support.ts';
+import {
+  dynamoRequestCounter,
+  inChildProcess,
+  isMain,
+  quietPipeline,
+  report,
+  runAsMain,
+  waitFor,
+  writeResult,
+} from './support.ts';
 
 const NAME = 'fanout';
 const ENDPOINTS = 10_000;
@@ -14,6 +23,7 @@ const COMPANY = 'bench-fanout';
 const GROUP = 'bitlocker-key-backup-enabled';
 const BUDGET_MS = 60_000;
 const POLL_MS = 250;
+const requests = dynamoRequestCounter();
 
 async function measure(): Promise<BenchReport> {
   const { pipeline } = await quietPipeline(NAME);
@@ -69,6 +79,7 @@ async function measure(): Promise<BenchReport> {
     if (before !== 0) throw new Error(`${GROUP} has ${before} members before the company change`);
 
     // 2. The change, and the time until every endpoint is a member.
+    requests.reset();
     const t0 = performance.now();
     await ok('PUT', `/v1/companies/${COMPANY}`, {
       fields: { 'Enable BitLocker Key Backup': 'Windows Workstation' },
@@ -87,6 +98,15 @@ async function measure(): Promise<BenchReport> {
     const fanoutMs = performance.now() - t0;
     await pipeline.drained();
     const drainedMs = performance.now() - t0;
+    // Every DynamoDB request from the PUT to the drained pipeline, the polling GETs' counts included.
+    const perEndpoint = requests.per(ENDPOINTS);
+    console.log(
+      `DynamoDB requests per endpoint, PUT to drained (GET /v1/groups polls included): ${Object.entries(
+        perEndpoint,
+      )
+        .map(([op, n]) => `${op} ${n}`)
+        .join(', ')}`,
+    );
     const step = Math.max(1, Math.floor(progress.length / 8));
     console.log(
       `members over time: ${progress
@@ -147,7 +167,7 @@ async function measure(): Promise<BenchReport> {
     await writeResult(NAME, {
       endpoints: ENDPOINTS,
       load: { postedMs, drainedMs: loadMs },
-      fanout: { reached, ms: fanoutMs, drainedMs, progress },
+      fanout: { reached, ms: fanoutMs, drainedMs, progress, requests: requests.snapshot() },
       members: { listed: memberIds.length, distinct: distinctMembers, memberCount: finalCount },
       transitions: { total: transitions.length, entered: entered.length, distinctEndpoints: distinctEntered },
       budgets,

@@ -11,11 +11,17 @@
 //
 // Each setting of FLEET_SEGMENTS (default "1,16": the walk in one job, as before segments, and in
 // sixteen) runs in its own pipeline. FLEET_ENDPOINTS sets N (default 10,000).
-import { subscribe } from 'node:diagnostics_channel';
-import type { ClientRequest } from 'node:http';
 import { createClient } from '../local/client.ts';
 import type { BenchReport, BudgetResult } from './run.ts';
-import { inChildProcess, isMain, quietPipeline, report, runAsMain, writeResult } from './support.ts';
+import {
+  dynamoRequestCounter,
+  inChildProcess,
+  isMain,
+  quietPipeline,
+  report,
+  runAsMain,
+  writeResult,
+} from './support.ts';
 
 const NAME = 'fleet';
 const ENDPOINTS = Number(process.env.FLEET_ENDPOINTS ?? 10_000);
@@ -24,15 +30,7 @@ const BATCH = 100;
 const COMPANIES = 20;
 const STATUS = '| All BitLocker keys are backed up successfully. |';
 
-/** DynamoDB requests by operation (`DynamoDB_20120810.<Op>`, `DynamoDBStreams_20120810.<Op>`). */
-let requests = new Map<string, number>();
-subscribe('http.client.request.start', (message) => {
-  const target = (message as { request: ClientRequest }).request.getHeader('x-amz-target');
-  if (typeof target !== 'string') return;
-  const [service, op] = target.split('.');
-  const key = service?.startsWith('DynamoDBStreams') ? `streams ${op}` : String(op);
-  requests.set(key, (requests.get(key) ?? 0) + 1);
-});
+const requests = dynamoRequestCounter();
 
 interface WalkResult {
   readonly phase: string;
@@ -86,12 +84,13 @@ async function measureSetting(segments: number): Promise<WalkResult[]> {
     };
     const walk = async (phase: string, groupId: string, criterion: object): Promise<WalkResult> => {
       await pipeline.drained();
-      requests = new Map();
+      requests.reset();
       const t0 = performance.now();
       await ok('PUT', `/v1/groups/${groupId}`, { name: groupId, blocks: [[criterion]] });
       await pipeline.drained();
       const ms = performance.now() - t0;
-      const counted = Object.fromEntries([...requests].sort());
+      const counted = requests.snapshot();
+      const perEndpoint = requests.per(ENDPOINTS);
       const groups = (await ok('GET', '/v1/groups')).groups as { id: string; memberCount: number }[];
       const members = groups.find((g) => g.id === groupId)?.memberCount ?? -1;
       const ids: string[] = [];
@@ -102,9 +101,6 @@ async function measureSetting(segments: number): Promise<WalkResult[]> {
         ids.push(...(body.transitions as { endpointId: string }[]).map((t) => t.endpointId));
         cursor = body.cursor as string | null;
       } while (cursor !== null);
-      const perEndpoint = Object.fromEntries(
-        Object.entries(counted).map(([op, n]) => [op, Number((n / ENDPOINTS).toFixed(3))]),
-      );
       const result = {
         phase,
         segments,

@@ -1,7 +1,9 @@
 // Helpers shared by the benchmarks that run the local pipeline: a quiet pipeline, percentiles,
 // budget lines, and the JSON summary each benchmark leaves under .keywatch/bench/ (ignored by git).
 import { spawn } from 'node:child_process';
+import { subscribe } from 'node:diagnostics_channel';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { ClientRequest } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -123,4 +125,29 @@ export async function runAsMain(measure: () => Promise<unknown>): Promise<void> 
     console.error(e);
     process.exit(1);
   }
+}
+
+/**
+ * Counts every DynamoDB and DynamoDB Streams request this process sends, by operation, at the HTTP
+ * client (`DynamoDB_20120810.<Op>` → `<Op>`, streams as `streams <Op>`): what the handlers of a local
+ * pipeline ask of DynamoDB, whatever the machine's speed.
+ */
+export function dynamoRequestCounter() {
+  let counts = new Map<string, number>();
+  subscribe('http.client.request.start', (message) => {
+    const target = (message as { request: ClientRequest }).request.getHeader('x-amz-target');
+    if (typeof target !== 'string') return;
+    const [service, op] = target.split('.');
+    const key = service?.startsWith('DynamoDBStreams') ? `streams ${op}` : String(op);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  });
+  return {
+    reset: () => {
+      counts = new Map();
+    },
+    snapshot: (): Record<string, number> => Object.fromEntries([...counts].sort()),
+    /** Requests per `n` items, three decimals. */
+    per: (n: number): Record<string, number> =>
+      Object.fromEntries([...counts].sort().map(([op, c]) => [op, Number((c / n).toFixed(3))])),
+  };
 }

@@ -137,6 +137,32 @@ describe('evaluator: short-lived states', () => {
     expect(await events(t, FAILED_GROUP)).toEqual(['LAPTOP-1 entered']);
   });
 
+  it('lets a company walk evaluate endpoints whose only report moved no membership, without hand-over', async () => {
+    const t = await setup();
+    await t.settle();
+    let handedOver = 0;
+    const counting = t.instance({
+      writer: (w) => ({
+        ...w,
+        async requestEvaluation(id) {
+          handedOver++;
+          return w.requestEvaluation(id);
+        },
+      }),
+    });
+    const ids = ['LAPTOP-1', 'LAPTOP-2', 'LAPTOP-3'];
+    // A status no group matches: relevant (a new endpoint), evaluated, no membership.
+    for (const id of ids) await t.report(id, 1, { [STATUS]: DISABLED });
+    await t.settle(counting);
+    await t.setCompany('contoso', { [ENABLE]: 'Windows Workstation' }, 2);
+    await t.settle(counting);
+    expect(handedOver).toBe(0);
+    for (const id of ids) expect(await t.groupsOf(id)).toEqual(['bitlocker-key-backup-enabled']);
+    expect((await t.transitions('bitlocker-key-backup-enabled')).map((i) => i.endpointId).sort()).toEqual(
+      ids,
+    );
+  });
+
   it('goes on from the stored membership when the guarded write finds it moved on', async () => {
     const t = await setup();
     await t.settle();
