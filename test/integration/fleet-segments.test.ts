@@ -41,6 +41,16 @@ async function fleet(t: EvaluatorHarness, n: number, unsettledEvery: number) {
   return { ids, unsettled: new Set(unsettled) };
 }
 
+/** Stream records read until one matches (a loaded machine may show a record a moment late). */
+async function recordsUntil(t: EvaluatorHarness, match: (r: DynamoDBRecord) => boolean) {
+  const out: DynamoDBRecord[] = [];
+  for (let i = 0; i < 50 && !out.some(match); i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 100));
+    out.push(...(await t.stream.next()));
+  }
+  return out;
+}
+
 async function grevs(t: EvaluatorHarness, ids: readonly string[]) {
   const out = new Map<string, number>();
   for (const id of ids) out.set(id, (await t.repo.getEndpoint(id, true))?.grev ?? -1);
@@ -179,10 +189,10 @@ describe('fleet segments', () => {
       }),
     });
     await t.groups.put(windows, t.at(5));
-    const records = await t.stream.next();
-    const group = records.filter((r) => !isJob(r));
+    // The group's record, then the fleet job its evaluation starts (read until each has arrived).
+    const group = await recordsUntil(t, (r) => r.dynamodb?.NewImage?.type?.S === 'GROUP');
     await t.deliver(group);
-    const [parentRecord] = (await t.stream.next()).filter(isJob);
+    const [parentRecord] = (await recordsUntil(t, isJob)).filter(isJob);
     expect(parentRecord).toBeDefined();
     const failed = await crashing.deliver([parentRecord as DynamoDBRecord]);
     expect(failed.batchItemFailures).toHaveLength(1);
