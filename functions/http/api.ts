@@ -32,6 +32,7 @@ export interface ApiRequest {
 export interface ApiResult {
   readonly status: number;
   readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export type RouteHandler = (req: ApiRequest) => Promise<ApiResult>;
@@ -63,7 +64,7 @@ export function createApiHandler(deps: ApiDeps) {
     });
     return {
       statusCode: result.status,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...result.headers },
       body: JSON.stringify(result.body),
     };
   };

@@ -2,6 +2,7 @@
 //   X-Keywatch-Signature alone            HMAC by an admin secret (every route)
 //   X-Keywatch-Key-Id + X-Keywatch-Signature   HMAC by that ingest key (status reports of its company)
 //   Authorization: Bearer kwk_…           the ingest key itself, for RMM webhooks that cannot sign
+//   Cookie kw_session=…                   the status page's session (read routes only, core/session.ts)
 // Every failure gets the same answer; the reason is logged, the credential never is.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import {
@@ -11,6 +12,7 @@ import {
   isKeyId,
   keyIdOf,
 } from '#core/ingest-key.ts';
+import { csrfOf, sessionCookie, verifySession } from '#core/session.ts';
 import { precheck, type SignatureCheck, verify } from '#core/signing.ts';
 import type { Principal } from '../principal.ts';
 import { httpProblem } from '../problem.ts';
@@ -83,6 +85,14 @@ export function authenticate(opts: AuthenticateOptions): ApiMiddleware {
       const check = checkSignature(event, body, [await key.signingKey()]);
       if (!check.ok) return { reason: check.reason, keyId };
       return { principal: ingestPrincipal(key) };
+    }
+    const session = sessionCookie(header(event, 'cookie'));
+    // A signature wins over a cookie the browser may also send: scripts on the same host keep working.
+    if (session !== undefined && header(event, 'x-keywatch-signature') === undefined) {
+      const secret = verifySession(session, await opts.adminSecrets(), opts.nowMs());
+      if (secret === undefined) return { reason: 'session' };
+      const csrf = header(event, 'x-keywatch-csrf');
+      return { principal: { kind: 'session', csrf: csrf !== undefined && csrf === csrfOf(secret, session) } };
     }
     const check = checkSignature(event, body, await opts.adminSecrets());
     return check.ok ? { principal: { kind: 'admin' } } : { reason: check.reason };
