@@ -65,7 +65,9 @@ async function measure(): Promise<BenchReport> {
     }
     await pipeline.drained();
     const loadMs = performance.now() - loadStart;
-    console.log(`loaded ${ENDPOINTS} endpoints of ${COMPANIES} companies, counted, in ${(loadMs / 1000).toFixed(1)} s`);
+    console.log(
+      `loaded ${ENDPOINTS} endpoints of ${COMPANIES} companies, counted, in ${(loadMs / 1000).toFixed(1)} s`,
+    );
 
     // Views over HTTP, signed, as the page's session makes them (the first is the instance's first).
     const latencies: number[] = [];
@@ -130,7 +132,9 @@ async function measure(): Promise<BenchReport> {
     console.log(
       `summary over HTTP: first ${ms(first)}, p50 ${ms(percentile(sorted, 50))}, p95 ${ms(p95)}, max ${ms(sorted[sorted.length - 1] ?? Number.NaN)}`,
     );
-    console.log(`per view: ${perView.length} requests (${perView.join(', ')}), ${viewUnits.toFixed(1)} read units`);
+    console.log(
+      `per view: ${perView.length} requests (${perView.join(', ')}), ${viewUnits.toFixed(1)} read units`,
+    );
     console.log(
       `hourly census: ${censusRequests} requests, ${censusUnits.toFixed(0)} read units, ${(censusMs / 1000).toFixed(1)} s`,
     );

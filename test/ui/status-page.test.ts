@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
+import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Client, createClient } from '#local/client.ts';
@@ -44,7 +44,8 @@ async function seriousViolations(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM`);
   const staticDir = await ensureWebBuild();
   pipeline = await startPipeline({
     port: 0,
@@ -77,7 +78,10 @@ describe('status page', () => {
     await page.getByLabel('Admin secret').fill(SECRET);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Key backup status' }).waitFor();
-    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }) + document.cookie);
+    // Evaluated in the page (a string: the DOM's globals are not Node's types).
+    const stored = String(
+      await page.evaluate('JSON.stringify({ ...localStorage, ...sessionStorage }) + document.cookie'),
+    );
     expect(stored).not.toContain(SECRET);
     expect(stored).not.toContain('kw_session');
     const cookies = await page.context().cookies();
@@ -89,7 +93,11 @@ describe('status page', () => {
   it('shows a company whose endpoint just reported FAILED without a reload', async () => {
     await page.getByRole('rowheader', { name: 'fabrikam' }).waitFor();
     const sent = Date.now();
-    await client.request('POST', '/v1/endpoints/status', report('LAPTOP-042', 'contoso', SCRIPT_OUTPUT.failed));
+    await client.request(
+      'POST',
+      '/v1/endpoints/status',
+      report('LAPTOP-042', 'contoso', SCRIPT_OUTPUT.failed),
+    );
     const summary = page.getByRole('table', { name: /^Companies/ });
     const row = summary.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'Contoso' }) });
     await row.getByRole('cell', { name: '1', exact: true }).first().waitFor({ timeout: 10_000 });
@@ -121,9 +129,12 @@ describe('status page', () => {
     expect(await seriousViolations()).toEqual([]);
     if (process.env.UPDATE_SCREENSHOT === '1') {
       await page.getByRole('link', { name: 'Companies' }).click();
-      await page.getByRole('rowheader', { name: 'Contoso' }).waitFor();
+      await page.getByRole('rowheader', { name: 'Contoso', exact: true }).waitFor();
       await page.waitForTimeout(500);
-      await page.screenshot({ path: join(import.meta.dirname, '..', '..', 'docs', 'status-page.png'), fullPage: true });
+      await page.screenshot({
+        path: join(import.meta.dirname, '..', '..', 'docs', 'status-page.png'),
+        fullPage: true,
+      });
     }
   });
 

@@ -23,7 +23,8 @@ export function failureSeries(
   const today = Math.floor(nowMs / DAY) * DAY;
   const x = Array.from({ length: days }, (_, i) => (today - (days - 1 - i) * DAY) / 1000);
   const byCompany = new Map<string, Transition[]>();
-  for (const t of transitions) byCompany.set(t.companyId.toLowerCase(), [...(byCompany.get(t.companyId.toLowerCase()) ?? []), t]);
+  for (const t of transitions)
+    byCompany.set(t.companyId.toLowerCase(), [...(byCompany.get(t.companyId.toLowerCase()) ?? []), t]);
   const series = companies
     .filter((c) => c.failed > 0 || byCompany.has(c.companyId.toLowerCase()))
     .map((c) => {
@@ -57,10 +58,7 @@ export function FailureChart(props: { x: number[]; series: Series[] }) {
         height: 220,
         scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
         axes: [{}, { label: 'endpoints in Failed' }],
-        series: [
-          {},
-          ...props.series.map((s, i) => ({ label: s.label, stroke: COLOURS[i], width: 2 })),
-        ],
+        series: [{}, ...props.series.map((s, i) => ({ label: s.label, stroke: COLOURS[i], width: 2 }))],
       },
       [props.x, ...props.series.map((s) => s.values)],
       host.current,

@@ -32,10 +32,14 @@ function useHash(): string {
 }
 
 /** Polls `load` every REFRESH_MS while the tab is visible; a 401 signs the page out. */
-function usePolled<T>(load: () => Promise<T>, deps: unknown[], onSignedOut: () => void, everyMs = REFRESH_MS) {
+function usePolled<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+  onSignedOut: () => void,
+  everyMs = REFRESH_MS,
+) {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the load depends on
   useEffect(() => {
     let stop = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -159,8 +163,8 @@ function Feed(props: { transitions: Transition[] | undefined }) {
         {(props.transitions ?? []).map((t) => (
           <li key={t.transitionId} class={new Date(t.occurredAt).toDateString() === today ? 'today' : ''}>
             <time dateTime={t.occurredAt}>{ago(t.occurredAt)}</time>{' '}
-            <a href={`#/endpoint/${enc(t.endpointId)}`}>{t.hostname ?? t.endpointId}</a> ({t.companyName ?? t.companyId}){' '}
-            {t.event} <strong>{t.groupName}</strong>
+            <a href={`#/endpoint/${enc(t.endpointId)}`}>{t.hostname ?? t.endpointId}</a> (
+            {t.companyName ?? t.companyId}) {t.event} <strong>{t.groupName}</strong>
           </li>
         ))}
       </ol>
@@ -186,7 +190,11 @@ async function failedTransitions(): Promise<Transition[]> {
 
 function Overview(props: { onSignedOut: () => void }) {
   const summary = usePolled(() => get<{ companies: CompanyLine[] }>('/v1/companies'), [], props.onSignedOut);
-  const feed = usePolled(() => get<{ transitions: Transition[] }>('/v1/transitions?limit=20'), [], props.onSignedOut);
+  const feed = usePolled(
+    () => get<{ transitions: Transition[] }>('/v1/transitions?limit=20'),
+    [],
+    props.onSignedOut,
+  );
   const history = usePolled(failedTransitions, [], props.onSignedOut, 60_000);
   const companies = summary.data?.companies;
   const chart =
@@ -196,7 +204,11 @@ function Overview(props: { onSignedOut: () => void }) {
   return (
     <>
       <h1>Key backup status</h1>
-      {summary.error !== undefined && <p role="alert" class="error">{summary.error}</p>}
+      {summary.error !== undefined && (
+        <p role="alert" class="error">
+          {summary.error}
+        </p>
+      )}
       <Summary companies={companies} />
       <section aria-labelledby="chart">
         <h2 id="chart">Failures over time</h2>
@@ -251,8 +263,16 @@ function EndpointRows(props: { title: string; endpoints: CompanyEndpoint[] | und
 
 function Company(props: { companyId: string; onSignedOut: () => void }) {
   const base = `/v1/companies/${enc(props.companyId)}/endpoints?limit=500&groupId=`;
-  const failed = usePolled(() => get<{ endpoints: CompanyEndpoint[] }>(base + FAILED), [props.companyId], props.onSignedOut);
-  const missing = usePolled(() => get<{ endpoints: CompanyEndpoint[] }>(base + MISSING), [props.companyId], props.onSignedOut);
+  const failed = usePolled(
+    () => get<{ endpoints: CompanyEndpoint[] }>(base + FAILED),
+    [props.companyId],
+    props.onSignedOut,
+  );
+  const missing = usePolled(
+    () => get<{ endpoints: CompanyEndpoint[] }>(base + MISSING),
+    [props.companyId],
+    props.onSignedOut,
+  );
   return (
     <>
       <p>
@@ -272,7 +292,12 @@ function Endpoint(props: { endpointId: string; onSignedOut: () => void }) {
     props.onSignedOut,
   );
   const v = view.data;
-  if (view.error !== undefined) return <p role="alert" class="error">{view.error}</p>;
+  if (view.error !== undefined)
+    return (
+      <p role="alert" class="error">
+        {view.error}
+      </p>
+    );
   if (v === undefined) return <p>Loading…</p>;
   const e = v.endpoint;
   return (
@@ -354,7 +379,10 @@ function Groups(props: { onSignedOut: () => void }) {
     async () => {
       const { groups } = await get<{ groups: GroupLine[] }>('/v1/groups');
       return Promise.all(
-        groups.map(async (g) => ({ ...g, definition: await get<Record<string, unknown>>(`/v1/groups/${enc(g.id)}`) })),
+        groups.map(async (g) => ({
+          ...g,
+          definition: await get<Record<string, unknown>>(`/v1/groups/${enc(g.id)}`),
+        })),
       );
     },
     [],
@@ -385,7 +413,11 @@ function Groups(props: { onSignedOut: () => void }) {
                   <span class="muted">{g.id}</span>
                 </th>
                 <td>{g.memberCount}</td>
-                <td>{g.alert === null || g.alert.on.length === 0 ? '—' : `${g.alert.on.join(', ')} (${g.alert.severity})`}</td>
+                <td>
+                  {g.alert === null || g.alert.on.length === 0
+                    ? '—'
+                    : `${g.alert.on.join(', ')} (${g.alert.severity})`}
+                </td>
                 <td>
                   <details>
                     <summary>criteria</summary>
@@ -408,10 +440,15 @@ function App() {
   useEffect(() => {
     get('/v1/companies').then(
       () => setSignedIn(true),
-      (e) => setSignedIn(e instanceof SignedOut ? false : true),
+      (e) => setSignedIn(!(e instanceof SignedOut)),
     );
   }, []);
-  if (signedIn === undefined) return <main><p>Loading…</p></main>;
+  if (signedIn === undefined)
+    return (
+      <main>
+        <p>Loading…</p>
+      </main>
+    );
   if (!signedIn) return <SignIn onDone={() => setSignedIn(true)} />;
   const [, route, id] = /^#\/(company|endpoint|groups)?\/?(.*)$/.exec(hash) ?? [];
   const param = decodeURIComponent(id ?? '');
