@@ -8,6 +8,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   paginateQuery,
+  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -24,7 +25,16 @@ import {
 } from '#core/tally.ts';
 import { batchGetAll } from './batch-get.ts';
 import type { Item } from './items.ts';
-import { FLEET_SHARDS, INDEX, ITEM, keys, partitionQuery, TABLE_SCHEMA, TALLY_SHARDS } from './keys.ts';
+import {
+  FLEET_SHARDS,
+  INDEX,
+  ITEM,
+  keyAttributes,
+  keys,
+  partitionQuery,
+  TABLE_SCHEMA,
+  TALLY_SHARDS,
+} from './keys.ts';
 
 /** A census older than this is run again by the next tick that claims it. */
 export const CENSUS_EVERY_MS = 60 * 60 * 1000;
@@ -112,36 +122,35 @@ export function createTallyStore(doc: DynamoDBDocumentClient, tableName: string)
   }
 
   return {
-    /** One page of a company's endpoint keys (GSI3, keys only), by site then id. */
+    /** One page of a company's endpoint ids (GSI3, keys only), by site then id. */
     async companyEndpointIds(companyId: string, limit: number, start?: Record<string, unknown>) {
-      const ids: string[] = [];
-      let lastKey = start;
+      const entries: Item[] = [];
+      let from = start;
+      // One entry past the page tells whether more exist, so the last page hands out no cursor.
       do {
-        const pages = paginateQuery(
-          { client: doc, pageSize: limit + 1 - ids.length },
-          {
+        const out = await doc.send(
+          new QueryCommand({
             TableName: tableName,
             ...partitionQuery({
               index: INDEX.endpointsByParent,
               partition: keys.companyEndpoints(companyId),
             }),
-            ExclusiveStartKey: lastKey,
-          },
+            ExclusiveStartKey: from,
+            Limit: limit + 1 - entries.length,
+          }),
         );
-        const page = (await pages.next()).value as { Items?: Item[]; LastEvaluatedKey?: Item } | undefined;
-        for (const k of page?.Items ?? [])
-          ids.push(String(k[TABLE_SCHEMA.partitionKey]).slice('ENDPOINT#'.length));
-        lastKey = page?.LastEvaluatedKey;
-      } while (lastKey !== undefined && ids.length <= limit);
-      if (ids.length <= limit) return { ids, lastKey: undefined };
-      const last = ids[limit - 1] as string;
-      const site = await doc.send(new GetCommand({ TableName: tableName, Key: keys.endpoint(last) }));
+        entries.push(...(out.Items ?? []));
+        from = out.LastEvaluatedKey;
+      } while (from !== undefined && entries.length <= limit);
+      const page = entries.slice(0, limit);
+      const last = page[page.length - 1];
+      const names = keyAttributes(INDEX.endpointsByParent);
       return {
-        ids: ids.slice(0, limit),
-        lastKey: {
-          ...keys.endpoint(last),
-          ...keys.endpointByParent(companyId, String(site.Item?.siteId), last),
-        },
+        ids: page.map((k) => String(k[TABLE_SCHEMA.partitionKey]).slice('ENDPOINT#'.length)),
+        lastKey:
+          entries.length > limit && last !== undefined
+            ? Object.fromEntries(names.map((n) => [n, last[n]]))
+            : undefined,
       };
     },
 
