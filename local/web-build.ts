@@ -23,6 +23,15 @@ export async function ensureWebBuild(log: (line: string) => void = () => {}): Pr
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return WEB_DIST;
   log('building the status page (web/ → web/dist)…');
   const { build } = await import('vite');
-  await build({ configFile: join(WEB_ROOT, 'vite.config.ts'), logLevel: 'warn' });
+  // Vite takes the bundle's NODE_ENV from the process: under the test runner it is `test`, which
+  // would keep libraries' development branches. The page is always built as it ships.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: join(WEB_ROOT, 'vite.config.ts'), mode: 'production', logLevel: 'warn' });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   return WEB_DIST;
 }

@@ -6,6 +6,7 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   root: import.meta.dirname,
   base: '/',
-  plugins: [preact()],
+  // Explicit: a build started from the test runner (NODE_ENV=test) must ship what production ships.
+  plugins: [preact({ devToolsEnabled: false, prefreshEnabled: false })],
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', reportCompressedSize: true },
 });
