@@ -109,6 +109,8 @@ describe('status page', () => {
 
   it('drills down to the company, the failing endpoint and its history', async () => {
     await page.getByRole('link', { name: 'Contoso' }).click();
+    await page.getByRole('heading', { name: 'Contoso', level: 1 }).waitFor();
+    await page.getByText('1 endpoints reporting, 1 in Failed').waitFor();
     const failed = page.getByRole('region', { name: 'BitLocker Key Backup Failed' });
     await failed.getByText(SCRIPT_OUTPUT.failed).waitFor();
     expect(await seriousViolations()).toEqual([]);

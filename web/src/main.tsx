@@ -273,12 +273,28 @@ function Company(props: { companyId: string; onSignedOut: () => void }) {
     [props.companyId],
     props.onSignedOut,
   );
+  // The company's line of the summary, for its name and counts (once; the lists below refresh).
+  const summary = usePolled(
+    () => get<{ companies: CompanyLine[] }>('/v1/companies'),
+    [props.companyId],
+    props.onSignedOut,
+    0,
+  );
+  const line = summary.data?.companies.find(
+    (c) => c.companyId.toLowerCase() === props.companyId.toLowerCase(),
+  );
   return (
     <>
       <p>
         <a href="#/">← All companies</a>
       </p>
-      <h1>Company {props.companyId}</h1>
+      <h1>{line?.name ?? props.companyId}</h1>
+      {line !== undefined && (
+        <p>
+          {line.endpoints} endpoints reporting, {line.failed} in Failed, {line.keyMissing} in Key Missing,{' '}
+          {line.notReporting7d} not reporting for 7 days.
+        </p>
+      )}
       <EndpointRows title="BitLocker Key Backup Failed" endpoints={failed.data?.endpoints} />
       <EndpointRows title="BitLocker Key Missing" endpoints={missing.data?.endpoints} />
     </>
