@@ -53,7 +53,7 @@ describe('status page hosting', () => {
             ViewerProtocolPolicy: 'https-only',
             CachePolicyId: CACHING_DISABLED,
             OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST,
-            AllowedMethods: Match.arrayWith(['DELETE', 'GET', 'POST', 'PUT']),
+            AllowedMethods: Match.arrayWith(['GET', 'PUT', 'POST', 'DELETE']),
           }),
         ],
         Origins: Match.arrayWith([
