@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../functions/adapters/clients.ts';
+import { createStatusReads } from '../functions/adapters/status-reads.ts';
 import { createTallyStore } from '../functions/adapters/tally-store.ts';
 import { createClient } from '../local/client.ts';
 import { SCRIPT_OUTPUT } from '../test/fixtures/script-outputs.ts';
@@ -114,7 +115,7 @@ async function measure(): Promise<BenchReport> {
       { step: 'initialize', name: 'countRequests' },
     );
     const tally = createTallyStore(documentClient(counted), pipeline.tableName);
-    await tally.summary();
+    await createStatusReads(documentClient(counted), pipeline.tableName).summary();
     const perView = [...commands];
     const viewUnits = readUnits;
     commands.length = 0;

@@ -17,6 +17,7 @@ import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { staticSecrets } from '#adapters/secrets.ts';
+import { createStatusReads } from '#adapters/status-reads.ts';
 import { createTallyStore } from '#adapters/tally-store.ts';
 import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createAdminHandler } from '#functions/admin/routes.ts';
@@ -80,7 +81,7 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
     groups,
     catalogue,
     reads: createQueryStore(doc, tableName),
-    tally: createTallyStore(doc, tableName),
+    tally: createStatusReads(doc, tableName),
     keys,
     ingestKeys: keyCache('admin'),
     nowMs: Date.now,

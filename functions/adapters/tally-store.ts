@@ -1,5 +1,6 @@
 // The per-company counters behind the status page's summary (functions/core/tally.ts decides what
-// changes): markers and counter items, the hourly not-reporting census, and the summary read.
+// changes): markers and counter items, and the hourly not-reporting census. The evaluate function
+// writes them; the admin function reads them (status-reads.ts).
 //
 // One event = one consistent read of the endpoint's marker + one transaction (the marker, guarded by
 // its version, and the counter items the change moves). Only events that change a count get here
@@ -8,16 +9,12 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   paginateQuery,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
   applyTallyEvent,
-  COUNTED_GROUPS,
-  type CompanySummary,
   type CountedGroup,
-  counterName,
   EMPTY_MARKER,
   type TallyEvent,
   type TallyMarker,
@@ -25,16 +22,7 @@ import {
 } from '#core/tally.ts';
 import { batchGetAll } from './batch-get.ts';
 import type { Item } from './items.ts';
-import {
-  FLEET_SHARDS,
-  INDEX,
-  ITEM,
-  keyAttributes,
-  keys,
-  partitionQuery,
-  TABLE_SCHEMA,
-  TALLY_SHARDS,
-} from './keys.ts';
+import { FLEET_SHARDS, INDEX, ITEM, keys, partitionQuery, TABLE_SCHEMA } from './keys.ts';
 
 /** A census older than this is run again by the next tick that claims it. */
 export const CENSUS_EVERY_MS = 60 * 60 * 1000;
@@ -114,46 +102,7 @@ export function createTallyStore(doc: DynamoDBDocumentClient, tableName: string)
     }
   }
 
-  async function queryAll(partition: string): Promise<Item[]> {
-    const items: Item[] = [];
-    const pages = paginateQuery({ client: doc }, { TableName: tableName, ...partitionQuery({ partition }) });
-    for await (const page of pages) items.push(...(page.Items ?? []));
-    return items;
-  }
-
   return {
-    /** One page of a company's endpoint ids (GSI3, keys only), by site then id. */
-    async companyEndpointIds(companyId: string, limit: number, start?: Record<string, unknown>) {
-      const entries: Item[] = [];
-      let from = start;
-      // One entry past the page tells whether more exist, so the last page hands out no cursor.
-      do {
-        const out = await doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            ...partitionQuery({
-              index: INDEX.endpointsByParent,
-              partition: keys.companyEndpoints(companyId),
-            }),
-            ExclusiveStartKey: from,
-            Limit: limit + 1 - entries.length,
-          }),
-        );
-        entries.push(...(out.Items ?? []));
-        from = out.LastEvaluatedKey;
-      } while (from !== undefined && entries.length <= limit);
-      const page = entries.slice(0, limit);
-      const last = page[page.length - 1];
-      const names = keyAttributes(INDEX.endpointsByParent);
-      return {
-        ids: page.map((k) => String(k[TABLE_SCHEMA.partitionKey]).slice('ENDPOINT#'.length)),
-        lastKey:
-          entries.length > limit && last !== undefined
-            ? Object.fromEntries(names.map((n) => [n, last[n]]))
-            : undefined,
-      };
-    },
-
     /** An endpoint's first record, or a record that moved it to another company. */
     endpointSeen: (endpointId: string, companyId: string, rev: number) =>
       apply(endpointId, { kind: 'endpoint', companyId, rev }),
@@ -239,56 +188,6 @@ export function createTallyStore(doc: DynamoDBDocumentClient, tableName: string)
         }),
       );
       return true;
-    },
-
-    /**
-     * Every company's line: one Query per counter shard and one of the census partition, then the
-     * companies' names by key (one BatchGetItem per 100 companies). Requests grow with the number of
-     * companies / 100, never with the number of endpoints.
-     */
-    async summary(): Promise<CompanySummary[]> {
-      const [census, ...shards] = await Promise.all([
-        queryAll(keys.censusPartition),
-        ...Array.from({ length: TALLY_SHARDS }, (_, s) => queryAll(keys.tallyPartition(s))),
-      ]);
-      const run = census?.find((i) => i.SK === keys.censusRun.SK);
-      const lines = new Map<string, { companyId: string; counts: Record<string, number> }>();
-      for (const item of (shards as Item[][]).flat()) {
-        const key = String(item.SK);
-        const line = lines.get(key) ?? { companyId: String(item.companyId), counts: {} };
-        for (const name of ['endpoints', ...COUNTED_GROUPS.map(counterName)])
-          line.counts[name] = (line.counts[name] ?? 0) + Number(item[name] ?? 0);
-        lines.set(key, line);
-      }
-      const staleOf = new Map(
-        (census ?? [])
-          .filter((i) => i.SK !== keys.censusRun.SK && i.asOf === run?.asOf)
-          .map((i) => [String(i.SK), Number(i.stale)]),
-      );
-      const companies = await batchGetAll(
-        doc,
-        tableName,
-        [...lines.values()].map((l) => keys.company(l.companyId)),
-      );
-      const names = new Map(companies.map((c) => [String(c.companyId).toLowerCase(), c.name]));
-      return [...lines.entries()]
-        .filter(([, l]) => (l.counts.endpoints ?? 0) > 0)
-        .map(([key, l]) => ({
-          companyId: l.companyId,
-          name:
-            typeof names.get(l.companyId.toLowerCase()) === 'string'
-              ? String(names.get(l.companyId.toLowerCase()))
-              : null,
-          endpoints: l.counts.endpoints ?? 0,
-          failed: l.counts[counterName('bitlocker-key-backup-failed')] ?? 0,
-          keyMissing: l.counts[counterName('bitlocker-key-missing')] ?? 0,
-          notReporting7d: staleOf.get(key) ?? 0,
-          staleAsOf: typeof run?.asOf === 'string' ? run.asOf : null,
-        }))
-        .sort(
-          (a, b) =>
-            b.failed + b.keyMissing - (a.failed + a.keyMissing) || a.companyId.localeCompare(b.companyId),
-        );
     },
   };
 }

@@ -19,7 +19,7 @@ import {
   type QueryDeps,
 } from './queries.ts';
 import { ScopeBody, upsertScope } from './scopes.ts';
-import { type StatusPageDeps, statusPageRoutes } from './status-page.ts';
+import { SESSIONS, type StatusPageDeps, statusPageRoutes } from './status-page.ts';
 
 const Limit = z.optional(
   z
@@ -68,6 +68,7 @@ export function createAdminHandler(deps: AdminDeps) {
     logger: deps.logger,
     nowMs: deps.nowMs,
     ...(deps.pathArrivesDecoded !== undefined ? { pathArrivesDecoded: deps.pathArrivesDecoded } : {}),
+    sessions: SESSIONS,
     routes: {
       ...statusPageRoutes({ ...deps, secrets: deps.secrets, secureCookie: deps.pathArrivesDecoded === true }),
       putCompany: async (req) => {

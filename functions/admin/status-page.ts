@@ -3,19 +3,30 @@
 // with their status text, and the session sign-in / sign-out (core/session.ts).
 import * as z from 'zod/mini';
 import { endpointFromItem } from '#adapters/items.ts';
-import type { TallyStore } from '#adapters/tally-store.ts';
+import type { StatusReads } from '#adapters/status-reads.ts';
 import { NotFoundError } from '#core/errors.ts';
-import { issueSession, SESSION_COOKIE, setCookie } from '#core/session.ts';
+import {
+  csrfOf,
+  issueSession,
+  SESSION_COOKIE,
+  sessionCookie,
+  setCookie,
+  verifySession,
+} from '#core/session.ts';
 import { FIELD } from '#core/shipped-catalogue.ts';
 import type { RouteHandler } from '#http/api.ts';
 import { decodeCursor, encodeCursor } from '#http/cursor.ts';
+import type { SessionCheck } from '#http/middleware/authenticate.ts';
 import type { RouteName } from '#http/routes.ts';
 import { Id, parseOrThrow } from '#http/validation.ts';
 import type { QueryDeps } from './queries.ts';
 
+/** The admin function accepts the page's session cookie (read routes only, authorize.ts). */
+export const SESSIONS: SessionCheck = { cookie: sessionCookie, verify: verifySession, csrfOf };
+
 export interface StatusPageDeps {
   readonly reads: QueryDeps['reads'];
-  readonly tally: Pick<TallyStore, 'summary' | 'companyEndpointIds'>;
+  readonly tally: Pick<StatusReads, 'summary' | 'companyEndpointIds'>;
   readonly secrets: () => Promise<readonly string[]>;
   readonly nowMs: () => number;
   /** Behind API Gateway (HTTPS): the cookie is marked Secure. */

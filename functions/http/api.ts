@@ -6,7 +6,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import type { IngestKeys } from '#core/ingest-key.ts';
-import { authenticate } from './middleware/authenticate.ts';
+import { authenticate, type SessionCheck } from './middleware/authenticate.ts';
 import { authorize } from './middleware/authorize.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { domainErrors } from './middleware/domain-errors.ts';
@@ -46,6 +46,8 @@ export interface ApiDeps {
   readonly nowMs?: () => number;
   /** True behind API Gateway HTTP API, which decodes `rawPath` before the function sees it. */
   readonly pathArrivesDecoded?: boolean;
+  /** Session cookies of the status page (admin only). */
+  readonly sessions?: SessionCheck;
 }
 
 export function createApiHandler(deps: ApiDeps) {
@@ -81,6 +83,7 @@ export function createApiHandler(deps: ApiDeps) {
         logger: deps.logger,
         nowMs,
         pathArrivesDecoded,
+        ...(deps.sessions !== undefined ? { sessions: deps.sessions } : {}),
       }),
     )
     .use(authorize({ pathArrivesDecoded }))

@@ -12,7 +12,6 @@ import {
   isKeyId,
   keyIdOf,
 } from '#core/ingest-key.ts';
-import { csrfOf, sessionCookie, verifySession } from '#core/session.ts';
 import { precheck, type SignatureCheck, verify } from '#core/signing.ts';
 import type { Principal } from '../principal.ts';
 import { httpProblem } from '../problem.ts';
@@ -26,6 +25,19 @@ export interface AuthenticateOptions {
   readonly nowMs: () => number;
   /** True behind API Gateway HTTP API, which decodes `rawPath` before the function sees it. */
   readonly pathArrivesDecoded: boolean;
+  /**
+   * The status page's session cookies (core/session.ts), admin function only: passed in, so the
+   * ingest function neither accepts nor bundles them.
+   */
+  readonly sessions?: SessionCheck;
+}
+
+export interface SessionCheck {
+  /** The session token in a Cookie header, if any. */
+  readonly cookie: (cookieHeader: string | undefined) => string | undefined;
+  /** The secret that signed a valid, unexpired token, else undefined. */
+  readonly verify: (token: string, secrets: readonly string[], nowMs: number) => string | undefined;
+  readonly csrfOf: (secret: string, token: string) => string;
 }
 
 /**
@@ -86,13 +98,20 @@ export function authenticate(opts: AuthenticateOptions): ApiMiddleware {
       if (!check.ok) return { reason: check.reason, keyId };
       return { principal: ingestPrincipal(key) };
     }
-    const session = sessionCookie(header(event, 'cookie'));
+    const sessions = opts.sessions;
+    const session = sessions?.cookie(header(event, 'cookie'));
     // A signature wins over a cookie the browser may also send: scripts on the same host keep working.
-    if (session !== undefined && header(event, 'x-keywatch-signature') === undefined) {
-      const secret = verifySession(session, await opts.adminSecrets(), opts.nowMs());
+    if (
+      sessions !== undefined &&
+      session !== undefined &&
+      header(event, 'x-keywatch-signature') === undefined
+    ) {
+      const secret = sessions.verify(session, await opts.adminSecrets(), opts.nowMs());
       if (secret === undefined) return { reason: 'session' };
       const csrf = header(event, 'x-keywatch-csrf');
-      return { principal: { kind: 'session', csrf: csrf !== undefined && csrf === csrfOf(secret, session) } };
+      return {
+        principal: { kind: 'session', csrf: csrf !== undefined && csrf === sessions.csrfOf(secret, session) },
+      };
     }
     const check = checkSignature(event, body, await opts.adminSecrets());
     return check.ok ? { principal: { kind: 'admin' } } : { reason: check.reason };
