@@ -106,7 +106,12 @@ export const PAGE_HEADERS = {
  */
 async function serveStatic(dir: string, req: IncomingMessage, res: import('node:http').ServerResponse) {
   const method = req.method ?? 'GET';
-  const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
+  let path: string;
+  try {
+    path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
+  } catch {
+    return false; // a malformed escape: the API answers it (401 / 404), as for any unknown path
+  }
   if ((method !== 'GET' && method !== 'HEAD') || path === '/v1' || path.startsWith('/v1/')) return false;
   const file = normalize(join(dir, path === '/' ? 'index.html' : path));
   if (!file.startsWith(dir)) return false;
