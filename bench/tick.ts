@@ -134,7 +134,7 @@ async function measure(): Promise<BenchReport> {
     // the last 6.9 days, and 5 % already silent for longer (members, no due instant).
     const tickAt = clock + 30 * 60_000;
     const started = performance.now();
-    const items = Array.from({ length: ENDPOINTS }, (_, i) => {
+    const items: Record<string, unknown>[] = Array.from({ length: ENDPOINTS }, (_, i) => {
       const id = `EP-${String(i).padStart(6, '0')}`;
       const r = random();
       const observedMs =
@@ -166,6 +166,26 @@ async function measure(): Promise<BenchReport> {
         writer: WRITER.evaluate,
       };
     });
+    // Their 50 companies and sites, named, as the evaluator reads them with each page.
+    for (let c = 0; c < 50; c++) {
+      items.push(
+        {
+          ...keys.company(`company-${c}`),
+          type: ITEM.company,
+          companyId: `company-${c}`,
+          name: `Company ${c}`,
+          rev: 1,
+        },
+        {
+          ...keys.site(`company-${c}`, 'hq'),
+          type: ITEM.site,
+          companyId: `company-${c}`,
+          siteId: 'hq',
+          name: 'HQ',
+          rev: 1,
+        },
+      );
+    }
     for (let i = 0; i < items.length; i += 25 * 8) {
       await Promise.all(
         Array.from({ length: 8 }, (_, k) => items.slice(i + k * 25, i + (k + 1) * 25))
