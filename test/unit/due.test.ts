@@ -1,13 +1,17 @@
 // The due instant of an endpoint: the first millisecond at which the clock alone flips a day leaf,
 // checked against the criteria engine itself one millisecond either side.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { defineCatalogue } from '#core/catalogue.ts';
 import { compileGroups, evaluate, type Facts, parseGroupDefinition } from '#core/criteria/index.ts';
 import { LAST_DUE_MS, nextDueMs } from '#core/due.ts';
 import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { FACT } from '#test/fixtures/fact-keys.ts';
+import { definitionArb, factsArb } from '#test/helpers/criteria-arbitraries.ts';
 import { seededRandom } from '#test/helpers/random.ts';
 
 const NOW = Date.parse('2026-06-15T12:00:00.000Z');
+const DAY = 86_400_000;
 
 const setOf = (...groups: { id: string; criteria: unknown }[]) =>
   compileGroups(
@@ -90,5 +94,51 @@ describe('nextDueMs', () => {
       { id: 'b', criteria: { any: [leaf('Within last days', '7'), leaf('Older than days', '7.0')] } },
     );
     expect(set.clockLeaves).toHaveLength(1);
+  });
+});
+
+// Random group sets (trees, blocks, membership references) and facts, as the criteria fuzzer makes
+// them: no membership may change between now and the due instant, and none at all without one.
+describe('nextDueMs on random groups (fast-check)', () => {
+  const CATALOGUE = defineCatalogue([
+    ...SHIPPED_CATALOGUE.fields,
+    { name: 'Last Key Rotation', level: 'SITE', type: 'Date' },
+  ]);
+  const IDS = ['a', 'b', 'c'];
+  const groupSet = fc.tuple(...IDS.map((id, i) => definitionArb(CATALOGUE, IDS.slice(0, i), `Group ${id}`)));
+  const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2_147_483_647);
+
+  it('keeps every membership until the due instant, and for ever without one', () => {
+    let withDue = 0;
+    fc.assert(
+      fc.property(
+        groupSet,
+        factsArb(CATALOGUE),
+        fc.integer({ min: -3 * DAY, max: 3 * DAY }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (defs, facts, shift, between) => {
+          const set = compileGroups(
+            defs.map((d, i) => parseGroupDefinition(IDS[i] as string, d, CATALOGUE)),
+            { catalogue: CATALOGUE },
+          );
+          const now = NOW + shift;
+          const at = (t: number) => [...evaluate(set, facts, t)].sort().join(',');
+          const due = nextDueMs(set, facts, now);
+          const context = JSON.stringify({ defs, facts, now, due });
+          if (due === undefined) {
+            for (const later of [now + 1, now + DAY, now + 3_650 * DAY])
+              expect(at(later), context).toBe(at(now));
+            return;
+          }
+          withDue++;
+          expect(due, context).toBeGreaterThan(now);
+          const inside = now + Math.floor(between * (due - 1 - now));
+          for (const t of [due - 1, inside]) expect(at(t), context).toBe(at(now));
+        },
+      ),
+      { numRuns: 400, seed: SEED },
+    );
+    // Day leaves with a value occur often enough for the property to say something.
+    expect(withDue).toBeGreaterThan(20);
   });
 });
