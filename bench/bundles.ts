@@ -13,7 +13,9 @@
 // credentials, us-east-1, NODE_OPTIONS=--enable-source-maps as the stack sets it); each times
 // `await import(bundle)` with `performance.now()`. The budget is judged on the median of the pairs'
 // ratios: on a shared machine the load drifts by tens of percent within a minute, and a pair sees
-// nearly the same load, where medians of separately taken samples do not. The function's process
+// nearly the same load, where medians of separately taken samples do not. Each span is timed twice:
+// wall clock, and CPU time (process.cpuUsage), which waiting for a busy core does not inflate; the
+// budget is judged on CPU time (init is CPU work: files come from the page cache). The function's process
 // then hands its handler the first request of bench/first-requests.ts (AWS calls answered by a
 // loopback stub, bench/aws-stub.ts, through AWS_ENDPOINT_URL) and times it: cold start = init +
 // first invocation. A preload counts socket connections and DNS lookups: init must make none.
@@ -337,10 +339,12 @@ export async function run(): Promise<BenchReport> {
       measured: `${r.kb.toFixed(1)} KB`,
       pass: r.kb <= SIZE_BUDGET_KB,
     })),
+    // Judged on CPU time: on the shared machine the paired wall-clock ratios of one function moved
+    // between 0.8× and 1.9× from run to run (load average 13-24), the CPU-time ratios by ±0.06.
     ...fnRows.map((r) => ({
       budget: `${r.name} init ≤ ${INIT_BUDGET_RATIO}× minimal DynamoDB client bundle`,
-      measured: `${r.ratio.toFixed(2)}× (median of paired ratios; ${fmt(r.initMs)} vs ${fmt(r.minimalMs)}; CPU time ${r.cpuRatio.toFixed(2)}×)`,
-      pass: r.ratio <= INIT_BUDGET_RATIO,
+      measured: `${r.cpuRatio.toFixed(2)}× CPU time, ${r.ratio.toFixed(2)}× wall clock (medians of paired ratios; ${fmt(r.initCpuMs)} CPU, ${fmt(r.initMs)} wall)`,
+      pass: r.cpuRatio <= INIT_BUDGET_RATIO,
     })),
     {
       budget: 'no network access at module init',
