@@ -64,10 +64,11 @@ function scratch(): string {
 
 beforeAll(() => {
   // Bundling on (the template tests skip it), for these functions only.
+  // Inside the project, so the bundles resolve the external SDK from node_modules as Lambda does
+  // from its runtime.
+  outdir = mkdtempSync(join(scratch(), 'bundling-'));
   const app = new App({
-    // Inside the project, so the bundles resolve the external SDK from node_modules as Lambda does
-    // from its runtime.
-    outdir: (outdir = mkdtempSync(join(scratch(), 'bundling-'))),
+    outdir,
     // Records each function's bundle directory on its resource.
     context: { 'aws:cdk:enable-asset-metadata': true },
   });
