@@ -1,5 +1,5 @@
 // The evaluate function's middy chain: stream batches record by record with partial batch responses
-// (Powertools BatchProcessor), and the minute tick for time-based groups.
+// (Powertools BatchProcessor), and the minute tick for time-based groups (endpoints due, GSI5).
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -40,7 +40,7 @@ export function createEvaluateHandler(deps: {
     if (isTick(event)) {
       const started = await deps.evaluator.tick();
       const census = await deps.tally?.censusIfDue(Date.now());
-      deps.logger.info('tick', { fleetJob: started, census });
+      deps.logger.info('tick', { dueJob: started, census });
       return { batchItemFailures: [] } satisfies DynamoDBBatchResponse;
     }
     const changes = toChangeRecords(event.Records);
