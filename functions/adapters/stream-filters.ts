@@ -14,6 +14,7 @@ export const EVALUATE_FILTERS: readonly Pattern[] = [
   { dynamodb: { NewImage: { type: { S: ['COMPANY', 'SITE', 'GROUP', 'JOB'] } } } },
   { eventName: ['REMOVE'], dynamodb: { OldImage: { type: { S: ['GROUP'] } } } },
   // The status page's per-company counters (evaluate/tally-records.ts): transitions of counted groups.
+  // (Lambda takes 5 filter patterns per event source mapping by default: this is the fourth.)
   {
     eventName: ['INSERT'],
     dynamodb: { NewImage: { type: { S: ['TRANSITION'] }, groupId: { S: [...COUNTED_GROUPS] } } },
