@@ -39,6 +39,8 @@ export interface PipelineOptions {
   /** The functions' Powertools log level (default WARN: the console is for the summary lines). */
   readonly logLevel?: LocalFunctionsConfig['logLevel'];
   readonly log?: (line: string) => void;
+  /** The status page's build to serve at / (npm start: web/dist). */
+  readonly staticDir?: string;
   /** Publisher override (tests); defaults to SNS with a topic ARN, else the file sink. */
   readonly publisher?: AlertPublisher;
 }
@@ -126,6 +128,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       port: opts.port ?? 3000,
       handlers: { ingest: fns.ingest, admin: fns.admin },
       log,
+      ...(opts.staticDir === undefined ? {} : { staticDir: opts.staticDir }),
     });
     cleanups.push(() => http.close());
 

@@ -10,6 +10,8 @@ export const ITEM = {
   transition: 'TRANSITION',
   job: 'JOB',
   ingestKey: 'INGEST_KEY',
+  tallyMarker: 'TALLY_MARKER',
+  companyTally: 'COMPANY_TALLY',
 } as const;
 export type ItemType = (typeof ITEM)[keyof typeof ITEM];
 
@@ -29,6 +31,13 @@ export const FLEET_SHARDS = 16;
  * 1,700 transitions a second (docs/scale.md); eight give room for four times that.
  */
 export const TRANSITION_SHARDS = 8;
+
+/**
+ * Number of partitions the per-company counters are spread over (by endpoint): a fan-out entering
+ * one company's endpoints into Failed updates four counter items, not one, so concurrent tally
+ * transactions rarely meet on an item (TransactionConflict). The summary reads all of them.
+ */
+export const TALLY_SHARDS = 4;
 
 /** Prefix of custom-field attributes: each field is a top-level attribute `F#<name>`. */
 export const FIELD_ATTR_PREFIX = 'F#';
@@ -163,6 +172,18 @@ export const keys = {
   }),
   companyKeysPartition: (companyId: string) => `COMPANY#${companyId}`,
   ingestKeysPrefix: 'KEY#',
+  /** What an endpoint is counted as in the per-company counters (beside the endpoint, own item). */
+  tallyMarker: (endpointId: string) => ({ PK: `ENDPOINT#${endpointId}`, SK: 'TALLY' }),
+  /** A company's counters, one item per shard; company case-folded like member keys. */
+  companyTally: (endpointId: string, companyId: string) => ({
+    PK: `TALLY#${hashShard(endpointId, TALLY_SHARDS)}`,
+    SK: `COMPANY#${companyId.toLowerCase()}`,
+  }),
+  tallyPartition: (shard: number) => `TALLY#${shard}`,
+  /** The hourly not-reporting census: per company, and its run marker (SK `RUN`). */
+  censusPartition: 'CENSUS',
+  census: (companyId: string) => ({ PK: 'CENSUS', SK: `COMPANY#${companyId.toLowerCase()}` }),
+  censusRun: { PK: 'CENSUS', SK: 'RUN' },
 } as const;
 
 /** Stable shard of an endpoint id (FNV-1a), so GSI4 spreads the fleet evenly. */
