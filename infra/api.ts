@@ -121,7 +121,8 @@ export class Api extends Construct {
           // Company / site upserts; group changes bump the group set's revision in the same transaction.
           'dynamodb:UpdateItem',
         ],
-        { indexes: [INDEX.byParent, INDEX.byCollection] },
+        // GSI3: a company's endpoints for the status page (GET /v1/companies/{id}/endpoints).
+        { indexes: [INDEX.byParent, INDEX.byCollection, INDEX.endpointsByParent] },
       )
       .bindSecret(this.secret)
       // Seals new keys; opens them only to tell an ingest key on an admin route 403 rather than 401.

@@ -17,6 +17,8 @@ import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { staticSecrets } from '#adapters/secrets.ts';
+import { createStatusReads } from '#adapters/status-reads.ts';
+import { createTallyStore } from '#adapters/tally-store.ts';
 import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createAdminHandler } from '#functions/admin/routes.ts';
 import { createEvaluateHandler, type TickEvent } from '#functions/evaluate/app.ts';
@@ -81,6 +83,7 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
     groups,
     catalogue,
     reads: createQueryStore(doc, tableName),
+    tally: createStatusReads(doc, tableName),
     keys,
     ingestKeys: keyCache('admin'),
     nowMs: Date.now,
@@ -88,8 +91,10 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
     logger: logger('admin'),
   });
   const evaluateLogger = logger('evaluate');
+  const tally = createTallyStore(doc, tableName);
   const evaluate = createEvaluateHandler({
     logger: evaluateLogger,
+    tally,
     evaluator: createEvaluator({
       catalogue,
       groups,

@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { type AlertPublisher, snsPublisher } from '#adapters/alert-publisher.ts';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
@@ -40,6 +39,8 @@ export interface PipelineOptions {
   /** The functions' Powertools log level (default WARN: the console is for the summary lines). */
   readonly logLevel?: LocalFunctionsConfig['logLevel'];
   readonly log?: (line: string) => void;
+  /** The status page's build to serve at / (npm start: web/dist). */
+  readonly staticDir?: string;
   /** Publisher override (tests); defaults to SNS with a topic ARN, else the file sink. */
   readonly publisher?: AlertPublisher;
   /** Segments a fleet walk is split into (benchmarks); default as deployed. */
@@ -130,6 +131,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       port: opts.port ?? 3000,
       handlers: { ingest: fns.ingest, admin: fns.admin },
       log,
+      ...(opts.staticDir === undefined ? {} : { staticDir: opts.staticDir }),
     });
     cleanups.push(() => http.close());
 
@@ -182,7 +184,7 @@ async function streamArnOf(client: DynamoDBClient, tableName: string): Promise<s
 
 /** Real SNS with the caller's AWS credentials, in the topic's own region. */
 function snsAlerts(topicArn: string): AlertPublisher {
-  return snsPublisher(new SNSClient({ region: topicArn.split(':')[3] }));
+  return snsPublisher((sns) => new sns.SNSClient({ region: topicArn.split(':')[3] }));
 }
 
 function localClient<T>(Client: new (config: object) => T, endpoint: string): T {

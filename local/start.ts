@@ -1,6 +1,7 @@
 // `npm start`: the whole keywatch pipeline on this machine (see README "Quick start").
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { startPipeline } from './pipeline.ts';
+import { ensureWebBuild } from './web-build.ts';
 
 const LOCAL_FILE = '.keywatch/local.json';
 const started = Date.now();
@@ -9,8 +10,10 @@ const dataDir = process.env.KEYWATCH_DATA_DIR || undefined;
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
 const logLevel = LOG_LEVELS.find((l) => l === process.env.POWERTOOLS_LOG_LEVEL?.toUpperCase());
 
+const staticDir = await ensureWebBuild((line) => console.log(line));
 const pipeline = await startPipeline({
   port,
+  staticDir,
   ...(process.env.KEYWATCH_SECRET ? { secret: process.env.KEYWATCH_SECRET } : {}),
   ...(dataDir ? { dataDir } : {}),
   ...(process.env.ALERT_TOPIC_ARN ? { topicArn: process.env.ALERT_TOPIC_ARN } : {}),
@@ -36,6 +39,7 @@ const secretLine = pipeline.secretGenerated
 console.log(`
 keywatch is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
   API        ${pipeline.url}
+  status     ${pipeline.url}/   (the status page: sign in with the secret)
   secret     ${secretLine}
   DynamoDB   ${pipeline.dynamodbEndpoint}  table ${pipeline.tableName}  ${pipeline.dataDir ? `data in ${pipeline.dataDir}` : 'in memory (set KEYWATCH_DATA_DIR to keep data)'}
   alerts     ${pipeline.alerts}

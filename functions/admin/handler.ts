@@ -4,6 +4,7 @@ import { apiEnvironment } from '#adapters/api-environment.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
+import { createStatusReads } from '#adapters/status-reads.ts';
 import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createAdminHandler } from './routes.ts';
 
@@ -13,6 +14,7 @@ export const handler = createAdminHandler({
   repo: createRepository(doc, tableName),
   groups: createGroupStore(doc, tableName),
   reads: createQueryStore(doc, tableName),
+  tally: createStatusReads(doc, tableName),
   catalogue: SHIPPED_CATALOGUE,
   keys: keyStore,
   nowMs: Date.now,

@@ -19,6 +19,7 @@ import {
   type QueryDeps,
 } from './queries.ts';
 import { ScopeBody, upsertScope } from './scopes.ts';
+import { SESSIONS, type StatusPageDeps, statusPageRoutes } from './status-page.ts';
 
 const Limit = z.optional(
   z
@@ -55,6 +56,7 @@ export interface AdminDeps extends QueryDeps {
   readonly secrets: SecretsProvider;
   readonly logger: Logger;
   readonly pathArrivesDecoded?: boolean;
+  readonly tally: StatusPageDeps['tally'];
 }
 
 export function createAdminHandler(deps: AdminDeps) {
@@ -66,7 +68,9 @@ export function createAdminHandler(deps: AdminDeps) {
     logger: deps.logger,
     nowMs: deps.nowMs,
     ...(deps.pathArrivesDecoded !== undefined ? { pathArrivesDecoded: deps.pathArrivesDecoded } : {}),
+    sessions: SESSIONS,
     routes: {
+      ...statusPageRoutes({ ...deps, secrets: deps.secrets, secureCookie: deps.pathArrivesDecoded === true }),
       putCompany: async (req) => {
         const body = parseOrThrow(ScopeBody, req.body, 'company');
         const scope = parseOrThrow(CompanyPath, req.params, 'path');

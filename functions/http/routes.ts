@@ -16,6 +16,8 @@ export interface RouteSpec {
   readonly access: Access;
   /** Parameters that take only these values: any other is no route (404, before the body is read). */
   readonly only?: Readonly<Record<string, readonly string[]>>;
+  /** `end`: a session cookie (with its CSRF token) may call this write route, to sign out. */
+  readonly session?: 'end';
 }
 
 /** The RMM webhook shapes `POST /v1/webhooks/{integration}` maps (functions/ingest/webhooks.ts). */
@@ -35,7 +37,11 @@ export type RouteName =
   | 'putGroup'
   | 'deleteGroup'
   | 'listMembers'
-  | 'listTransitions';
+  | 'listTransitions'
+  | 'listCompanies'
+  | 'listCompanyEndpoints'
+  | 'createSession'
+  | 'endSession';
 
 export const ROUTES: readonly RouteSpec[] = [
   { name: 'postStatus', method: 'POST', path: '/v1/endpoints/status', fn: 'ingest', access: 'ingest' },
@@ -77,6 +83,17 @@ export const ROUTES: readonly RouteSpec[] = [
     access: 'admin',
   },
   { name: 'listTransitions', method: 'GET', path: '/v1/transitions', fn: 'admin', access: 'admin' },
+  // The status page (functions/admin/status-page.ts).
+  { name: 'listCompanies', method: 'GET', path: '/v1/companies', fn: 'admin', access: 'admin' },
+  {
+    name: 'listCompanyEndpoints',
+    method: 'GET',
+    path: '/v1/companies/{companyId}/endpoints',
+    fn: 'admin',
+    access: 'admin',
+  },
+  { name: 'createSession', method: 'POST', path: '/v1/session', fn: 'admin', access: 'admin' },
+  { name: 'endSession', method: 'DELETE', path: '/v1/session', fn: 'admin', access: 'admin', session: 'end' },
 ];
 
 export type RouteMatch =

@@ -14,6 +14,7 @@ import { localSealer } from '#adapters/key-sealer.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { staticSecrets } from '#adapters/secrets.ts';
+import { createStatusReads } from '#adapters/status-reads.ts';
 import { seedShippedGroups } from '#core/group-pack.ts';
 import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { sign } from '#core/signing.ts';
@@ -78,6 +79,7 @@ export async function startApi(opts: ApiOptions = {}) {
     groups,
     catalogue: SHIPPED_CATALOGUE,
     reads: createQueryStore(doc, table.tableName),
+    tally: createStatusReads(doc, table.tableName),
     keys,
     ingestKeys: keyCache(),
     nowMs: Date.now,

@@ -13,6 +13,7 @@ import { INDEX, keys, partitionQuery } from '#adapters/keys.ts';
 import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
+import type { Catalogue } from '#core/catalogue.ts';
 import type { StatusUpdate } from '#core/endpoint.ts';
 import { seedShippedGroups } from '#core/group-pack.ts';
 import { instantKey } from '#core/instant.ts';
@@ -29,7 +30,12 @@ import { batchOf, streamReader } from './stream.ts';
  * A fresh table with the shipped groups, a stream reader, and evaluator "instances" driven by real
  * stream batches. `now` is the tests' clock; times passed as seconds are offsets from it.
  */
-export async function evaluatorHarness(opts: { now: () => number; config?: Partial<EvaluatorConfig> }) {
+export async function evaluatorHarness(opts: {
+  now: () => number;
+  config?: Partial<EvaluatorConfig>;
+  /** The catalogue the evaluator compiles stored groups against (default: the shipped one). */
+  catalogue?: Catalogue;
+}) {
   const at = (offsetSeconds: number) => new Date(opts.now() + offsetSeconds * 1000).toISOString();
   const { client: admin, tableName, endpoint } = await freshTable();
   const adminDoc = documentClient(admin);
@@ -57,7 +63,7 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
     const groupStore = createGroupStore(evalDoc, tableName);
     const writer = createMembershipWriter(evalDoc, tableName);
     const evaluator = createEvaluator({
-      catalogue: SHIPPED_CATALOGUE,
+      catalogue: opts.catalogue ?? SHIPPED_CATALOGUE,
       groups: over.groups ? over.groups(groupStore) : groupStore,
       endpoints: createRepository(evalDoc, tableName),
       fleet: createFleetPager(evalDoc, tableName),

@@ -144,9 +144,9 @@ describe('evaluator: short-lived states', () => {
     const counting = t.instance({
       writer: (w) => ({
         ...w,
-        async requestEvaluation(id) {
+        async requestEvaluation(id, lastReportRead) {
           handedOver++;
-          return w.requestEvaluation(id);
+          return w.requestEvaluation(id, lastReportRead);
         },
       }),
     });
