@@ -35,6 +35,7 @@ export type EvaluatorMetric =
   | 'TransitionsRecorded'
   | 'EvaluationConflicts'
   | 'MembershipReads'
+  | 'SkippedReportsEvaluated'
   | 'EvaluationsRequested'
   | 'JobsStarted'
   | 'JobPages';

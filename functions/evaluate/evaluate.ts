@@ -152,6 +152,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
             await rules.get(),
             batch.written,
             change.walk === true,
+            change.before,
           );
           return;
         }
