@@ -7,6 +7,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { retryTransient } from '#adapters/transient.ts';
 import { limiter } from './context.ts';
 import type { Evaluator } from './evaluate.ts';
 import { toChangeRecords } from './records.ts';
@@ -36,7 +37,10 @@ export function createEvaluateHandler(deps: { evaluator: Evaluator; logger: Logg
     }
     const changes = toChangeRecords(event.Records);
     const byEventId = new Map(changes.map((c, i) => [event.Records[i]?.eventID, c]));
-    const batch = await deps.evaluator.prepare(changes);
+    // A throttled or failed call is tried again in place, a few times, before the record (or here the
+    // whole batch) fails: a failed record holds back its item's later ones, and a batch that keeps
+    // failing is parked. Records are safe to repeat: each is built for redelivery.
+    const batch = await retryTransient(() => deps.evaluator.prepare(changes));
     // Order per item matters, as the stream keeps it (one endpoint's reports, one job's pages): each
     // item's records run one after another, and once one fails the item's later records are left for
     // the retry, which resumes from the lowest failed record. Different items run side by side; the
@@ -51,7 +55,7 @@ export function createEvaluateHandler(deps: { evaluator: Evaluator; logger: Logg
         const change = byEventId.get(record.eventID);
         if (change === undefined) return;
         try {
-          await slot(() => deps.evaluator.handle(change, batch));
+          await slot(() => retryTransient(() => deps.evaluator.handle(change, batch)));
         } catch (e: unknown) {
           failedItems.add(item);
           deps.logger.error('record failed', { eventID: record.eventID, error: e as Error });

@@ -157,7 +157,9 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     if (mine !== undefined && done(mine)) return skipped;
     const start = mine !== undefined && mine.grev > image.grev ? withMembership(image, mine) : image;
     const current = start !== image || image.mrev === image.rev - (walk ? 0 : 1);
-    return skipped + (await evaluateFrom(start, scopes, rules, { record: { image, written, current, done } }));
+    return (
+      skipped + (await evaluateFrom(start, scopes, rules, { record: { image, written, current, done } }))
+    );
   }
 
   /**
