@@ -37,6 +37,7 @@ export async function quietPipeline(
     },
     // The real file sink, without its one console line per alert.
     publisher: fileAlertSink(alertsFile, () => {}),
+    logLevel: 'SILENT',
     ...opts,
   });
   return { pipeline, alertsFile };
