@@ -57,7 +57,13 @@ export class Fleet {
   async load(
     client: Client,
     random: Random,
-    opts: { until?: () => boolean; count?: number; pauseMs: number; retries?: number },
+    opts: {
+      until?: () => boolean;
+      count?: number;
+      pauseMs: number;
+      retries?: number;
+      onError?: (e: unknown) => void;
+    },
   ) {
     await Promise.all(
       this.ids.map(async (id) => {
@@ -75,7 +81,10 @@ export class Fleet {
             outcome: 'unanswered',
           };
           list.push(report);
-          const result = await post(client, id, report, opts.retries ?? 0).catch(() => undefined);
+          const result = await post(client, id, report, opts.retries ?? 0).catch((e: unknown) => {
+            opts.onError?.(e);
+            return undefined;
+          });
           if (result === undefined) return;
           // After a retry, `unchanged` means an earlier attempt of this very report was stored.
           report.outcome = result === 'applied' || result === 'unchanged' ? 'applied' : 'refused';

@@ -39,6 +39,8 @@ export interface PipelineOptions {
   readonly tableName?: string;
   readonly tickMs?: number;
   readonly pollIntervalMs?: number;
+  /** First retry delay of a failed stream batch (default 100 ms, doubling up to 2 s). */
+  readonly retryBackoffMs?: number;
   /** The functions' Powertools log level (default WARN: the console is for the summary lines). */
   readonly logLevel?: LocalFunctionsConfig['logLevel'];
   readonly log?: (line: string) => void;
@@ -128,6 +130,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
         ? { checkpoints: fileCheckpoints(join(opts.dataDir, 'stream-checkpoints.json'), streamArn) }
         : {}),
       pollIntervalMs: opts.pollIntervalMs ?? 250,
+      ...(opts.retryBackoffMs === undefined ? {} : { retryBackoffMs: opts.retryBackoffMs }),
       log,
       consumers: streamConsumers(fns),
       // As Lambda sends a batch given up to the on-failure queue: parked, counted, replayable.
