@@ -148,7 +148,10 @@ async function post(client: Client, endpointId: string, r: Report, retries = 0):
     try {
       return await postOnce(client, endpointId, r);
     } catch (e: unknown) {
-      if (attempt >= retries || !(e instanceof ServerError)) throw e;
+      // A 5xx, or no answer at all (the connection failed): the report may or may not be stored,
+      // and sending it again is safe (`unchanged` when it was).
+      const retryable = e instanceof ServerError || (e instanceof TypeError && e.message === 'fetch failed');
+      if (attempt >= retries || !retryable) throw e;
       await sleep(10 * 2 ** Math.min(attempt, 6));
     }
   }
