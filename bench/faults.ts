@@ -40,6 +40,8 @@ interface Findings {
   duplicateAlerts: number;
   strayAlerts: number;
   wrongMembership: number;
+  /** Up to five `endpoint|group|event` keys with a transition missing, for a look at the stream. */
+  missingKeys: string[];
 }
 
 /** An API client that sends a request again on 5xx: the checks read through the same faulty functions. */
@@ -65,10 +67,13 @@ async function check(fleet: Fleet, client: Client, alertsFile: string): Promise<
   }
   let missingTransitions = 0;
   let extraTransitions = 0;
+  const missingKeys: string[] = [];
   for (const key of new Set([...expected.keys(), ...counts.keys()])) {
     const diff = (expected.get(key) ?? 0) - (counts.get(key) ?? 0);
-    if (diff > 0) missingTransitions += diff;
-    else extraTransitions -= diff;
+    if (diff > 0) {
+      missingTransitions += diff;
+      if (missingKeys.length < 5) missingKeys.push(key);
+    } else extraTransitions -= diff;
   }
   const alerted = new Set(recorded.filter((t) => t.alert).map((t) => t.transitionId));
   const lines = await alertLines(alertsFile);
@@ -97,6 +102,7 @@ async function check(fleet: Fleet, client: Client, alertsFile: string): Promise<
     duplicateAlerts,
     strayAlerts,
     wrongMembership: await wrongMembership(fleet, client),
+    missingKeys,
   };
 }
 
@@ -128,7 +134,7 @@ const line = (f: Findings) =>
   `lost updates ${f.lostApplied}; transitions ${f.recorded} recorded / ${f.expectedTransitions} implied ` +
   `(${f.missingTransitions} missing, ${f.extraTransitions} extra); alert lines ${f.alertLines} for ${f.alerted} ` +
   `alerted (${f.missingAlerts} missing, ${f.duplicateAlerts} twice, ${f.strayAlerts} stray); ` +
-  `wrong membership ${f.wrongMembership}`;
+  `wrong membership ${f.wrongMembership}${f.missingKeys.length > 0 ? `; missing e.g. ${f.missingKeys.join(', ')}` : ''}`;
 
 async function oneRate(rate: number, seed: number, random: Random) {
   const faults: FaultInjector = createFaultInjector({
