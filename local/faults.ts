@@ -53,6 +53,8 @@ export interface FaultInjector {
   counts(): FaultCounts;
   /** One line for the console: rates, seed, calls and faults injected. */
   summary(): string;
+  /** Stops (false) or resumes injecting; calls made meanwhile are not counted. */
+  setEnabled(enabled: boolean): void;
 }
 
 /**
@@ -119,9 +121,14 @@ export function createFaultInjector(spec: FaultSpec): FaultInjector {
   const zero = () => Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   const calls: Record<FaultService, number> = { dynamodb: 0, sns: 0 };
   const injected: Record<FaultService, Record<FaultKind, number>> = { dynamodb: zero(), sns: zero() };
+  let enabled = true;
   return {
     spec,
+    setEnabled(on) {
+      enabled = on;
+    },
     decide(service) {
+      if (!enabled) return undefined;
       calls[service]++;
       let u = random();
       for (const kind of KINDS_OF[service]) {
