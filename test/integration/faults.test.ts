@@ -35,14 +35,15 @@ afterAll(() => {
   delete process.env.POWERTOOLS_METRICS_DISABLED;
 });
 
-const CALLS = 2_000;
+/** Real calls through DynamoDB Local per run; the rates themselves are checked on 20,000 decisions. */
+const CALLS = 400;
 
-async function outcomes(seed: number, rate: number) {
+async function outcomes(seed: number, rate: number, calls = CALLS) {
   const table = await freshTable();
   const injector = createFaultInjector(parseFaults(`rate=${rate},seed=${seed}`));
   const client = withFaults(createDynamoClient(table.endpoint), injector, 'dynamodb');
   const seen: (FaultKind | 'ok')[] = [];
-  for (let i = 0; i < CALLS; i++) {
+  for (let i = 0; i < calls; i++) {
     try {
       await client.send(
         new GetItemCommand({ TableName: table.tableName, Key: marshall({ PK: `X#${i}`, SK: 'X' }) }),
@@ -58,31 +59,35 @@ async function outcomes(seed: number, rate: number) {
 
 describe('fault injection middleware', () => {
   it('fails the fraction of calls it is given, split over the kinds, and counts what it injected', async () => {
-    const { seen, counts, summary } = await outcomes(42, 0.2);
-
-    const failed = seen.filter((s) => s !== 'ok').length;
-    // Binomial(2000, 0.2): mean 400, sd ≈ 18; ±5 sd.
-    expect(failed).toBeGreaterThan(310);
-    expect(failed).toBeLessThan(490);
+    const injector = createFaultInjector(parseFaults('rate=0.2,seed=42'));
+    const decided = Array.from({ length: 20_000 }, () => injector.decide('dynamodb', 'GetItemCommand'));
+    // Binomial(20000, 0.2): sd ≈ 0.0028; per kind (0.05) sd ≈ 0.0015; ±5 sd.
+    expect(Math.abs(decided.filter((k) => k !== undefined).length / 20_000 - 0.2)).toBeLessThan(0.014);
     for (const kind of FAULT_KINDS) {
-      const n = seen.filter((s) => s === kind).length;
-      expect(n).toBe(counts.injected.dynamodb[kind]);
-      // Binomial(2000, 0.05): mean 100, sd ≈ 10.
-      expect(n).toBeGreaterThan(50);
-      expect(n).toBeLessThan(150);
+      expect(Math.abs(decided.filter((k) => k === kind).length / 20_000 - 0.05)).toBeLessThan(0.008);
+    }
+
+    // Through a real client: the caller sees exactly what the injector says it injected.
+    const { seen, counts, summary } = await outcomes(42, 0.2);
+    const failed = seen.filter((s) => s !== 'ok').length;
+    // Binomial(400, 0.2): mean 80, sd 8.
+    expect(failed).toBeGreaterThan(40);
+    expect(failed).toBeLessThan(120);
+    for (const kind of FAULT_KINDS) {
+      expect(seen.filter((s) => s === kind).length).toBe(counts.injected.dynamodb[kind]);
     }
     expect(counts.calls.dynamodb).toBe(CALLS);
     expect(summary).toContain(`dynamodb ${failed} of ${CALLS} calls`);
-  });
+  }, 120_000);
 
   it('meets the same faults with the same seed, and others with another', async () => {
-    const a = await outcomes(7, 0.1);
-    const b = await outcomes(7, 0.1);
-    const c = await outcomes(8, 0.1);
+    const a = await outcomes(7, 0.1, 200);
+    const b = await outcomes(7, 0.1, 200);
+    const c = await outcomes(8, 0.1, 200);
 
     expect(b.seen).toEqual(a.seen);
     expect(c.seen).not.toEqual(a.seen);
-  });
+  }, 120_000);
 
   it('lets a lost call take effect and throws SDK-shaped errors', async () => {
     const table = await freshTable();
