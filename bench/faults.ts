@@ -153,6 +153,8 @@ async function oneRate(rate: number, seed: number, random: Random) {
     parkedFile,
     secret: SECRET,
     retryBackoffMs: 20,
+    // Thousands of injected faults would each log an error line.
+    logLevel: 'SILENT',
   });
   try {
     const client = retrying(createClient({ url: pipeline.url, secret: SECRET }));

@@ -37,7 +37,6 @@ export async function quietPipeline(
     },
     // The real file sink, without its one console line per alert.
     publisher: fileAlertSink(alertsFile, () => {}),
-    logLevel: 'SILENT',
     ...opts,
   });
   return { pipeline, alertsFile };
