@@ -1,9 +1,9 @@
 // Membership rules (DESIGN §2): facts of an endpoint, whether a change can matter to any group, and
 // the transitions between the membership an endpoint has and the one its facts give.
 import { createHash } from 'node:crypto';
-import { type Catalogue, type FieldValue, fieldKey, type Level } from './catalogue.ts';
+import { type Catalogue, type FactValue, fieldKey, type Level } from './catalogue.ts';
 import type { CompiledGroupSet, Facts } from './criteria/types.ts';
-import { type EndpointRecord, effectiveFields, type ScopeRecord } from './endpoint.ts';
+import { type EndpointRecord, effectiveFields, type ScopeRecord, sameFact } from './endpoint.ts';
 import type { Ruleset } from './ruleset.ts';
 import type { Transition, TransitionEvent } from './transition.ts';
 
@@ -14,7 +14,7 @@ export function factsFor(
   site?: ScopeRecord,
   company?: ScopeRecord,
 ): Facts {
-  const facts: Record<string, FieldValue | undefined> = {};
+  const facts: Record<string, FactValue | undefined> = {};
   for (const [k, v] of Object.entries(effectiveFields(catalogue, endpoint, site, company))) {
     if (v !== null) facts[k] = v;
   }
@@ -34,7 +34,7 @@ export function changedEndpointFacts(
   if (before.companyId !== after.companyId || before.siteId !== after.siteId) return 'all';
   const a = effectiveFields(catalogue, before, undefined, undefined);
   const b = effectiveFields(catalogue, after, undefined, undefined);
-  return catalogue.endpointKeys.filter((k) => a[k] !== b[k]);
+  return catalogue.endpointKeys.filter((k) => !sameFact(a[k], b[k]));
 }
 
 /** Whether an endpoint write can change any membership: it changed a fact some group reads. */
@@ -111,7 +111,7 @@ export function buildTransition(
   const policy = group.definition.alert;
   const alertOn = change.event === 'entered' ? 'enter' : 'exit';
   const alert = policy?.severity !== undefined && policy.on.includes(alertOn);
-  const fields: Record<string, FieldValue | null> = {};
+  const fields: Record<string, FactValue | null> = {};
   for (const key of group.reads) fields[key] = ctx.facts[key] ?? null;
   const e = ctx.endpoint;
   const status =

@@ -8,7 +8,6 @@ import { createGroupStore } from '#adapters/group-store.ts';
 import { createJobStore } from '#adapters/job-store.ts';
 import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createRepository } from '#adapters/repository.ts';
-import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createEvaluateHandler } from './app.ts';
 import { createEvaluator } from './evaluate.ts';
 
@@ -21,7 +20,6 @@ export const handler = createEvaluateHandler({
   logger,
   metrics,
   evaluator: createEvaluator({
-    catalogue: SHIPPED_CATALOGUE,
     groups: createGroupStore(doc, tableName),
     endpoints: createRepository(doc, tableName),
     fleet: createFleetPager(doc, tableName),

@@ -35,7 +35,10 @@ export type RouteName =
   | 'putGroup'
   | 'deleteGroup'
   | 'listMembers'
-  | 'listTransitions';
+  | 'listTransitions'
+  | 'listFields'
+  | 'putField'
+  | 'deleteField';
 
 export const ROUTES: readonly RouteSpec[] = [
   { name: 'postStatus', method: 'POST', path: '/v1/endpoints/status', fn: 'ingest', access: 'ingest' },
@@ -77,6 +80,16 @@ export const ROUTES: readonly RouteSpec[] = [
     access: 'admin',
   },
   { name: 'listTransitions', method: 'GET', path: '/v1/transitions', fn: 'admin', access: 'admin' },
+  // The field catalogue (functions/admin/fields.ts).
+  ...(['listFields', 'putField', 'deleteField'] as const).map(
+    (name): RouteSpec => ({
+      name,
+      method: name === 'listFields' ? 'GET' : name === 'putField' ? 'PUT' : 'DELETE',
+      path: name === 'listFields' ? '/v1/fields' : '/v1/fields/{level}/{name}',
+      fn: 'admin',
+      access: 'admin',
+    }),
+  ),
 ];
 
 export type RouteMatch =

@@ -16,7 +16,6 @@ import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
 import type { StatusUpdate } from '#core/endpoint.ts';
 import { seedShippedGroups } from '#core/group-pack.ts';
 import { instantKey } from '#core/instant.ts';
-import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createEvaluateHandler } from '#functions/evaluate/app.ts';
 import { createEvaluator, type EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
 import type { MembershipWriter } from '#functions/evaluate/ports.ts';
@@ -56,7 +55,6 @@ export async function evaluatorHarness(opts: { now: () => number; config?: Parti
     const groupStore = createGroupStore(evalDoc, tableName);
     const writer = createMembershipWriter(evalDoc, tableName);
     const evaluator = createEvaluator({
-      catalogue: SHIPPED_CATALOGUE,
       groups: over.groups ? over.groups(groupStore) : groupStore,
       endpoints: createRepository(evalDoc, tableName),
       fleet: createFleetPager(evalDoc, tableName),

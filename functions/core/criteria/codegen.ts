@@ -20,7 +20,13 @@ export const helpers = {
     return String(v).toLowerCase();
   },
   blank(v: unknown): boolean {
-    return v === undefined || v === null || v === '';
+    return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
+  },
+  /** A multi-valued fact's elements, lower-cased: empty when unset. */
+  lows(v: unknown): string[] {
+    if (Array.isArray(v)) return v.map((e) => String(e).toLowerCase());
+    if (v === undefined || v === null || v === '') return [];
+    return [String(v).toLowerCase()];
   },
   /** Case-insensitive equality of a non-identical fact with a lower-cased value (length -1: unknown). */
   eqi(v: unknown, lower: string, length: number): boolean {
@@ -96,6 +102,49 @@ export interface CodeScope {
   textVar(key: string): string;
   /** A reader created once per set that parses Date facts of a key (epoch ms, instant key). */
   instantVar(key: string): string;
+  /** A local holding the lower-cased elements of a multi-valued fact key, computed on first use. */
+  listVar(key: string): string;
+}
+
+/**
+ * A criterion on a multi-valued built-in (a list of texts): it holds when it holds for one element
+ * (`Contains any of`: some element contains some value; `Contains all of`: each value is contained by
+ * some element; `Equal`: some element equals some value), and the negated operators hold when it
+ * holds for none. An empty list is blank and matches only the negated operators.
+ */
+function listExpression(leaf: Criterion, key: string, scope: CodeScope): string {
+  const fact = `f[${lit(key)}]`;
+  const list = `(${scope.listVar(key)} ??= h.lows(${fact}))`;
+  const values = (leaf.values ?? []).map((v) => v.toLowerCase());
+  const some = (test: (v: string) => string, vs: readonly string[]) =>
+    `${list}.some((s) => ${or(vs.map(test))})`;
+  const includes = (v: string) => `s.includes(${lit(v)})`;
+  const equals = (vs: readonly string[]) => {
+    const nonEmpty = vs.filter((v) => v !== '');
+    const parts = nonEmpty.length > 0 ? [some((v) => `s === ${lit(v)}`, nonEmpty)] : [];
+    if (nonEmpty.length !== vs.length) parts.push(`${list}.length === 0`);
+    return or(parts);
+  };
+  switch (leaf.operator) {
+    case 'Is Blank':
+      return values[0] === 'true' ? `(${list}.length === 0)` : `(${list}.length !== 0)`;
+    case 'Equal':
+      return equals(values);
+    case 'Not Equal':
+      return `!(${equals(values)})`;
+    case 'Contains any of':
+      return some(includes, values);
+    case 'Does Not Contain any of':
+      return `!(${some(includes, values)})`;
+    case 'Contains all of':
+      return and(values.map((v) => some(includes, [v])));
+    case 'Begins with':
+      return some((v) => `s.startsWith(${lit(v)})`, values);
+    case 'Ends with':
+      return some((v) => `s.endsWith(${lit(v)})`, values);
+    default:
+      throw new Error(`"${leaf.operator}" on the multi-valued field "${leaf.field}"`);
+  }
 }
 
 /**
@@ -108,6 +157,7 @@ export function fieldExpression(
   key: string,
   scope: CodeScope,
 ): string {
+  if (def.multiValued === true) return listExpression(leaf, key, scope);
   const fact = `f[${lit(key)}]`;
   const values = leaf.values ?? [];
   const first = values[0] ?? '';
