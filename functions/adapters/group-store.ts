@@ -81,6 +81,53 @@ export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string)
     return { groups, fields: await fieldStore.list(true), rev };
   }
 
+  const writeOf = (change: GuardedChange, nowIso: string) =>
+    'definition' in change
+      ? { Put: { TableName: tableName, Item: groupItem(change.definition, nowIso) } }
+      : 'deleteId' in change
+        ? { Delete: { TableName: tableName, Key: keys.group(change.deleteId) } }
+        : 'field' in change
+          ? { Put: { TableName: tableName, Item: fieldItem(change.field, nowIso) } }
+          : {
+              Delete: {
+                TableName: tableName,
+                Key: keys.field(change.deleteField.level, change.deleteField.name),
+              },
+            };
+
+  /**
+   * Creates, replaces (`definition`) or deletes (`deleteId`) groups, or puts or deletes field
+   * definitions, only if the set is still at revision `rev`: validation against the set (references,
+   * cycles, the catalogue) then holds for what is stored, even with concurrent changes.
+   * GroupSetChangedError otherwise. At most 99 changes (a transaction holds 100 items).
+   */
+  async function changeManyGuarded(changes: readonly GuardedChange[], rev: number, nowIso: string) {
+    if (changes.length === 0 || changes.length > 99)
+      throw new Error(`${changes.length} changes in one transaction`);
+    try {
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...changes.map((c) => writeOf(c, nowIso)),
+            {
+              Update: {
+                TableName: tableName,
+                Key: REV_KEY,
+                UpdateExpression: 'SET #rev = :next',
+                ConditionExpression: rev === 0 ? 'attribute_not_exists(#rev)' : '#rev = :rev',
+                ExpressionAttributeNames: { '#rev': 'rev' },
+                ExpressionAttributeValues: { ':next': rev + 1, ...(rev === 0 ? {} : { ':rev': rev }) },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (e: unknown) {
+      if (e instanceof TransactionCanceledException) throw new GroupSetChangedError('group set changed');
+      throw e;
+    }
+  }
+
   return {
     async list(): Promise<StoredGroup[]> {
       return (await snapshot()).groups;
@@ -95,42 +142,11 @@ export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string)
      * even with concurrent changes. GroupSetChangedError otherwise.
      */
     async changeGuarded(change: GuardedChange, rev: number, nowIso: string) {
-      const write =
-        'definition' in change
-          ? { Put: { TableName: tableName, Item: groupItem(change.definition, nowIso) } }
-          : 'deleteId' in change
-            ? { Delete: { TableName: tableName, Key: keys.group(change.deleteId) } }
-            : 'field' in change
-              ? { Put: { TableName: tableName, Item: fieldItem(change.field, nowIso) } }
-              : {
-                  Delete: {
-                    TableName: tableName,
-                    Key: keys.field(change.deleteField.level, change.deleteField.name),
-                  },
-                };
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              write,
-              {
-                Update: {
-                  TableName: tableName,
-                  Key: REV_KEY,
-                  UpdateExpression: 'SET #rev = :next',
-                  ConditionExpression: rev === 0 ? 'attribute_not_exists(#rev)' : '#rev = :rev',
-                  ExpressionAttributeNames: { '#rev': 'rev' },
-                  ExpressionAttributeValues: { ':next': rev + 1, ...(rev === 0 ? {} : { ':rev': rev }) },
-                },
-              },
-            ],
-          }),
-        );
-      } catch (e: unknown) {
-        if (e instanceof TransactionCanceledException) throw new GroupSetChangedError('group set changed');
-        throw e;
-      }
+      await changeManyGuarded([change], rev, nowIso);
     },
+
+    /** Up to 99 changes in one transaction with the revision bump (an import's chunk). */
+    changeManyGuarded,
 
     /** Creates or replaces; returns whether it existed before. */
     async put(definition: GroupDefinition, nowIso: string): Promise<{ created: boolean }> {

@@ -8,6 +8,7 @@ import type { IngestKeys } from '#core/ingest-key.ts';
 import { createApiHandler } from '#http/api.ts';
 import { Id, parseOrThrow } from '#http/validation.ts';
 import { deleteField, listFields, putField } from './fields.ts';
+import { ImportBody, importSolution } from './import.ts';
 import { CreateKeyBody, createKey, listKeys, revokeKey } from './keys.ts';
 import {
   deleteGroup,
@@ -111,6 +112,7 @@ export function createAdminHandler(deps: AdminDeps) {
         const { level, name } = parseOrThrow(FieldPath, req.params, 'path');
         return ok(await deleteField(deps, level, name));
       },
+      postImport: async (req) => ok(await importSolution(deps, parseOrThrow(ImportBody, req.body, 'import'))),
       listTransitions: async (req) => {
         const q = parseOrThrow(TransitionsQuery, req.query, 'query');
         return ok(await listTransitions(deps, { ...q, limit: limitOf(q.limit) }));

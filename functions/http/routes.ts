@@ -38,7 +38,8 @@ export type RouteName =
   | 'listTransitions'
   | 'listFields'
   | 'putField'
-  | 'deleteField';
+  | 'deleteField'
+  | 'postImport';
 
 export const ROUTES: readonly RouteSpec[] = [
   { name: 'postStatus', method: 'POST', path: '/v1/endpoints/status', fn: 'ingest', access: 'ingest' },
@@ -90,6 +91,7 @@ export const ROUTES: readonly RouteSpec[] = [
       access: 'admin',
     }),
   ),
+  { name: 'postImport', method: 'POST', path: '/v1/import', fn: 'admin', access: 'admin' },
 ];
 
 export type RouteMatch =
