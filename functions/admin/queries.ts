@@ -7,8 +7,10 @@ import {
   compileGroups,
   compileWithCandidate,
   dependentsOf,
+  lintGroup,
   parseGroupDefinition,
 } from '#core/criteria/index.ts';
+import type { GroupDefinition } from '#core/criteria/types.ts';
 import { effectiveFields, scopeKey } from '#core/endpoint.ts';
 import { ConflictError, NotFoundError, ValidationError } from '#core/errors.ts';
 import { catalogueOf } from '#core/shipped-catalogue.ts';
@@ -127,7 +129,9 @@ export async function putGroup(deps: QueryDeps, groupId: string, body: unknown) 
     const nowIso = new Date(deps.nowMs()).toISOString();
     await deps.groups.changeGuarded({ definition: stored }, rev, nowIso);
     const created = !existing.some((d) => d.id === groupId);
-    return { status: created ? 201 : 200, body: { ...stored, updatedAt: nowIso } };
+    // Lint never blocks a save: the warnings come with the stored definition.
+    const warnings = lintGroup(stored, catalogue);
+    return { status: created ? 201 : 200, body: { ...stored, updatedAt: nowIso, warnings } };
   });
 }
 
@@ -201,4 +205,21 @@ export async function listTransitions(
   const start = decodeCursor(list, q.cursor);
   const page = await deps.reads.transitions({ groupId: q.groupId, endpointId: q.endpointId }, q.limit, start);
   return { transitions: page.items, cursor: encodeCursor(list, page.lastKey) };
+}
+
+/**
+ * Lint warnings of the stored group, or (with a definition in the body) of that definition as it
+ * would be saved under this id, validated first; nothing is stored.
+ */
+export async function lintStoredGroup(deps: QueryDeps, groupId: string, body: unknown) {
+  const { groups, fields } = await deps.groups.snapshot();
+  const catalogue = catalogueOf(fields.map((f) => f.definition));
+  const existing = groups.map((g) => g.definition);
+  const given = typeof body === 'object' && body !== null && Object.keys(body).length > 0;
+  let definition = existing.find((d) => d.id === groupId);
+  if (given) {
+    const parsed = parseGroupDefinition(groupId, body, catalogue);
+    definition = compileWithCandidate(existing, parsed, catalogue).get(groupId)?.definition ?? parsed;
+  } else if (definition === undefined) throw new NotFoundError(`No group "${groupId}"`);
+  return { groupId, warnings: lintGroup(definition as GroupDefinition, catalogue) };
 }

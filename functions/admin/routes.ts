@@ -14,6 +14,7 @@ import {
   deleteGroup,
   getEndpoint,
   getGroup,
+  lintStoredGroup,
   listGroups,
   listMembers,
   listTransitions,
@@ -112,6 +113,8 @@ export function createAdminHandler(deps: AdminDeps) {
         const { level, name } = parseOrThrow(FieldPath, req.params, 'path');
         return ok(await deleteField(deps, level, name));
       },
+      lintGroup: async (req) =>
+        ok(await lintStoredGroup(deps, parseOrThrow(GroupPath, req.params, 'path').groupId, req.body)),
       postImport: async (req) => ok(await importSolution(deps, parseOrThrow(ImportBody, req.body, 'import'))),
       listTransitions: async (req) => {
         const q = parseOrThrow(TransitionsQuery, req.query, 'query');

@@ -39,7 +39,8 @@ export type RouteName =
   | 'listFields'
   | 'putField'
   | 'deleteField'
-  | 'postImport';
+  | 'postImport'
+  | 'lintGroup';
 
 export const ROUTES: readonly RouteSpec[] = [
   { name: 'postStatus', method: 'POST', path: '/v1/endpoints/status', fn: 'ingest', access: 'ingest' },
@@ -92,6 +93,7 @@ export const ROUTES: readonly RouteSpec[] = [
     }),
   ),
   { name: 'postImport', method: 'POST', path: '/v1/import', fn: 'admin', access: 'admin' },
+  { name: 'lintGroup', method: 'POST', path: '/v1/groups/{groupId}/lint', fn: 'admin', access: 'admin' },
 ];
 
 export type RouteMatch =

@@ -244,3 +244,40 @@ describe('the catalogue an ingest instance validates against', () => {
     table.client.destroy();
   });
 });
+
+describe('group lint over HTTP', () => {
+  const keyMissing = {
+    name: 'BitLocker Key Missing (RMM)',
+    blocks: [
+      [{ field: 'BitLocker Key Backup Status', operator: 'Contains any of', values: ['Not Available'] }],
+    ],
+  };
+
+  it('answers warnings with a PUT, never blocking it, and can be PUT back unchanged', async () => {
+    const res = await putGroup('rmm-key-missing', keyMissing);
+    expect(res.status, res.text).toBe(201);
+    const body = res.body as { warnings: { rule: string; path: string }[] };
+    expect(body.warnings.map((w) => `${w.rule} ${w.path}`)).toEqual([
+      'unwritten-value blocks[0][0].values[0]',
+      'never-true blocks',
+    ]);
+    expect((await putGroup('rmm-key-missing', res.body)).status).toBe(200);
+  });
+
+  it('lints a stored group, or a definition sent to it without storing it', async () => {
+    const stored = await api.client.request('POST', '/v1/groups/rmm-key-missing/lint', {});
+    expect(stored.status, stored.text).toBe(200);
+    expect((stored.body as { warnings: unknown[] }).warnings).toHaveLength(2);
+
+    const before = await api.scan();
+    const fixed = await api.client.request('POST', '/v1/groups/rmm-key-missing/lint', {
+      ...keyMissing,
+      blocks: [
+        [{ field: 'BitLocker Key Backup Status', operator: 'Contains any of', values: ['Key: Not Found'] }],
+      ],
+    });
+    expect(fixed.body).toEqual({ groupId: 'rmm-key-missing', warnings: [] });
+    expect(await api.scan()).toEqual(before);
+    expect((await api.client.request('POST', '/v1/groups/nothing-here/lint', {})).status).toBe(404);
+  });
+});
