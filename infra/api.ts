@@ -123,7 +123,8 @@ export class Api extends Construct {
           // Company / site upserts; group changes bump the group set's revision in the same transaction.
           'dynamodb:UpdateItem',
         ],
-        { indexes: [INDEX.byParent, INDEX.byCollection] },
+        // GSI4: a group preview walks the fleet (at most 5,000 endpoints per request).
+        { indexes: [INDEX.byParent, INDEX.byCollection, INDEX.fleet] },
       )
       .bindSecret(this.secret)
       // Seals new keys; opens them only to tell an ingest key on an admin route 403 rather than 401.

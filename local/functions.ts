@@ -81,6 +81,7 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
     repo,
     groups,
     catalogue: storedCatalogue(fields),
+    fleet: createFleetPager(doc, tableName),
     reads: createQueryStore(doc, tableName),
     keys,
     ingestKeys: keyCache('admin'),

@@ -10,6 +10,7 @@ import { Id, parseOrThrow } from '#http/validation.ts';
 import { deleteField, listFields, putField } from './fields.ts';
 import { ImportBody, importSolution } from './import.ts';
 import { CreateKeyBody, createKey, listKeys, revokeKey } from './keys.ts';
+import { type PreviewDeps, previewGroup } from './preview.ts';
 import {
   deleteGroup,
   getEndpoint,
@@ -51,7 +52,7 @@ const FieldPath = z.object({ level: z.string(), name: z.string().check(z.minLeng
 const DEFAULT_LIMIT = 50;
 const limitOf = (raw: string | undefined) => (raw === undefined ? DEFAULT_LIMIT : Number(raw));
 
-export interface AdminDeps extends QueryDeps {
+export interface AdminDeps extends PreviewDeps {
   readonly repo: QueryDeps['repo'] & Pick<Repository, 'upsertScope'>;
   readonly keys: Pick<IngestKeyStore, 'create' | 'list' | 'revoke'>;
   /** Ingest keys are authenticated here too, so one on an admin route is told 403, not 401. */
@@ -115,6 +116,7 @@ export function createAdminHandler(deps: AdminDeps) {
       },
       lintGroup: async (req) =>
         ok(await lintStoredGroup(deps, parseOrThrow(GroupPath, req.params, 'path').groupId, req.body)),
+      previewGroup: async (req) => ok(await previewGroup(deps, req.body)),
       postImport: async (req) => ok(await importSolution(deps, parseOrThrow(ImportBody, req.body, 'import'))),
       listTransitions: async (req) => {
         const q = parseOrThrow(TransitionsQuery, req.query, 'query');

@@ -40,7 +40,8 @@ export type RouteName =
   | 'putField'
   | 'deleteField'
   | 'postImport'
-  | 'lintGroup';
+  | 'lintGroup'
+  | 'previewGroup';
 
 export const ROUTES: readonly RouteSpec[] = [
   { name: 'postStatus', method: 'POST', path: '/v1/endpoints/status', fn: 'ingest', access: 'ingest' },
@@ -94,6 +95,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ),
   { name: 'postImport', method: 'POST', path: '/v1/import', fn: 'admin', access: 'admin' },
   { name: 'lintGroup', method: 'POST', path: '/v1/groups/{groupId}/lint', fn: 'admin', access: 'admin' },
+  { name: 'previewGroup', method: 'POST', path: '/v1/groups/preview', fn: 'admin', access: 'admin' },
 ];
 
 export type RouteMatch =

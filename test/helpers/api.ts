@@ -9,6 +9,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { cachedCatalogue, createFieldStore, storedCatalogue } from '#adapters/field-store.ts';
+import { createFleetPager } from '#adapters/fleet-pager.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
 import { cachedIngestKeys, createIngestKeyStore } from '#adapters/ingest-key-store.ts';
 import { localSealer } from '#adapters/key-sealer.ts';
@@ -91,6 +92,7 @@ export async function startApi(opts: ApiOptions = {}) {
     repo,
     groups,
     catalogue: storedCatalogue(fieldStore),
+    fleet: createFleetPager(doc, table.tableName),
     reads: createQueryStore(doc, table.tableName),
     keys,
     ingestKeys: keyCache(),
