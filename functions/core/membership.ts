@@ -1,7 +1,7 @@
 // Membership rules (DESIGN §2): facts of an endpoint, whether a change can matter to any group, and
 // the transitions between the membership an endpoint has and the one its facts give.
 import { createHash } from 'node:crypto';
-import { type Catalogue, type FactValue, fieldKey, type Level } from './catalogue.ts';
+import { type Catalogue, type FactValue, type FieldDefinition, fieldKey, type Level } from './catalogue.ts';
 import type { CompiledGroupSet, Facts } from './criteria/types.ts';
 import { type EndpointRecord, effectiveFields, type ScopeRecord, sameFact } from './endpoint.ts';
 import type { Ruleset } from './ruleset.ts';
@@ -21,6 +21,13 @@ export function factsFor(
   return facts;
 }
 
+/** An endpoint-level field's effective value on one endpoint record (built-in, stored, or default). */
+function endpointValue(def: FieldDefinition, e: EndpointRecord): FactValue | null {
+  if (def.builtIn !== undefined) return e[def.builtIn] ?? null;
+  const v = e.fields[def.name];
+  return v !== undefined ? v : (def.default ?? null);
+}
+
 /**
  * The endpoint facts an endpoint write changed, from the stream images alone (no table access):
  * `all` for a new endpoint or one that moved to another company or site (its inherited fields change).
@@ -32,19 +39,45 @@ export function changedEndpointFacts(
 ): 'all' | string[] {
   if (before === undefined) return 'all';
   if (before.companyId !== after.companyId || before.siteId !== after.siteId) return 'all';
-  const a = effectiveFields(catalogue, before, undefined, undefined);
-  const b = effectiveFields(catalogue, after, undefined, undefined);
-  return catalogue.endpointKeys.filter((k) => !sameFact(a[k], b[k]));
+  const changed: string[] = [];
+  for (const def of catalogue.fields) {
+    if (def.level !== 'ENDPOINT') continue;
+    if (!sameFact(endpointValue(def, before), endpointValue(def, after))) {
+      changed.push(fieldKey(def.level, def.name));
+    }
+  }
+  return changed;
 }
 
-/** Whether an endpoint write can change any membership: it changed a fact some group reads. */
+/**
+ * Whether an endpoint write can change any membership: it changed a fact some group reads. Only the
+ * endpoint fields the groups read are compared, so the test costs what the groups read, not what the
+ * catalogue holds (a catalogue of 200 fields adds nothing for fields no group reads).
+ */
 export function endpointChangeMatters(
   ruleset: Ruleset,
   before: EndpointRecord | undefined,
   after: EndpointRecord,
 ): boolean {
-  const changed = changedEndpointFacts(ruleset.catalogue, before, after);
-  return changed === 'all' || changed.some((k) => ruleset.groups.readKeys.has(k));
+  if (before === undefined) return true;
+  if (before.companyId !== after.companyId || before.siteId !== after.siteId) return true;
+  for (const def of readEndpointFields(ruleset)) {
+    if (!sameFact(endpointValue(def, before), endpointValue(def, after))) return true;
+  }
+  return false;
+}
+
+/** The endpoint-level fields some group of the ruleset reads, computed once per ruleset. */
+const readByRuleset = new WeakMap<Ruleset, readonly FieldDefinition[]>();
+function readEndpointFields(ruleset: Ruleset): readonly FieldDefinition[] {
+  let read = readByRuleset.get(ruleset);
+  if (read === undefined) {
+    read = ruleset.catalogue.fields.filter(
+      (f) => f.level === 'ENDPOINT' && ruleset.groups.readKeys.has(fieldKey(f.level, f.name)),
+    );
+    readByRuleset.set(ruleset, read);
+  }
+  return read;
 }
 
 /** Whether a company or site write changes a field some group reads. */

@@ -107,41 +107,53 @@ export interface CodeScope {
 }
 
 /**
- * A criterion on a multi-valued built-in (a list of texts): it holds when it holds for one element
- * (`Contains any of`: some element contains some value; `Contains all of`: each value is contained by
- * some element; `Equal`: some element equals some value), and the negated operators hold when it
- * holds for none. An empty list is blank and matches only the negated operators.
+ * A criterion on a multi-valued built-in (a list of texts). A list without elements is an empty
+ * field (the single-valued rules apply to ""); otherwise the criterion holds when it holds for one
+ * element (`Contains all of`: each value is contained by some element; `Equal`: some element equals
+ * some value), and the negated operators hold when the positive one holds for none.
  */
 function listExpression(leaf: Criterion, key: string, scope: CodeScope): string {
   const fact = `f[${lit(key)}]`;
   const list = `(${scope.listVar(key)} ??= h.lows(${fact}))`;
   const values = (leaf.values ?? []).map((v) => v.toLowerCase());
+  const hasEmpty = values.includes('');
   const some = (test: (v: string) => string, vs: readonly string[]) =>
     `${list}.some((s) => ${or(vs.map(test))})`;
   const includes = (v: string) => `s.includes(${lit(v)})`;
-  const equals = (vs: readonly string[]) => {
-    const nonEmpty = vs.filter((v) => v !== '');
-    const parts = nonEmpty.length > 0 ? [some((v) => `s === ${lit(v)}`, nonEmpty)] : [];
-    if (nonEmpty.length !== vs.length) parts.push(`${list}.length === 0`);
-    return or(parts);
-  };
+  /** The positive test: on an empty list, what it is on the empty text ("" holds for ""). */
+  const positive = (nonEmpty: string, onEmpty: boolean) =>
+    `(${list}.length === 0 ? ${onEmpty} : ${nonEmpty})`;
+  const equals = positive(
+    some((v) => `s === ${lit(v)}`, values),
+    hasEmpty,
+  );
+  const contains = positive(some(includes, values), hasEmpty);
   switch (leaf.operator) {
     case 'Is Blank':
       return values[0] === 'true' ? `(${list}.length === 0)` : `(${list}.length !== 0)`;
     case 'Equal':
-      return equals(values);
+      return equals;
     case 'Not Equal':
-      return `!(${equals(values)})`;
+      return `!${equals}`;
     case 'Contains any of':
-      return some(includes, values);
+      return contains;
     case 'Does Not Contain any of':
-      return `!(${some(includes, values)})`;
+      return `!${contains}`;
     case 'Contains all of':
-      return and(values.map((v) => some(includes, [v])));
+      return positive(
+        and(values.map((v) => some(includes, [v]))),
+        values.every((v) => v === ''),
+      );
     case 'Begins with':
-      return some((v) => `s.startsWith(${lit(v)})`, values);
+      return positive(
+        some((v) => `s.startsWith(${lit(v)})`, values),
+        hasEmpty,
+      );
     case 'Ends with':
-      return some((v) => `s.endsWith(${lit(v)})`, values);
+      return positive(
+        some((v) => `s.endsWith(${lit(v)})`, values),
+        hasEmpty,
+      );
     default:
       throw new Error(`"${leaf.operator}" on the multi-valued field "${leaf.field}"`);
   }
