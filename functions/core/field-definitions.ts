@@ -54,6 +54,8 @@ const TYPE_ALIASES: Readonly<Record<string, FieldType>> = {
   boolean: 'Flag',
   bool: 'Flag',
   yesno: 'Flag',
+  'yes/no': 'Flag',
+  'true/false': 'Flag',
   text: 'Text',
   textbox: 'Text',
   textarea: 'Text',
@@ -66,6 +68,7 @@ const TYPE_ALIASES: Readonly<Record<string, FieldType>> = {
   decimal: 'Number',
   date: 'Date',
   datetime: 'Date',
+  'date/time': 'Date',
   datetimepicker: 'Date',
   timestamp: 'Date',
 };

@@ -187,13 +187,14 @@ export function planImport(
       report(`${at}.level`, 'is required: Company, Site or Endpoint');
       continue;
     }
-    const key = fieldKey(level, name.trim()).toLowerCase();
+    const clean = name.trim().replace(/\s+/g, ' ');
+    const key = fieldKey(level, clean).toLowerCase();
     if (imported.has(key)) {
-      report(`${at}.name`, `"${name.trim()}" at ${level} is defined twice in the file`);
+      report(`${at}.name`, `"${clean}" at ${level} is defined twice in the file`);
       continue;
     }
     try {
-      imported.set(key, parseFieldDefinition(level, name.trim(), fieldBody(raw)));
+      imported.set(key, parseFieldDefinition(level, clean, fieldBody(raw)));
     } catch (e: unknown) {
       if (!(e instanceof ValidationError)) throw e;
       for (const d of e.details) report(`${at}.${d.path === '(body)' ? 'type' : d.path}`, d.message);
@@ -211,24 +212,43 @@ export function planImport(
       : listIn(rawGroups, 'groups', 'dynamicGroups', 'items', 'data');
   if (groupList === undefined) report('groups', 'must be an array of groups (or { "groups": [...] })');
   const parsed: GroupDefinition[] = [];
-  const usedIds = new Set<string>();
-  const flags = new Set(catalogue.fields.filter((f) => f.type === 'Flag').map((f) => f.name.toLowerCase()));
+  // Ids first (given, else from the name, numbered when names repeat), so that membership criteria
+  // may name a group by its name as well as by its id.
+  const identified = (groupList ?? []).map((raw, i) => identify(raw, `groups[${i}]`, report));
+  const taken = new Set<string>();
+  const byName = new Map(stored.groups.map((g) => [squash(g.name), g.id]));
+  const namedHere = new Set<string>();
+  for (const [i, who] of identified.entries()) {
+    if (who === undefined) continue;
+    let id = who.id;
+    if (taken.has(id.toLowerCase())) {
+      if (who.given) {
+        report(`groups[${i}].id`, `"${id}" is defined twice in the file (ids ignore case)`);
+        identified[i] = undefined;
+        continue;
+      }
+      let n = 2;
+      while (taken.has(`${who.id}-${n}`.toLowerCase())) n++;
+      id = `${who.id}-${n}`;
+    }
+    taken.add(id.toLowerCase());
+    identified[i] = { ...who, id };
+    // A name in the file names the first group of the file with it, before a stored one.
+    if (!namedHere.has(squash(who.name))) byName.set(squash(who.name), id);
+    namedHere.add(squash(who.name));
+  }
+  const fieldsByName = new Map<string, FieldDefinition[]>();
+  for (const f of catalogue.fields) {
+    const k = squash(f.name);
+    fieldsByName.set(k, [...(fieldsByName.get(k) ?? []), f]);
+  }
+  const ctx: LeafContext = { fieldsByName, groupByName: byName };
   for (const [i, raw] of (groupList ?? []).entries()) {
+    const who = identified[i];
+    if (who === undefined || !isObject(raw)) continue;
     const at = `groups[${i}]`;
-    if (!isObject(raw)) {
-      report(at, 'must be an object');
-      continue;
-    }
-    const normalized = groupBody(raw, at, report, flags);
-    if (normalized === undefined) continue;
-    const id = normalized.id;
-    if (usedIds.has(id.toLowerCase())) {
-      report(`${at}.id`, `"${id}" is defined twice in the file (ids ignore case)`);
-      continue;
-    }
-    usedIds.add(id.toLowerCase());
     try {
-      parsed.push(parseGroupDefinition(id, normalized.body, catalogue));
+      parsed.push(parseGroupDefinition(who.id, groupBody(raw, who.name, ctx), catalogue));
     } catch (e: unknown) {
       if (!(e instanceof ValidationError)) throw e;
       for (const d of e.details) report(`${at}.${d.path}`, d.message);
@@ -288,28 +308,43 @@ export function slugOf(name: string): string {
     .slice(0, 128);
 }
 
-/**
- * One exported group as the body of `PUT /v1/groups/{id}`: its id (given, else from its name), and
- * its criteria as `blocks` of leaves `{ field, level?, operator, values }`.
- */
-function groupBody(
-  raw: Record<string, unknown>,
+/** What leaves are read against: the catalogue's fields and the groups' ids, by squashed name. */
+interface LeafContext {
+  readonly fieldsByName: ReadonlyMap<string, readonly FieldDefinition[]>;
+  readonly groupByName: ReadonlyMap<string, string>;
+}
+
+/** A group's name and id: given, else from its name (`given` false). */
+function identify(
+  raw: unknown,
   at: string,
   report: (path: string, message: string) => void,
-  flags: ReadonlySet<string>,
-): { id: string; body: Record<string, unknown> } | undefined {
+): { id: string; name: string; given: boolean } | undefined {
+  if (!isObject(raw)) {
+    report(at, 'must be an object');
+    return undefined;
+  }
   const name = pick(raw, 'name', 'groupName', 'title');
   if (typeof name !== 'string' || name.trim() === '') {
     report(`${at}.name`, 'is required: the group name');
     return undefined;
   }
   const givenId = pick(raw, 'id', 'groupId', 'slug');
-  const id = typeof givenId === 'string' && givenId.trim() !== '' ? givenId.trim() : slugOf(name);
+  const given = typeof givenId === 'string' && givenId.trim() !== '';
+  const id = given ? givenId.trim() : slugOf(name);
   if (!isValidId(id)) {
     report(`${at}.id`, `"${id}" is not a usable id: give "id" (1–128 characters without / ? # or spaces)`);
     return undefined;
   }
-  const body: Record<string, unknown> = { name: name.trim() };
+  return { id, name: name.trim(), given };
+}
+
+/**
+ * One exported group as the body of `PUT /v1/groups/{id}`: its criteria as `blocks` of leaves
+ * `{ field, level?, operator, values }` (or a `criteria` tree as it is).
+ */
+function groupBody(raw: Record<string, unknown>, name: string, ctx: LeafContext): Record<string, unknown> {
+  const body: Record<string, unknown> = { name };
   const description = pick(raw, 'description', 'notes');
   if (typeof description === 'string' && description !== '') body.description = description;
   const alert = pick(raw, 'alert');
@@ -318,12 +353,12 @@ function groupBody(
   const blocks = pick(raw, 'blocks', 'conditionBlocks', 'criteriaBlocks', 'conditions', 'filters');
   if (isObject(criteria) && blocks === undefined) {
     body.criteria = criteria;
-    return { id, body };
+    return body;
   }
   const list = blocks ?? criteria;
   if (!Array.isArray(list)) {
     body.blocks = list;
-    return { id, body };
+    return body;
   }
   body.blocks = list.map((block: unknown) => {
     // A block: an array of leaves, or an object holding them ({ "criteria": [...] }).
@@ -332,37 +367,60 @@ function groupBody(
       : isObject(block)
         ? (listIn(block, 'criteria', 'conditions', 'rules', 'filters') ?? [block])
         : block;
-    return Array.isArray(leaves) ? leaves.map((leaf) => leafBody(leaf, flags)) : leaves;
+    return Array.isArray(leaves) ? leaves.map((leaf) => leafBody(leaf, ctx)) : leaves;
   });
-  return { id, body };
+  return body;
 }
 
+const TRIMMED_TYPES = new Set(['Dropdown', 'Flag', 'Number', 'Date']);
+
 /**
- * One exported condition as a leaf `{ field, level?, operator, values }`, leniently read; values of
- * Flag fields (`Yes`, `Checked`, `1`) become `True` / `False`.
+ * One exported condition as a leaf `{ field, level?, operator, values }`, leniently read: Flag words
+ * (`Yes`, `Checked`, `1`) become `True` / `False`; values of Dropdown, Flag, Number and Date fields are
+ * trimmed, and a Dropdown value listing options with commas (`Windows, macOS`) is split; groups named
+ * by name in membership criteria become their ids; `Is Blank` without a value means `True`.
  */
-function leafBody(raw: unknown, flags: ReadonlySet<string>): unknown {
+function leafBody(raw: unknown, ctx: LeafContext): unknown {
   if (!isObject(raw)) return raw;
   const leaf: Record<string, unknown> = {};
   const field = pick(raw, 'field', 'fieldName', 'name', 'property', 'attribute');
   leaf.field = typeof field === 'string' ? field.trim().replace(/\s+/g, ' ') : field;
-  const level = pick(raw, 'level', 'scope', 'fieldLevel', 'entityType');
-  if (level !== undefined && level !== null && level !== '') leaf.level = importLevel(level) ?? level;
+  const levelRaw = pick(raw, 'level', 'scope', 'fieldLevel', 'entityType');
+  const level =
+    levelRaw === undefined || levelRaw === null || levelRaw === '' ? undefined : importLevel(levelRaw);
+  if (levelRaw !== undefined && levelRaw !== null && levelRaw !== '') leaf.level = level ?? levelRaw;
   const opRaw = pick(raw, 'operator', 'condition', 'op', 'comparison');
   const op = importOperator(opRaw);
   leaf.operator = op?.operator ?? opRaw;
   const valuesRaw = pick(raw, 'values', 'value', 'criteria', 'operand');
-  let values: unknown =
+  let values: unknown[] =
     valuesRaw === undefined || valuesRaw === null ? [] : Array.isArray(valuesRaw) ? valuesRaw : [valuesRaw];
+  const name = typeof leaf.field === 'string' ? squash(leaf.field) : '';
+  const named = ctx.fieldsByName.get(name) ?? [];
+  const def =
+    level === undefined ? (named.length === 1 ? named[0] : undefined) : named.find((f) => f.level === level);
   if (op?.values !== undefined) values = op.values;
-  else if (
-    Array.isArray(values) &&
-    (op?.operator === 'Is Blank' || (typeof leaf.field === 'string' && flags.has(leaf.field.toLowerCase())))
-  ) {
-    values = values.map(flagText);
+  else if (op?.operator === 'Is Blank') values = values.length === 0 ? ['True'] : values.map(flagText);
+  else if (name === 'group') {
+    values = values.map((v) => (typeof v === 'string' ? (ctx.groupByName.get(squash(v)) ?? v.trim()) : v));
+  } else if (def !== undefined && TRIMMED_TYPES.has(def.type)) {
+    values = values.map((v) => (typeof v === 'string' ? v.trim() : v));
+    if (def.type === 'Flag') values = values.map(flagText);
+    if (def.type === 'Dropdown' && (op?.operator === 'Equal' || op?.operator === 'Not Equal')) {
+      values = values.flatMap((v) => splitOptions(v, def.options ?? []));
+    }
   }
   leaf.values = values;
   return leaf;
+}
+
+/** `"Windows, macOS"` as two options when it is not an option itself but each part is. */
+function splitOptions(v: unknown, options: readonly string[]): unknown[] {
+  if (typeof v !== 'string' || !v.includes(',')) return [v];
+  const isOption = (x: string) => options.some((o) => o.toLowerCase() === x.toLowerCase());
+  if (isOption(v)) return [v];
+  const parts = v.split(',').map((p) => p.trim());
+  return parts.every(isOption) ? parts : [v];
 }
 
 function flagText(v: unknown): unknown {

@@ -101,3 +101,49 @@ describe('POST /v1/import', () => {
     expect(list.groups.filter((g) => g.id.startsWith('bulk-'))).toHaveLength(150);
   }, 120_000);
 });
+
+describe('POST /v1/import, what exports carry', () => {
+  it('reads groups named by name, repeated names, comma-listed options, padded values and a bare Is Blank', async () => {
+    const fields = [
+      { name: 'Backup  Tier', level: 'Client', type: 'Dropdown', options: ['Gold', 'Silver', 'Bronze'] },
+      { name: 'Backup Enabled', level: 'Device', type: 'Yes/No' },
+    ];
+    const groups = [
+      { name: 'Premium', blocks: [[{ field: 'Backup Tier', operator: 'Equal', value: 'Gold, Silver ' }]] },
+      { name: 'Premium', blocks: [[{ field: 'backup tier', operator: 'Not Equal', values: [' Bronze'] }]] },
+      {
+        name: 'Premium without backup',
+        blocks: [
+          [
+            { field: 'Group', operator: 'Member of group', values: ['premium'] },
+            { field: 'Backup Enabled', operator: 'Equal', values: ['No'] },
+            { field: 'BitLocker Key Backup Status', operator: 'is blank' },
+          ],
+        ],
+      },
+    ];
+    const res = await importing({ fields, groups });
+    expect(res.status, res.text).toBe(200);
+    expect((res.body as Report).groups.created).toEqual(['premium', 'premium-2', 'premium-without-backup']);
+
+    const applied = await importing({ fields, groups, apply: true });
+    expect(applied.status, applied.text).toBe(200);
+    const premium = await api.client.request('GET', '/v1/groups/premium');
+    expect((premium.body as { blocks: { values: string[] }[][] }).blocks[0]?.[0]?.values).toEqual([
+      'Gold',
+      'Silver',
+    ]);
+    const second = await api.client.request('GET', '/v1/groups/premium-2');
+    expect((second.body as { blocks: { values: string[] }[][] }).blocks[0]?.[0]?.values).toEqual(['Bronze']);
+    const without = await api.client.request('GET', '/v1/groups/premium-without-backup');
+    expect((without.body as { blocks: { values: string[] }[][] }).blocks[0]?.map((l) => l.values)).toEqual([
+      ['premium'],
+      ['False'],
+      ['True'],
+    ]);
+    const tier = (await api.client.request('GET', '/v1/fields')).body as {
+      fields: { name: string; level: string }[];
+    };
+    expect(tier.fields.map((f) => `${f.level}:${f.name}`)).toContain('COMPANY:Backup Tier');
+  });
+});
