@@ -208,6 +208,28 @@ describe('built-ins in status updates', () => {
     });
   });
 
+  it('takes the built-ins from a webhook event too', async () => {
+    const res = await api.client.request('POST', '/v1/webhooks/generic', {
+      deviceId: 'WH-BUILTINS',
+      companyId: 'acme',
+      siteId: 'hq',
+      timestamp: Math.floor(Date.now() / 1000) - 60,
+      fields: {},
+      osType: 'Darwin',
+      machineRoles: ['File Server'],
+      available: false,
+    });
+    expect(res.status, res.text).toBe(200);
+    const view = (await api.client.request('GET', '/v1/endpoints/WH-BUILTINS')).body as {
+      effectiveFields: Record<string, unknown>;
+    };
+    expect(view.effectiveFields).toMatchObject({
+      'ENDPOINT:OS Type': 'macOS',
+      'ENDPOINT:Machine Roles': ['File Server'],
+      'ENDPOINT:Available': false,
+    });
+  });
+
   it('accepts Darwin in a group as macOS', async () => {
     const res = await putGroup('macs', {
       name: 'Macs',
