@@ -26,6 +26,7 @@ const BENCHES: readonly { readonly name: string; readonly load: () => Promise<Be
   { name: 'ingest-cost', load: () => import('./ingest-cost.ts') },
   { name: 'bundles', load: () => import('./bundles.ts') },
   { name: 'crash', load: () => import('./crash.ts') },
+  { name: 'tick', load: () => import('./tick.ts') },
 ];
 
 async function main(filter: string | undefined): Promise<void> {

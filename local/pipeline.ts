@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { type AlertPublisher, snsPublisher } from '#adapters/alert-publisher.ts';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
@@ -179,7 +178,7 @@ async function streamArnOf(client: DynamoDBClient, tableName: string): Promise<s
 
 /** Real SNS with the caller's AWS credentials, in the topic's own region. */
 function snsAlerts(topicArn: string): AlertPublisher {
-  return snsPublisher(new SNSClient({ region: topicArn.split(':')[3] }));
+  return snsPublisher((sns) => new sns.SNSClient({ region: topicArn.split(':')[3] }));
 }
 
 function localClient<T>(Client: new (config: object) => T, endpoint: string): T {

@@ -3,7 +3,7 @@
 import type { FieldValue } from '#core/catalogue.ts';
 import type { EndpointRecord, ScopeRecord } from '#core/endpoint.ts';
 import { instantKey } from '#core/instant.ts';
-import { FIELD_ATTR_PREFIX } from './keys.ts';
+import { FIELD_ATTR_PREFIX, INDEX, indexKeys } from './keys.ts';
 
 export type Item = Record<string, unknown>;
 
@@ -45,7 +45,16 @@ export function endpointFromItem(item: Item): EndpointRecord {
     grev: num(item.grev),
     ...(typeof item.groupsCompanyId === 'string' ? { groupsCompanyId: item.groupsCompanyId } : {}),
     ...(typeof item.mrev === 'number' ? { mrev: item.mrev } : {}),
+    ...dueOf(item),
+    ...(item.lastReportRead === true ? { lastReportRead: true } : {}),
   };
+}
+
+/** The due instant is the GSI5 sort key itself (ISO text), so the item holds it once. */
+function dueOf(item: Item): { dueMs?: number } {
+  const key = item[indexKeys(INDEX.due).sortKey];
+  const ms = typeof key === 'string' ? Date.parse(key) : Number.NaN;
+  return Number.isNaN(ms) ? {} : { dueMs: ms };
 }
 
 export function scopeFromItem(item: Item): ScopeRecord {

@@ -38,12 +38,15 @@ export const FIELD_ATTR_PREFIX = 'F#';
  * GSI1 and GSI2 index items written once (transitions) and project ALL. GSI3 and
  * GSI4 index endpoints, which every report rewrites: they project keys only, so a report that does not
  * move the endpoint writes no index (1 write unit instead of 3); fan-out pages read the items by key.
+ * GSI5 is sparse and keys only: endpoints whose membership the clock alone can change, by the instant
+ * it can (written by the evaluator only, never by a report).
  */
 export const INDEX = {
   byParent: 'GSI1',
   byCollection: 'GSI2',
   endpointsByParent: 'GSI3',
   fleet: 'GSI4',
+  due: 'GSI5',
 } as const;
 
 /** The table's shape, shared by the CDK storage construct and the local table creator. */
@@ -55,6 +58,7 @@ export const TABLE_SCHEMA = {
     { name: INDEX.byCollection, partitionKey: 'GSI2PK', sortKey: 'GSI2SK', projection: 'ALL' },
     { name: INDEX.endpointsByParent, partitionKey: 'GSI3PK', sortKey: 'GSI3SK', projection: 'KEYS_ONLY' },
     { name: INDEX.fleet, partitionKey: 'GSI4PK', sortKey: 'GSI4SK', projection: 'KEYS_ONLY' },
+    { name: INDEX.due, partitionKey: 'GSI5PK', sortKey: 'GSI5SK', projection: 'KEYS_ONLY' },
   ],
   ttlAttribute: 'expiresAt',
   streamView: 'NEW_AND_OLD_IMAGES',
@@ -114,6 +118,14 @@ export const keys = {
   /** GSI4: the fleet, sharded. */
   endpointInFleet: (endpointId: string) => gsi(INDEX.fleet, `FLEET#${fleetShard(endpointId)}`, endpointId),
   fleetShard: (shard: number) => `FLEET#${shard}`,
+  /**
+   * GSI5: when the clock alone can next change the endpoint's membership, as ISO text to the
+   * millisecond (fixed length up to year 9999, so it orders as a string), over the fleet's shards.
+   */
+  endpointDue: (endpointId: string, dueMs: number) =>
+    gsi(INDEX.due, `DUE#${fleetShard(endpointId)}`, new Date(dueMs).toISOString()),
+  dueShard: (shard: number) => `DUE#${shard}`,
+  dueSortKey: (ms: number) => new Date(ms).toISOString(),
   /** Every group definition in one partition, so the evaluator lists them with a consistent Query. */
   group: (groupId: string) => ({ PK: 'GROUPS', SK: `GROUP#${groupId}` }),
   groupsPartition: 'GROUPS',

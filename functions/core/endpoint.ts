@@ -43,6 +43,18 @@ export interface EndpointRecord {
    * `r` or more has been evaluated already (see functions/evaluate/endpoint-evaluation.ts).
    */
   readonly mrev?: number;
+  /**
+   * When the clock alone can next change this membership (epoch ms, functions/core/due.ts), as the
+   * evaluator last wrote it: never later than that, possibly earlier (the tick then re-checks for
+   * nothing). Unset: no day leaf can flip for the values evaluated.
+   */
+  readonly dueMs?: number;
+  /**
+   * Whether the group set of the evaluator's last write read Last Report. Reports carry it in their
+   * stream images, so an instance holding older definitions does not skip a report that moves only
+   * Last Report as irrelevant (functions/evaluate/evaluate.ts, isRoutine).
+   */
+  readonly lastReportRead?: boolean;
 }
 
 export interface ScopeRecord {

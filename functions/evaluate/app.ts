@@ -1,5 +1,5 @@
 // The evaluate function's middy chain: stream batches record by record with partial batch responses
-// (Powertools BatchProcessor), and the minute tick for time-based groups.
+// (Powertools BatchProcessor), and the minute tick for time-based groups (endpoints due, GSI5).
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -31,7 +31,7 @@ export function createEvaluateHandler(deps: { evaluator: Evaluator; logger: Logg
     );
     if (isTick(event)) {
       const started = await deps.evaluator.tick();
-      deps.logger.info('tick', { fleetJob: started });
+      deps.logger.info('tick', { dueJob: started });
       return { batchItemFailures: [] } satisfies DynamoDBBatchResponse;
     }
     const changes = toChangeRecords(event.Records);

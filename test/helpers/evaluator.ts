@@ -13,6 +13,7 @@ import { INDEX, keys, partitionQuery } from '#adapters/keys.ts';
 import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
+import type { Catalogue } from '#core/catalogue.ts';
 import type { StatusUpdate } from '#core/endpoint.ts';
 import { seedShippedGroups } from '#core/group-pack.ts';
 import { instantKey } from '#core/instant.ts';
@@ -28,13 +29,21 @@ import { batchOf, streamReader } from './stream.ts';
  * A fresh table with the shipped groups, a stream reader, and evaluator "instances" driven by real
  * stream batches. `now` is the tests' clock; times passed as seconds are offsets from it.
  */
-export async function evaluatorHarness(opts: { now: () => number; config?: Partial<EvaluatorConfig> }) {
+export async function evaluatorHarness(opts: {
+  now: () => number;
+  config?: Partial<EvaluatorConfig>;
+  /** Custom fields to store beside the shipped ones, as a catalogue (its built-ins are ignored). */
+  catalogue?: Catalogue;
+}) {
   const at = (offsetSeconds: number) => new Date(opts.now() + offsetSeconds * 1000).toISOString();
   const { client: admin, tableName, endpoint } = await freshTable();
   const adminDoc = documentClient(admin);
   const repo = createRepository(adminDoc, tableName);
   const groups = createGroupStore(adminDoc, tableName);
   await seedShippedGroups(groups, at(0));
+  // The catalogue is data: the given catalogue's custom fields are stored beside the shipped ones.
+  for (const f of opts.catalogue?.fields ?? [])
+    if (f.builtIn === undefined) await groups.putFieldIfAbsent(f, at(0));
   const logger = new Logger({
     serviceName: 'keywatch-test',
     logLevel: (process.env.TEST_LOG_LEVEL ?? 'SILENT') as 'SILENT',

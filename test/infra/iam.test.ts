@@ -103,7 +103,7 @@ describe('least privilege', () => {
   it('lets admin and evaluate Query the indexes they use by name, without a wildcard', () => {
     const uses = [
       [s.stack.api.admin, [INDEX.byParent, INDEX.byCollection, INDEX.fleet]],
-      [s.stack.processing.evaluate, [INDEX.endpointsByParent, INDEX.fleet]],
+      [s.stack.processing.evaluate, [INDEX.endpointsByParent, INDEX.fleet, INDEX.due]],
     ] as const;
     for (const [fn, indexes] of uses) {
       expect(statementsOf(fn)).toContainEqual(

@@ -4,7 +4,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { AwsCustomResource } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TABLE_SCHEMA } from '#adapters/keys.ts';
+import { INDEX, TABLE_SCHEMA } from '#adapters/keys.ts';
 import { SHIPPED_GROUP_IDS } from '#core/group-pack.ts';
 import { SHIPPED_FIELDS } from '#core/shipped-catalogue.ts';
 import { DENIES_INSECURE_TRANSPORT, functionsOf, idIn, type Synthesized, synth } from './synth.ts';
@@ -74,6 +74,25 @@ describe('storage', () => {
         Projection: { ProjectionType: index.projection },
       })),
     });
+  });
+
+  it('indexes endpoints by due instant in a sparse keys-only GSI5, so a report writes no index entry', () => {
+    const [table] = Object.values(s.template.findResources('AWS::DynamoDB::Table'));
+    const indexes = table?.Properties?.GlobalSecondaryIndexes as { IndexName: string }[];
+    expect(indexes.find((i) => i.IndexName === INDEX.due)).toEqual({
+      IndexName: 'GSI5',
+      KeySchema: [
+        { AttributeName: 'GSI5PK', KeyType: 'HASH' },
+        { AttributeName: 'GSI5SK', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'KEYS_ONLY' },
+    });
+    expect(table?.Properties?.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'GSI5PK', AttributeType: 'S' },
+        { AttributeName: 'GSI5SK', AttributeType: 'S' },
+      ]),
+    );
   });
 
   it('retains the table when the stack is deleted', () => {

@@ -93,12 +93,24 @@ export interface CompiledGroup {
   readonly timeBased: boolean;
 }
 
+/** A day-operator leaf: its truth flips once, when the fact's age passes the span. */
+export interface ClockLeaf {
+  readonly key: string;
+  readonly spanMs: number;
+  readonly spanNs: number;
+}
+
 export interface CompiledGroupSet {
   /** Groups in topological order: every group after the groups it references. */
   readonly groups: readonly CompiledGroup[];
   /** Union of every group's `reads`. */
   readonly readKeys: ReadonlySet<string>;
   readonly hasTimeBased: boolean;
+  /**
+   * Every distinct day-operator leaf (`Older than days` / `Within last days`): the Date fact it reads
+   * and its span N × 24 h, exactly (whole ms and the ns beyond). What the clock alone can flip.
+   */
+  readonly clockLeaves: readonly ClockLeaf[];
   /** Lookup by id, ignoring case. */
   get(id: string): CompiledGroup | undefined;
   /**

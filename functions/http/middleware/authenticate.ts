@@ -78,6 +78,7 @@ export function authenticate(opts: AuthenticateOptions): ApiMiddleware {
         opts.nowMs(),
       );
       if (!timing.ok) return { reason: timing.reason, keyId };
+      opts.ingestKeys?.prepareSigning?.();
       const key = await opts.ingestKeys?.find(keyId);
       if (key === undefined) return { reason: 'unknown or revoked key', keyId };
       const check = checkSignature(event, body, [await key.signingKey()]);
