@@ -26,6 +26,9 @@ const BENCHES: readonly { readonly name: string; readonly load: () => Promise<Be
   { name: 'ingest-cost', load: () => import('./ingest-cost.ts') },
   { name: 'bundles', load: () => import('./bundles.ts') },
   { name: 'crash', load: () => import('./crash.ts') },
+  { name: 'tick', load: () => import('./tick.ts') },
+  { name: 'ui-summary', load: () => import('./ui-summary.ts') },
+  { name: 'ui-page', load: () => import('./ui-page.ts') },
   { name: 'faults', load: () => import('./faults.ts') },
 ];
 

@@ -9,6 +9,7 @@ import type { DeploymentConfig } from './context.ts';
 import { GroupPackSeed } from './group-pack-seed.ts';
 import { Monitoring } from './monitoring.ts';
 import { Processing } from './processing.ts';
+import { StatusPage } from './status-page.ts';
 import { Storage } from './storage.ts';
 
 export interface KeywatchStackProps extends StackProps {
@@ -23,6 +24,7 @@ export class KeywatchStack extends Stack {
   readonly api: Api;
   readonly processing: Processing;
   readonly monitoring: Monitoring;
+  readonly statusPage: StatusPage;
 
   constructor(scope: Construct, id: string, props: KeywatchStackProps) {
     super(scope, id, props);
@@ -78,6 +80,12 @@ export class KeywatchStack extends Stack {
       streamConsumers: { Evaluate: this.processing.evaluate, Notify: this.processing.notify },
       failureQueues: { Evaluate: this.processing.evaluateFailures, Notify: this.processing.notifyFailures },
       tickRule: this.processing.tickRule,
+    });
+
+    this.statusPage = new StatusPage(this, 'StatusPage', { apiEndpoint: this.api.httpApi.apiEndpoint });
+    new CfnOutput(this, 'StatusPageUrl', {
+      description: 'The status page (and the API under /v1): sign in with the admin secret',
+      value: `https://${this.statusPage.distribution.distributionDomainName}/`,
     });
 
     new CfnOutput(this, 'ApiUrl', {

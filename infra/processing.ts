@@ -58,8 +58,8 @@ export class Processing extends Construct {
         'dynamodb:DeleteItem',
         'dynamodb:TransactWriteItems',
       ],
-      // GSI3 / GSI4 page the endpoints of a company / the fleet.
-      { indexes: [INDEX.endpointsByParent, INDEX.fleet] },
+      // GSI3 / GSI4 page the endpoints of a company / the fleet; GSI5 those due for the minute tick.
+      { indexes: [INDEX.endpointsByParent, INDEX.fleet, INDEX.due] },
     );
 
     this.notify = new KeywatchFunction(this, 'Notify', {

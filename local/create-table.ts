@@ -2,14 +2,19 @@
 import {
   type AttributeDefinition,
   CreateTableCommand,
+  DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { TABLE_SCHEMA } from '#adapters/keys.ts';
 
-/** Creates the table (stream, the GSIs, TTL) and waits until it is ACTIVE; does nothing if it exists. */
+/**
+ * Creates the table (stream, the GSIs, TTL) and waits until it is ACTIVE; a table that exists (a kept
+ * data directory) only gets the indexes added since it was created.
+ */
 export async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const keyAttributes = [
     TABLE_SCHEMA.partitionKey,
@@ -42,7 +47,7 @@ export async function createTable(client: DynamoDBClient, tableName: string): Pr
       }),
     );
   } catch (e: unknown) {
-    if (e instanceof ResourceInUseException) return;
+    if (e instanceof ResourceInUseException) return addMissingIndexes(client, tableName);
     throw e;
   }
   await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1 }, { TableName: tableName });
@@ -52,4 +57,35 @@ export async function createTable(client: DynamoDBClient, tableName: string): Pr
       TimeToLiveSpecification: { AttributeName: TABLE_SCHEMA.ttlAttribute, Enabled: true },
     }),
   );
+}
+
+/** Adds the GSIs of TABLE_SCHEMA a table lacks (one at a time, as DynamoDB requires). */
+async function addMissingIndexes(client: DynamoDBClient, tableName: string): Promise<void> {
+  const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const present = new Set((described.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+  for (const index of TABLE_SCHEMA.indexes) {
+    if (present.has(index.name)) continue;
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [index.partitionKey, index.sortKey].map((name) => ({
+          AttributeName: name,
+          AttributeType: 'S',
+        })),
+        GlobalSecondaryIndexUpdates: [
+          {
+            Create: {
+              IndexName: index.name,
+              KeySchema: [
+                { AttributeName: index.partitionKey, KeyType: 'HASH' },
+                { AttributeName: index.sortKey, KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: index.projection },
+            },
+          },
+        ],
+      }),
+    );
+    await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1 }, { TableName: tableName });
+  }
 }

@@ -8,6 +8,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import type { AlertPublisher } from '#adapters/alert-publisher.ts';
 import { documentClient } from '#adapters/clients.ts';
+import { cachedCatalogue, createFieldStore, storedCatalogue } from '#adapters/field-store.ts';
 import { createFleetPager } from '#adapters/fleet-pager.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
 import { cachedIngestKeys, createIngestKeyStore } from '#adapters/ingest-key-store.ts';
@@ -17,7 +18,8 @@ import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { staticSecrets } from '#adapters/secrets.ts';
-import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
+import { createStatusReads } from '#adapters/status-reads.ts';
+import { createTallyStore } from '#adapters/tally-store.ts';
 import { createAdminHandler } from '#functions/admin/routes.ts';
 import { createEvaluateHandler, type TickEvent } from '#functions/evaluate/app.ts';
 import { createEvaluator } from '#functions/evaluate/evaluate.ts';
@@ -36,6 +38,8 @@ export interface LocalFunctionsConfig {
   readonly sealKey: Buffer;
   /** How long a looked-up ingest key is trusted (the revocation bound); default 10 s as deployed. */
   readonly keyCacheMs?: number;
+  /** How long ingest trusts the field catalogue it read; default 5 s as deployed. */
+  readonly fieldCacheMs?: number;
   readonly publisher: AlertPublisher;
   readonly topicArn: string;
   readonly logLevel: LogLevel;
@@ -57,7 +61,7 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
   const repo = createRepository(doc, tableName);
   const groups = createGroupStore(doc, tableName);
 
-  const catalogue = SHIPPED_CATALOGUE;
+  const fields = createFieldStore(doc, tableName);
   const keys = createIngestKeyStore(doc, tableName, localSealer(config.sealKey));
   // One cache per function, as each Lambda function has its own instances.
   const keyCache = (fn: string) =>
@@ -69,7 +73,8 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
 
   const ingest = createIngestHandler({
     repo,
-    catalogue,
+    // As deployed: the catalogue cached for FIELD_CACHE_MS (5 s) by default.
+    catalogue: cachedCatalogue(fields, { ttlMs: config.fieldCacheMs ?? 5_000, nowMs: Date.now }),
     secrets,
     ingestKeys: keyCache('ingest'),
     logger: logger('ingest'),
@@ -77,8 +82,10 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
   const admin = createAdminHandler({
     repo,
     groups,
-    catalogue,
+    catalogue: storedCatalogue(fields),
+    fleet: createFleetPager(doc, tableName),
     reads: createQueryStore(doc, tableName),
+    tally: createStatusReads(doc, tableName),
     keys,
     ingestKeys: keyCache('admin'),
     nowMs: Date.now,
@@ -86,10 +93,11 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
     logger: logger('admin'),
   });
   const evaluateLogger = logger('evaluate');
+  const tally = createTallyStore(doc, tableName);
   const evaluate = createEvaluateHandler({
     logger: evaluateLogger,
+    tally,
     evaluator: createEvaluator({
-      catalogue,
       groups,
       endpoints: repo,
       fleet: createFleetPager(doc, tableName),

@@ -2,8 +2,10 @@
 // function would receive, routed to the ingest or admin handler by the same route table the stack
 // uses ($default → admin), and the handler's response is written back unchanged.
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { type ApiFunction, matchRoute } from '#http/routes.ts';
 import { lambdaContext } from './lambda-context.ts';
@@ -82,14 +84,60 @@ export function functionFor(method: string, rawPath: string): ApiFunction {
   return match.kind === 'found' ? match.route.fn : 'admin';
 }
 
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+/** The headers CloudFront's response-headers policy sets on the deployed page (infra/status-page.ts). */
+export const PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+} as const;
+
+/**
+ * The status page's files (web/dist) for GET and HEAD outside /v1, as S3 + CloudFront serve them
+ * when deployed; true when it answered.
+ */
+async function serveStatic(dir: string, req: IncomingMessage, res: import('node:http').ServerResponse) {
+  const method = req.method ?? 'GET';
+  let path: string;
+  try {
+    path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
+  } catch {
+    return false; // a malformed escape: the API answers it (401 / 404), as for any unknown path
+  }
+  if ((method !== 'GET' && method !== 'HEAD') || path === '/v1' || path.startsWith('/v1/')) return false;
+  const file = normalize(join(dir, path === '/' ? 'index.html' : path));
+  if (!file.startsWith(dir)) return false;
+  const body = await readFile(file).catch(() => undefined);
+  if (body === undefined) return false;
+  res.writeHead(200, {
+    'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+    // Hashed asset names change with their content; the page itself is always revalidated.
+    'cache-control': path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+    ...PAGE_HEADERS,
+  });
+  res.end(method === 'HEAD' ? undefined : body);
+  return true;
+}
+
 export async function startHttpServer(opts: {
   port: number;
   host?: string;
   handlers: Record<ApiFunction, HttpHandler>;
   log?: (line: string) => void;
+  /** Serve the status page's build from here (paths outside /v1). */
+  staticDir?: string;
 }): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const server = createServer(async (req, res) => {
     try {
+      if (opts.staticDir !== undefined && (await serveStatic(opts.staticDir, req, res))) return;
       const body = await readBody(req);
       if (body === 'too-large') {
         res.writeHead(413, { 'content-type': 'application/json' });

@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { type AlertPublisher, snsPublisher } from '#adapters/alert-publisher.ts';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
@@ -44,6 +43,8 @@ export interface PipelineOptions {
   /** The functions' Powertools log level (default WARN: the console is for the summary lines). */
   readonly logLevel?: LocalFunctionsConfig['logLevel'];
   readonly log?: (line: string) => void;
+  /** The status page's build to serve at / (npm start: web/dist). */
+  readonly staticDir?: string;
   /** Publisher override (tests); defaults to SNS with a topic ARN, else the file sink. */
   readonly publisher?: AlertPublisher;
   /** Fails a fraction of the functions' DynamoDB and SNS calls (KEYWATCH_FAULTS, local/faults.ts). */
@@ -158,6 +159,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       port: opts.port ?? 3000,
       handlers: { ingest: fns.ingest, admin: fns.admin },
       log,
+      ...(opts.staticDir === undefined ? {} : { staticDir: opts.staticDir }),
     });
     cleanups.push(() => http.close());
 
@@ -213,8 +215,10 @@ async function streamArnOf(client: DynamoDBClient, tableName: string): Promise<s
 
 /** Real SNS with the caller's AWS credentials, in the topic's own region. */
 function snsAlerts(topicArn: string, faults?: FaultInjector): AlertPublisher {
-  const client = new SNSClient({ region: topicArn.split(':')[3] });
-  return snsPublisher(faults ? withFaults(client, faults, 'sns') : client);
+  return snsPublisher((sns) => {
+    const client = new sns.SNSClient({ region: topicArn.split(':')[3] });
+    return faults ? withFaults(client, faults, 'sns') : client;
+  });
 }
 
 function localClient<T>(Client: new (config: object) => T, endpoint: string): T {

@@ -8,7 +8,6 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { snsPublisher } from '#adapters/alert-publisher.ts';
 import { createDynamoClient } from '#adapters/clients.ts';
 import { fileAlertSink } from './alert-sink.ts';
@@ -82,7 +81,7 @@ async function main(): Promise<number> {
       secret: randomBytes(24).toString('base64url'),
       sealKey: randomBytes(32),
       publisher: topicArn
-        ? snsPublisher(new SNSClient({ region: topicArn.split(':')[3] }))
+        ? snsPublisher((sns) => new sns.SNSClient({ region: topicArn.split(':')[3] }))
         : fileAlertSink(process.env.KEYWATCH_ALERTS_FILE || '.keywatch/alerts.jsonl'),
       topicArn: topicArn ?? 'arn:aws:sns:local:000000000000:keywatch-alerts',
       logLevel: 'WARN',

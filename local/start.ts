@@ -2,6 +2,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { faultsFromEnv } from './faults.ts';
 import { startPipeline } from './pipeline.ts';
+import { ensureWebBuild } from './web-build.ts';
 
 const LOCAL_FILE = '.keywatch/local.json';
 const started = Date.now();
@@ -18,8 +19,10 @@ const faults = (() => {
   }
 })();
 
+const staticDir = await ensureWebBuild((line) => console.log(line));
 const pipeline = await startPipeline({
   port,
+  staticDir,
   ...(process.env.KEYWATCH_SECRET ? { secret: process.env.KEYWATCH_SECRET } : {}),
   ...(dataDir ? { dataDir } : {}),
   ...(process.env.ALERT_TOPIC_ARN ? { topicArn: process.env.ALERT_TOPIC_ARN } : {}),
@@ -52,6 +55,7 @@ const secretLine = pipeline.secretGenerated
 console.log(`
 keywatch is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
   API        ${pipeline.url}
+  status     ${pipeline.url}/   (the status page: sign in with the secret)
   secret     ${secretLine}
   DynamoDB   ${pipeline.dynamodbEndpoint}  table ${pipeline.tableName}  ${pipeline.dataDir ? `data in ${pipeline.dataDir}` : 'in memory (set KEYWATCH_DATA_DIR to keep data)'}
   alerts     ${pipeline.alerts}

@@ -1,9 +1,11 @@
 // Pages of endpoints for fan-out walks: a company's (or one site's) through GSI3, the fleet's shard by
-// shard through GSI4. The indexes hold keys only; the items are then read by key.
+// shard through GSI4, the endpoints due for the minute tick through GSI5 (due-index.ts). The indexes
+// hold keys only; the items are then read by key.
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { EndpointRecord } from '#core/endpoint.ts';
 import type { FleetPager, Page, PageCursor, Scope } from '#functions/evaluate/ports.ts';
 import { batchGetAll } from './batch-get.ts';
+import { anyDue, keysDue } from './due-index.ts';
 import { endpointFromItem } from './items.ts';
 import { FLEET_SHARDS, INDEX, ITEM, keys, partitionQuery, TABLE_SCHEMA } from './keys.ts';
 
@@ -56,12 +58,19 @@ export function createFleetPager(doc: DynamoDBDocumentClient, tableName: string)
     };
   }
 
+  async function keysOfDue(untilMs: number, cursor: PageCursor | null, limit: number) {
+    const page = await keysDue(doc, tableName, untilMs, cursor, limit);
+    return { ids: page.items.map(endpointIdOfKey), next: page.next };
+  }
+
   return {
     async endpointsPage(scope, cursor, limit, consistent): Promise<Page<EndpointRecord>> {
       const page =
         scope.kind === 'company'
           ? await keysOfCompany(scope, cursor, limit)
-          : await keysOfFleet(cursor, limit);
+          : scope.kind === 'due'
+            ? await keysOfDue(scope.untilMs, cursor, limit)
+            : await keysOfFleet(cursor, limit);
       const items = await batchGetAll(
         doc,
         tableName,
@@ -79,5 +88,7 @@ export function createFleetPager(doc: DynamoDBDocumentClient, tableName: string)
           : records;
       return { items: inScope, next: page.next };
     },
+
+    anyDue: (untilMs) => anyDue(doc, tableName, untilMs),
   };
 }

@@ -146,6 +146,11 @@ export function createIngestKeyStore(doc: DynamoDBDocumentClient, tableName: str
       }
     },
 
+    /** Lets the sealer load what `open` needs while the key is being read (see IngestKeys). */
+    prepareSigning(): void {
+      sealer.prepare?.();
+    },
+
     /** The active key with this id, read consistently (revocation must not be read stale). */
     async credential(keyId: string): Promise<IngestKeyCredential | undefined> {
       const out = await doc.send(
@@ -202,13 +207,14 @@ export interface KeyCacheOptions {
  * of fresh made-up ids still costs one read each, which the stage's throttle (100 requests/s) bounds.
  */
 export function cachedIngestKeys(
-  store: Pick<IngestKeyStore, 'credential' | 'markUsed'>,
+  store: Pick<IngestKeyStore, 'credential' | 'markUsed'> & Partial<Pick<IngestKeyStore, 'prepareSigning'>>,
   opts: KeyCacheOptions,
 ): IngestKeys {
   const maxEntries = opts.maxEntries ?? 10_000;
   const cache = new Map<string, { at: number; value: Promise<IngestKeyCredential | undefined> }>();
   const marked = new Map<string, string>();
   return {
+    prepareSigning: () => store.prepareSigning?.(),
     find(keyId) {
       const now = opts.nowMs();
       const hit = cache.get(keyId);

@@ -3,7 +3,7 @@
 import type { FieldValue } from '#core/catalogue.ts';
 import type { EndpointRecord, ScopeRecord } from '#core/endpoint.ts';
 import { instantKey } from '#core/instant.ts';
-import { FIELD_ATTR_PREFIX } from './keys.ts';
+import { FIELD_ATTR_PREFIX, INDEX, indexKeys } from './keys.ts';
 
 export type Item = Record<string, unknown>;
 
@@ -17,6 +17,9 @@ function fieldsOf(item: Item): Record<string, FieldValue> {
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+const numOrNull = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+const list = (v: unknown): string[] | null =>
+  Array.isArray(v) ? v.map(String) : v instanceof Set ? [...v].map(String) : null;
 
 export function endpointFromItem(item: Item): EndpointRecord {
   return {
@@ -26,6 +29,12 @@ export function endpointFromItem(item: Item): EndpointRecord {
     hostname: str(item.hostname),
     osType: str(item.osType),
     endpointType: str(item.endpointType),
+    os: str(item.os),
+    osVersion: str(item.osVersion),
+    osBuildNumber: numOrNull(item.osBuildNumber),
+    installedSoftware: list(item.installedSoftware),
+    machineRoles: list(item.machineRoles),
+    available: typeof item.available === 'boolean' ? item.available : null,
     observedAt: String(item.observedAt),
     observedAtMs: num(item.observedAtMs),
     observedKey:
@@ -36,7 +45,16 @@ export function endpointFromItem(item: Item): EndpointRecord {
     grev: num(item.grev),
     ...(typeof item.groupsCompanyId === 'string' ? { groupsCompanyId: item.groupsCompanyId } : {}),
     ...(typeof item.mrev === 'number' ? { mrev: item.mrev } : {}),
+    ...dueOf(item),
+    ...(item.lastReportRead === true ? { lastReportRead: true } : {}),
   };
+}
+
+/** The due instant is the GSI5 sort key itself (ISO text), so the item holds it once. */
+function dueOf(item: Item): { dueMs?: number } {
+  const key = item[indexKeys(INDEX.due).sortKey];
+  const ms = typeof key === 'string' ? Date.parse(key) : Number.NaN;
+  return Number.isNaN(ms) ? {} : { dueMs: ms };
 }
 
 export function scopeFromItem(item: Item): ScopeRecord {

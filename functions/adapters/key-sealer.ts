@@ -13,6 +13,8 @@ export interface SealContext {
 export interface KeySealer {
   seal(plaintext: string, context: SealContext): Promise<string>;
   open(sealed: string, context: SealContext): Promise<string>;
+  /** Starts loading what `open` will need, so that it overlaps other work (a table read). */
+  prepare?(): void;
 }
 
 const aad = (c: SealContext) => Buffer.from(`${c.keyId}\u0000${c.companyId}`, 'utf8');
@@ -41,7 +43,8 @@ export function localSealer(key: Buffer): KeySealer {
 /**
  * KMS Encrypt / Decrypt with the key id and company as encryption context (audited in CloudTrail).
  * The KMS client is loaded on first use: most requests (bearer keys, admin reads) never need it, and
- * module init is on every cold start's path.
+ * module init is on every cold start's path. A key-signed request calls `prepare` before it reads the
+ * key, so the load overlaps that read.
  */
 export function kmsSealer(kmsKeyArn: string): KeySealer {
   const encryptionContext = (c: SealContext) => ({ keyId: c.keyId, companyId: c.companyId });
@@ -62,6 +65,10 @@ export function kmsSealer(kmsKeyArn: string): KeySealer {
     return sdk;
   };
   return {
+    prepare() {
+      // A failure here surfaces in seal or open, which load again.
+      load().catch(() => {});
+    },
     async seal(plaintext, context) {
       const { kms, mod } = await load();
       const out = await kms.send(

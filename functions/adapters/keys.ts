@@ -6,10 +6,13 @@ export const ITEM = {
   site: 'SITE',
   endpoint: 'ENDPOINT',
   group: 'GROUP',
+  field: 'FIELD',
   member: 'MEMBER',
   transition: 'TRANSITION',
   job: 'JOB',
   ingestKey: 'INGEST_KEY',
+  tallyMarker: 'TALLY_MARKER',
+  companyTally: 'COMPANY_TALLY',
 } as const;
 export type ItemType = (typeof ITEM)[keyof typeof ITEM];
 
@@ -30,6 +33,13 @@ export const FLEET_SHARDS = 16;
  */
 export const TRANSITION_SHARDS = 8;
 
+/**
+ * Number of partitions the per-company counters are spread over (by endpoint): a fan-out entering
+ * one company's endpoints into Failed updates four counter items, not one, so concurrent tally
+ * transactions rarely meet on an item (TransactionConflict). The summary reads all of them.
+ */
+export const TALLY_SHARDS = 4;
+
 /** Prefix of custom-field attributes: each field is a top-level attribute `F#<name>`. */
 export const FIELD_ATTR_PREFIX = 'F#';
 
@@ -37,12 +47,15 @@ export const FIELD_ATTR_PREFIX = 'F#';
  * GSI1 and GSI2 index items written once (transitions) and project ALL. GSI3 and
  * GSI4 index endpoints, which every report rewrites: they project keys only, so a report that does not
  * move the endpoint writes no index (1 write unit instead of 3); fan-out pages read the items by key.
+ * GSI5 is sparse and keys only: endpoints whose membership the clock alone can change, by the instant
+ * it can (written by the evaluator only, never by a report).
  */
 export const INDEX = {
   byParent: 'GSI1',
   byCollection: 'GSI2',
   endpointsByParent: 'GSI3',
   fleet: 'GSI4',
+  due: 'GSI5',
 } as const;
 
 /** The table's shape, shared by the CDK storage construct and the local table creator. */
@@ -54,6 +67,7 @@ export const TABLE_SCHEMA = {
     { name: INDEX.byCollection, partitionKey: 'GSI2PK', sortKey: 'GSI2SK', projection: 'ALL' },
     { name: INDEX.endpointsByParent, partitionKey: 'GSI3PK', sortKey: 'GSI3SK', projection: 'KEYS_ONLY' },
     { name: INDEX.fleet, partitionKey: 'GSI4PK', sortKey: 'GSI4SK', projection: 'KEYS_ONLY' },
+    { name: INDEX.due, partitionKey: 'GSI5PK', sortKey: 'GSI5SK', projection: 'KEYS_ONLY' },
   ],
   ttlAttribute: 'expiresAt',
   streamView: 'NEW_AND_OLD_IMAGES',
@@ -113,9 +127,20 @@ export const keys = {
   /** GSI4: the fleet, sharded. */
   endpointInFleet: (endpointId: string) => gsi(INDEX.fleet, `FLEET#${fleetShard(endpointId)}`, endpointId),
   fleetShard: (shard: number) => `FLEET#${shard}`,
+  /**
+   * GSI5: when the clock alone can next change the endpoint's membership, as ISO text to the
+   * millisecond (fixed length up to year 9999, so it orders as a string), over the fleet's shards.
+   */
+  endpointDue: (endpointId: string, dueMs: number) =>
+    gsi(INDEX.due, `DUE#${fleetShard(endpointId)}`, new Date(dueMs).toISOString()),
+  dueShard: (shard: number) => `DUE#${shard}`,
+  dueSortKey: (ms: number) => new Date(ms).toISOString(),
   /** Every group definition in one partition, so the evaluator lists them with a consistent Query. */
   group: (groupId: string) => ({ PK: 'GROUPS', SK: `GROUP#${groupId}` }),
   groupsPartition: 'GROUPS',
+  /** Custom field definitions in one partition: read whole, consistently, with the group list. */
+  field: (level: string, name: string) => ({ PK: 'FIELDS', SK: `FIELD#${level}#${name}` }),
+  fieldsPartition: 'FIELDS',
   /** The partition of a group's member items and (GSI1) its transitions. */
   groupPartition: (groupId: string) => `GROUP#${groupId}`,
   /** The company part is case-folded: `?companyId=` matches ignoring case, like every id comparison. */
@@ -151,6 +176,18 @@ export const keys = {
   }),
   companyKeysPartition: (companyId: string) => `COMPANY#${companyId}`,
   ingestKeysPrefix: 'KEY#',
+  /** What an endpoint is counted as in the per-company counters (beside the endpoint, own item). */
+  tallyMarker: (endpointId: string) => ({ PK: `ENDPOINT#${endpointId}`, SK: 'TALLY' }),
+  /** A company's counters, one item per shard; company case-folded like member keys. */
+  companyTally: (endpointId: string, companyId: string) => ({
+    PK: `TALLY#${hashShard(endpointId, TALLY_SHARDS)}`,
+    SK: `COMPANY#${companyId.toLowerCase()}`,
+  }),
+  tallyPartition: (shard: number) => `TALLY#${shard}`,
+  /** The hourly not-reporting census: per company, and its run marker (SK `RUN`). */
+  censusPartition: 'CENSUS',
+  census: (companyId: string) => ({ PK: 'CENSUS', SK: `COMPANY#${companyId.toLowerCase()}` }),
+  censusRun: { PK: 'CENSUS', SK: 'RUN' },
 } as const;
 
 /** Stable shard of an endpoint id (FNV-1a), so GSI4 spreads the fleet evenly. */

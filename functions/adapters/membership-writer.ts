@@ -17,7 +17,7 @@ import {
   StaleEndpointError,
   type Written,
 } from '#functions/evaluate/ports.ts';
-import { ITEM, keys, WRITER } from './keys.ts';
+import { INDEX, ITEM, indexKeys, keys, WRITER } from './keys.ts';
 
 /** DynamoDB allows 100 actions per transaction. */
 const MAX_TRANSACTION_ACTIONS = 100;
@@ -56,23 +56,48 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
     grev: number,
     requireRev: boolean,
     mrev?: number,
+    marks: Pick<ApplyInput, 'dueMs' | 'lastReportRead'> = {},
   ): TransactItem {
+    const set = ['#groups = :groups', 'grev = :next', 'writer = :writer', 'groupsCompanyId = :company'];
+    const remove: string[] = [];
+    const names: Record<string, string> = { '#groups': 'groups' };
+    const values: Record<string, unknown> = {
+      ':groups': { ...groups },
+      ':next': grev + 1,
+      ':grev': grev,
+      ...(requireRev ? { ':rev': e.rev } : {}),
+      ':writer': WRITER.evaluate,
+      ':company': e.companyId,
+    };
+    if (mrev !== undefined) {
+      set.push('mrev = :mrev');
+      values[':mrev'] = mrev;
+    }
+    // The due index entry (GSI5) is written only here, by the evaluator, and only when it changes.
+    if (marks.dueMs !== undefined) {
+      const { partitionKey, sortKey } = indexKeys(INDEX.due);
+      names['#duePk'] = partitionKey;
+      names['#dueSk'] = sortKey;
+      if (marks.dueMs === null) remove.push('#duePk', '#dueSk');
+      else {
+        const entry = keys.endpointDue(e.endpointId, marks.dueMs);
+        set.push('#duePk = :duePk', '#dueSk = :dueSk');
+        values[':duePk'] = entry[partitionKey];
+        values[':dueSk'] = entry[sortKey];
+      }
+    }
+    if (marks.lastReportRead === true) {
+      set.push('lastReportRead = :lrr');
+      values[':lrr'] = true;
+    } else if (marks.lastReportRead === false) remove.push('lastReportRead');
     return {
       Update: {
         TableName: tableName,
         Key: keys.endpoint(e.endpointId),
-        UpdateExpression: `SET #groups = :groups, grev = :next, writer = :writer, groupsCompanyId = :company${mrev === undefined ? '' : ', mrev = :mrev'}`,
+        UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
         ConditionExpression: requireRev ? 'rev = :rev AND grev = :grev' : 'grev = :grev',
-        ExpressionAttributeNames: { '#groups': 'groups' },
-        ExpressionAttributeValues: {
-          ':groups': { ...groups },
-          ':next': grev + 1,
-          ':grev': grev,
-          ...(requireRev ? { ':rev': e.rev } : {}),
-          ...(mrev === undefined ? {} : { ':mrev': mrev }),
-          ':writer': WRITER.evaluate,
-          ':company': e.companyId,
-        },
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
       },
     };
   }
@@ -103,7 +128,7 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
       if (c.event === 'entered') groups[c.groupId] = w.nowIso;
       else delete groups[c.groupId];
     }
-    const items: TransactItem[] = [endpointUpdate(e, groups, grev, w.requireRev, w.mrev)];
+    const items: TransactItem[] = [endpointUpdate(e, groups, grev, w.requireRev, w.mrev, w)];
     for (const id of dropped) {
       items.push({ Delete: { TableName: tableName, Key: keys.member(id, e.companyId, e.endpointId) } });
     }
@@ -157,7 +182,15 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
         grev += 1;
       }
       const mrev = w.mrev ?? w.endpoint.mrev;
-      return mrev === undefined ? { groups, grev } : { groups, grev, mrev };
+      const dueMs = w.dueMs === undefined ? w.endpoint.dueMs : (w.dueMs ?? undefined);
+      const lastReportRead = w.lastReportRead ?? w.endpoint.lastReportRead === true;
+      return {
+        groups,
+        grev,
+        ...(mrev === undefined ? {} : { mrev }),
+        ...(dueMs === undefined ? {} : { dueMs }),
+        ...(lastReportRead ? { lastReportRead } : {}),
+      };
     },
 
     /** Packs writes of different endpoints into transactions of at most 100 actions. */
@@ -224,15 +257,21 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
       await transact(items);
     },
 
-    async requestEvaluation(endpointId: string): Promise<void> {
+    async requestEvaluation(endpointId: string, lastReportRead: boolean): Promise<void> {
       try {
         await doc.send(
           new UpdateCommand({
             TableName: tableName,
             Key: keys.endpoint(endpointId),
-            UpdateExpression: 'SET grev = grev + :one, writer = :walk',
+            UpdateExpression: lastReportRead
+              ? 'SET grev = grev + :one, writer = :walk, lastReportRead = :lrr'
+              : 'SET grev = grev + :one, writer = :walk REMOVE lastReportRead',
             ConditionExpression: 'attribute_exists(PK)',
-            ExpressionAttributeValues: { ':one': 1, ':walk': WRITER.walk },
+            ExpressionAttributeValues: {
+              ':one': 1,
+              ':walk': WRITER.walk,
+              ...(lastReportRead ? { ':lrr': true } : {}),
+            },
           }),
         );
       } catch (e: unknown) {

@@ -53,4 +53,9 @@ export interface IngestKeys {
   find(keyId: string): Promise<IngestKeyCredential | undefined>;
   /** Records that the key was used (the implementation writes at most once per key per day). */
   used(keyId: string, nowMs: number): Promise<void>;
+  /**
+   * A signature check is coming: start loading what unsealing a key needs, so that it overlaps the
+   * key's look-up instead of following it (the KMS client, on an instance's first signed request).
+   */
+  prepareSigning?(): void;
 }

@@ -42,12 +42,6 @@ export function buildRuleset(
   }
 }
 
-/** Whether the clock alone can change a membership (day operators), or a criterion reads Last Report. */
-export function dependsOnClock(r: Ruleset): boolean {
-  const lastReport = r.catalogue.lastReportKey;
-  return r.groups.hasTimeBased || (lastReport !== undefined && r.groups.readKeys.has(lastReport));
-}
-
 /** Whether a report that moved only Last Report can change a membership. */
 export function readsLastReport(r: Ruleset): boolean {
   const lastReport = r.catalogue.lastReportKey;

@@ -1,5 +1,5 @@
 // The evaluate function's middy chain: stream batches record by record with partial batch responses
-// (Powertools BatchProcessor), and the minute tick for time-based groups.
+// (Powertools BatchProcessor), and the minute tick for time-based groups (endpoints due, GSI5).
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -7,10 +7,12 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { TallyStore } from '#adapters/tally-store.ts';
 import { retryTransient } from '#adapters/transient.ts';
 import { limiter } from './context.ts';
 import type { Evaluator } from './evaluate.ts';
 import { toChangeRecords } from './records.ts';
+import { tallyRecord } from './tally-records.ts';
 
 export interface TickEvent {
   readonly source: 'keywatch.tick';
@@ -22,7 +24,13 @@ function isTick(event: unknown): event is TickEvent {
   );
 }
 
-export function createEvaluateHandler(deps: { evaluator: Evaluator; logger: Logger; metrics?: Metrics }) {
+export function createEvaluateHandler(deps: {
+  evaluator: Evaluator;
+  logger: Logger;
+  metrics?: Metrics;
+  /** The status page's per-company counters, kept from the same records (and censused on the tick). */
+  tally?: TallyStore;
+}) {
   const handler = middy(async (event: DynamoDBStreamEvent | TickEvent, context: Context) => {
     // Every invocation reports at least this, so no invocation logs "no metrics to publish".
     deps.metrics?.addMetric(
@@ -32,7 +40,8 @@ export function createEvaluateHandler(deps: { evaluator: Evaluator; logger: Logg
     );
     if (isTick(event)) {
       const started = await deps.evaluator.tick();
-      deps.logger.info('tick', { fleetJob: started });
+      const census = await deps.tally?.censusIfDue(Date.now());
+      deps.logger.info('tick', { dueJob: started, census });
       return { batchItemFailures: [] } satisfies DynamoDBBatchResponse;
     }
     const changes = toChangeRecords(event.Records);
@@ -55,7 +64,10 @@ export function createEvaluateHandler(deps: { evaluator: Evaluator; logger: Logg
         const change = byEventId.get(record.eventID);
         if (change === undefined) return;
         try {
-          await slot(() => retryTransient(() => deps.evaluator.handle(change, batch)));
+          await slot(async () => {
+            await retryTransient(() => deps.evaluator.handle(change, batch));
+            if (deps.tally !== undefined) await tallyRecord(deps.tally, record);
+          });
         } catch (e: unknown) {
           failedItems.add(item);
           deps.logger.error('record failed', { eventID: record.eventID, error: e as Error });

@@ -1,9 +1,10 @@
 // Optimistic evaluation of endpoints: evaluate from what was read, write guarded by the endpoint's
 // revisions, and on a lost race read again and evaluate afresh, a bounded number of times.
 import { evaluate } from '#core/criteria/index.ts';
+import { nextDueMs } from '#core/due.ts';
 import { type EndpointRecord, type ScopeRecord, type ScopeRef, scopeKey } from '#core/endpoint.ts';
 import { buildTransition, diffMembership, factsFor } from '#core/membership.ts';
-import type { Ruleset } from '#core/ruleset.ts';
+import { type Ruleset, readsLastReport } from '#core/ruleset.ts';
 import { type EvaluatorContext, mapLimit } from './context.ts';
 import {
   type ApplyInput,
@@ -34,6 +35,31 @@ export interface EndpointEvaluationDeps {
 export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEvaluationDeps) {
   const historyExpiry = () => Math.floor(ctx.nowMs() / 1000) + ctx.config.historyDays * 86_400;
 
+  /**
+   * What to store of the due instant and the Last Report stamp beside a membership. When the endpoint
+   * is written anyway (`exact`), the due instant just evaluated. Otherwise only what must change: a
+   * due instant earlier than the stored one, or where none is stored, or in place of one that has
+   * passed (the tick's re-check). A stored due instant earlier than needed, or no longer needed, is
+   * left: the tick re-checks it once for nothing and then writes the exact one. So a report that only
+   * moves Last Report later (a `Not reporting` group) writes nothing.
+   */
+  function marksFor(
+    e: EndpointRecord,
+    next: number | undefined,
+    lastReportRead: boolean,
+    nowMs: number,
+    exact: boolean,
+  ): Pick<ApplyInput, 'dueMs' | 'lastReportRead'> {
+    const known = e.dueMs;
+    const moveDue =
+      next !== known &&
+      (exact || known === undefined || known <= nowMs || (next !== undefined && next < known));
+    return {
+      ...(moveDue ? { dueMs: next ?? null } : {}),
+      ...((e.lastReportRead === true) !== lastReportRead ? { lastReportRead } : {}),
+    };
+  }
+
   /** What one evaluation decided for an endpoint: the write `apply` makes (possibly no change). */
   function plan(
     e: EndpointRecord,
@@ -41,6 +67,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     rules: Ruleset,
     requireRev = true,
     evaluatedRev?: number,
+    touch = false,
   ): ApplyInput {
     const site = scopes.get(scopeKey({ companyId: e.companyId, siteId: e.siteId }));
     const company = scopes.get(scopeKey({ companyId: e.companyId }));
@@ -49,10 +76,12 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     const nowMs = ctx.nowMs();
     const { changes, dropped } = diffMembership(e.groups, evaluate(rules.groups, facts, nowMs), rules.groups);
     const occurredAt = new Date(nowMs).toISOString();
+    const exact = touch || changes.length > 0 || dropped.length > 0;
     return {
       endpoint: e,
       changes,
       dropped,
+      ...marksFor(e, nextDueMs(rules.groups, facts, nowMs), readsLastReport(rules), nowMs, exact),
       nowIso: occurredAt,
       historyExpiresAt: historyExpiry(),
       requireRev,
@@ -75,7 +104,9 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
   const needsRehome = (e: EndpointRecord) =>
     (e.groupsCompanyId ?? e.companyId) !== e.companyId && Object.keys(e.groups).length > 0;
 
-  const isNoop = (w: ApplyInput) => w.changes.length === 0 && w.dropped.length === 0;
+  const changesMembership = (w: ApplyInput) => w.changes.length > 0 || w.dropped.length > 0;
+  const isNoop = (w: ApplyInput) =>
+    !changesMembership(w) && w.dueMs === undefined && w.lastReportRead === undefined;
 
   /**
    * Whether every group these writes enter is still defined. An instance's definitions may be up to
@@ -110,8 +141,8 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
    * (`writer` walk) whose record follows them on the endpoint's shard. Evaluating what is stored
    * instead would pass over those reports, and the states they held would record no transitions.
    */
-  async function requestEvaluation(e: EndpointRecord): Promise<void> {
-    await deps.writer.requestEvaluation(e.endpointId);
+  async function requestEvaluation(e: EndpointRecord, rules: Ruleset): Promise<void> {
+    await deps.writer.requestEvaluation(e.endpointId, readsLastReport(rules));
     ctx.count('EvaluationsRequested');
   }
 
@@ -209,17 +240,20 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     return evaluateRecord(previousOf(membership), scopes, rules, written);
   }
 
+  /** The data of one record with the membership state (and its due instant and stamp) of another. */
   const withMembership = (
     data: EndpointRecord,
-    m: Pick<EndpointRecord, 'groups' | 'grev' | 'mrev' | 'groupsCompanyId'>,
+    m: Pick<EndpointRecord, 'groups' | 'grev' | 'mrev' | 'groupsCompanyId' | 'dueMs' | 'lastReportRead'>,
   ): EndpointRecord => {
-    const { mrev: _m, groupsCompanyId: _g, ...rest } = data;
+    const { mrev: _m, groupsCompanyId: _g, dueMs: _d, lastReportRead: _l, ...rest } = data;
     return {
       ...rest,
       groups: m.groups,
       grev: m.grev,
       ...(m.mrev === undefined ? {} : { mrev: m.mrev }),
       ...(m.groupsCompanyId === undefined ? {} : { groupsCompanyId: m.groupsCompanyId }),
+      ...(m.dueMs === undefined ? {} : { dueMs: m.dueMs }),
+      ...(m.lastReportRead === true ? { lastReportRead: true } : {}),
     };
   };
 
@@ -265,7 +299,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
       const e: EndpointRecord = endpoint;
       try {
         if (record === undefined && !settled(e)) {
-          await requestEvaluation(e);
+          await requestEvaluation(e, rules);
           return 0;
         }
         if (needsRehome(e)) {
@@ -275,7 +309,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
         }
         // A record's evaluation may use a report older than what is stored (guarded by the membership
         // revision alone); a walk's must use the newest (guarded by the data revision too).
-        const write = plan(e, scopes, rules, record === undefined, e.rev);
+        const write = plan(e, scopes, rules, record === undefined, e.rev, opts.touch === true);
         if (isNoop(write)) {
           if (!current) {
             // The image's membership may be older than what was written since: read it.
@@ -316,7 +350,8 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
    * transaction (they share their company and site checks), which is what makes a 10,000-endpoint
    * company change fast; a transaction that loses a race falls back to one endpoint at a time.
    * Endpoints not `settled` are handed to the stream: all of them on a walk that must touch every
-   * endpoint, those whose stored report would change membership on the minute tick.
+   * endpoint, those whose stored report would change membership on the minute tick (which writes the
+   * due instant of the others directly: no transition is recorded past a waiting report).
    */
   async function evaluatePage(
     endpoints: readonly EndpointRecord[],
@@ -336,9 +371,12 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
       for (const e of endpoints) {
         if (needsRehome(e)) single.push(e);
         else {
-          const write = plan(e, scopes, rules, true, e.rev);
+          const write = plan(e, scopes, rules, true, e.rev, touch);
           if (!settled(e)) {
-            if (touch || !isNoop(write)) deferred.push(e);
+            if (touch || changesMembership(write)) deferred.push(e);
+            // Only the due instant or the stamp: written, guarded by the data revision evaluated, but
+            // without `mrev`, so the reports that may still wait in the stream are evaluated as ever.
+            else if (!isNoop(write)) writes.push(withoutMrev(write));
           } else if (!isNoop(write)) writes.push(write);
           else if (touch) writes.push(withoutMrev(write));
         }
@@ -348,7 +386,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
       rules = await deps.rules.get(true);
     }
     let changed = 0;
-    await mapLimit(deferred, ctx.config.concurrency, requestEvaluation);
+    await mapLimit(deferred, ctx.config.concurrency, (e) => requestEvaluation(e, rules));
     await mapLimit(deps.writer.packTogether(writes), ctx.config.concurrency, async (batch) => {
       try {
         await deps.writer.applyTogether(batch);

@@ -3,13 +3,14 @@
 // - company / site changes and group definition changes: re-evaluation jobs walked page by page
 //   through the stream (job-runner.ts);
 // - group deletion: a purge job removing its memberships without transitions;
-// - the minute tick: a fleet job when some group has time-based criteria.
+// - the minute tick: a job over the endpoints whose due instant has passed (the due index), when some
+//   group has time-based criteria.
 // This module only dispatches; the rules live in endpoint-evaluation.ts and the job runners.
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Catalogue } from '#core/catalogue.ts';
+import { fieldKey, type Level } from '#core/catalogue.ts';
 import type { EndpointRecord, ScopeRecord, ScopeRef } from '#core/endpoint.ts';
 import { changedEndpointFacts, endpointChangeMatters, scopeChangeMatters } from '#core/membership.ts';
-import { dependsOnClock, readsLastReport } from '#core/ruleset.ts';
+import { type Ruleset, readsLastReport } from '#core/ruleset.ts';
 import {
   DEFAULT_EVALUATOR_CONFIG,
   type EvaluatorConfig,
@@ -26,8 +27,7 @@ import { createRulesetCache } from './ruleset-cache.ts';
 export { DEFAULT_EVALUATOR_CONFIG, type EvaluatorConfig, type EvaluatorMetric };
 
 export interface EvaluatorDeps {
-  /** The catalogue stored groups are compiled against. */
-  readonly catalogue: Catalogue;
+  /** Group and field definitions (the stored catalogue groups are compiled against), and group reads. */
   readonly groups: GroupReads;
   readonly endpoints: EndpointReads;
   readonly fleet: FleetPager;
@@ -58,6 +58,7 @@ export type Change =
       readonly after: ScopeRecord | undefined;
     }
   | { readonly kind: 'group'; readonly groupId: string; readonly removed: boolean; readonly changed: boolean }
+  | { readonly kind: 'field'; readonly level: Level; readonly name: string; readonly changed: boolean }
   | { readonly kind: 'job'; readonly job: JobItem }
   | { readonly kind: 'ignore' };
 
@@ -75,6 +76,13 @@ export interface PreparedBatch {
 
 type EndpointChangeRecord = ChangeRecord & { change: Extract<Change, { kind: 'endpoint' }> };
 
+/**
+ * The endpoint's Last Report stamp disagrees with the group set: evaluated once to rewrite it (after
+ * the last group reading Last Report went, its reports would otherwise each reload the group list).
+ */
+const stampIsStale = (ruleset: Ruleset, e: EndpointRecord) =>
+  (e.lastReportRead === true) !== readsLastReport(ruleset);
+
 export function createEvaluator(deps: EvaluatorDeps) {
   const config = { ...DEFAULT_EVALUATOR_CONFIG, ...deps.config };
   const ctx: EvaluatorContext = {
@@ -84,7 +92,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     logger: deps.logger,
     count: deps.count ?? (() => undefined),
   };
-  const rules = createRulesetCache(ctx, { groups: deps.groups, catalogue: deps.catalogue });
+  const rules = createRulesetCache(ctx, { groups: deps.groups });
   const evaluation = createEndpointEvaluation(ctx, {
     rules,
     reads: deps.endpoints,
@@ -102,12 +110,14 @@ export function createEvaluator(deps: EvaluatorDeps) {
   });
 
   /**
-   * A routine re-report moves only Last Report. When no group reads it (per the definitions this
-   * instance holds, however old: a group reading Last Report is re-evaluated by the minute tick
-   * anyway) it is decided without the group list, so it never costs a table request.
+   * A routine re-report moves only Last Report. When no group reads it, it is decided without the
+   * group list, so it never costs a table request. The definitions this instance holds may be old
+   * (routine reports alone never reload them); the endpoint's `lastReportRead` stamp, written by every
+   * fleet walk after a group change and by the evaluations since, says when a group reading Last
+   * Report exists that they may not know of: such a report takes the usual path.
    */
   function isRoutine(r: EndpointChangeRecord): boolean {
-    if (r.change.walk === true) return false;
+    if (r.change.walk === true || r.change.after.lastReportRead === true) return false;
     const held = rules.peek();
     if (held === undefined || readsLastReport(held)) return false;
     const changed = changedEndpointFacts(held.catalogue, r.change.before, r.change.after);
@@ -134,7 +144,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const relevant = pending.filter(
         (r) =>
           ruleset !== undefined &&
-          (r.change.walk === true || endpointChangeMatters(ruleset, r.change.before, r.change.after)),
+          (r.change.walk === true ||
+            endpointChangeMatters(ruleset, r.change.before, r.change.after) ||
+            stampIsStale(ruleset, r.change.after)),
       );
       ctx.count('IrrelevantChanges', endpointChanges.length - relevant.length);
       const scopes = await evaluation.loadScopes(relevant.map((r) => r.change.after));
@@ -194,6 +206,24 @@ export function createEvaluator(deps: EvaluatorDeps) {
           );
           return;
         }
+        case 'field': {
+          rules.invalidate();
+          if (!change.changed) return;
+          // A field no group reads changes no membership: adding or editing it costs nothing. One
+          // that groups read (its type, options or default changed) re-evaluates the fleet like a
+          // group change, with the same delay for instances holding the old catalogue.
+          const { groups } = await rules.get(true);
+          if (!groups.readKeys.has(fieldKey(change.level, change.name))) return;
+          await jobs.start({
+            jobId: `fleet-${record.id}`,
+            kind: 'evaluate',
+            scope: { kind: 'fleet' },
+            touch: true,
+            notBefore: ctx.nowMs() + config.fleetDelayMs,
+            reason: `field ${change.level}:${change.name} changed`,
+          });
+          return;
+        }
         case 'job':
           await jobs.run(change.job);
           return;
@@ -202,17 +232,22 @@ export function createEvaluator(deps: EvaluatorDeps) {
       }
     },
 
-    /** The minute tick: re-evaluates the fleet when the clock alone can change a membership. */
+    /**
+     * The minute tick: re-evaluates the endpoints whose due instant has passed, when some group has
+     * time-based criteria. Each evaluation writes the endpoint's next due instant (or removes it), so
+     * an endpoint leaves the index once handled; one a tick did not reach stays due for the next.
+     * With nothing due it costs one small index query per shard and nothing else. Without time-based
+     * groups, due entries left behind are never read.
+     */
     async tick(): Promise<boolean> {
-      // Time-based criteria change with the clock; any criterion on Last Report is re-checked here
-      // too, since routine re-reports that only move Last Report skip evaluation (see prepare).
-      if (!dependsOnClock(await rules.get())) return false;
-      const minute = Math.floor(ctx.nowMs() / 60_000);
+      if (!(await rules.get()).groups.hasTimeBased) return false;
+      const nowMs = ctx.nowMs();
+      if (!(await deps.fleet.anyDue(nowMs))) return false;
       await jobs.start({
-        jobId: `tick-${minute}`,
+        jobId: `tick-${Math.floor(nowMs / 60_000)}`,
         kind: 'evaluate',
-        scope: { kind: 'fleet' },
-        reason: 'time-based groups',
+        scope: { kind: 'due', untilMs: nowMs },
+        reason: 'time-based groups: endpoints due',
       });
       return true;
     },

@@ -8,7 +8,7 @@ import { createGroupStore } from '#adapters/group-store.ts';
 import { createJobStore } from '#adapters/job-store.ts';
 import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createRepository } from '#adapters/repository.ts';
-import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
+import { createTallyStore } from '#adapters/tally-store.ts';
 import { createEvaluateHandler } from './app.ts';
 import { createEvaluator } from './evaluate.ts';
 
@@ -20,8 +20,8 @@ const metrics = new Metrics({ serviceName: 'keywatch-evaluate' });
 export const handler = createEvaluateHandler({
   logger,
   metrics,
+  tally: createTallyStore(doc, tableName),
   evaluator: createEvaluator({
-    catalogue: SHIPPED_CATALOGUE,
     groups: createGroupStore(doc, tableName),
     endpoints: createRepository(doc, tableName),
     fleet: createFleetPager(doc, tableName),

@@ -1,15 +1,20 @@
 // What the evaluator needs from storage, as it sees it. The DynamoDB adapters implement these
 // (functions/adapters: group-store, repository, fleet-pager, membership-writer, job-store); tests give
 // the evaluator the same adapters against DynamoDB Local.
+import type { FieldDefinition } from '#core/catalogue.ts';
 import type { GroupDefinition } from '#core/criteria/types.ts';
 import type { EndpointRecord, ScopeRecord, ScopeRef } from '#core/endpoint.ts';
 import type { MembershipChange } from '#core/membership.ts';
 import type { Transition } from '#core/transition.ts';
 
-/** A company (or one of its sites), or the whole fleet. */
+/**
+ * A company (or one of its sites), the whole fleet, or the endpoints due for re-evaluation by the
+ * clock (due instant at or before `untilMs`, the minute tick).
+ */
 export type Scope =
   | { readonly kind: 'company'; readonly companyId: string; readonly siteId?: string }
-  | { readonly kind: 'fleet' };
+  | { readonly kind: 'fleet' }
+  | { readonly kind: 'due'; readonly untilMs: number };
 
 /** Where a paged walk stands: a fleet walk also carries its shard. */
 export interface PageCursor {
@@ -59,6 +64,10 @@ export interface ApplyInput {
   readonly requireRev: boolean;
   /** The data revision this membership was evaluated from, stored as `mrev`; unset keeps it. */
   readonly mrev?: number;
+  /** The due instant to store (endpoint `dueMs`): a number sets it, null removes it, unset keeps it. */
+  readonly dueMs?: number | null;
+  /** The endpoint's `lastReportRead` stamp to store; unset keeps it. */
+  readonly lastReportRead?: boolean;
 }
 
 /** An endpoint's membership after a write. */
@@ -66,6 +75,8 @@ export interface Written {
   readonly groups: Readonly<Record<string, string>>;
   readonly grev: number;
   readonly mrev?: number;
+  readonly dueMs?: number;
+  readonly lastReportRead?: boolean;
 }
 
 /** The endpoint (or its membership) changed since it was read: read again and evaluate afresh. */
@@ -73,9 +84,10 @@ export class StaleEndpointError extends Error {
   override readonly name = 'StaleEndpointError';
 }
 
-/** Every group definition with the group set's revision, read together (consistently). */
+/** Every group and custom field definition with the set's revision, read together (consistently). */
 export interface GroupSetSnapshot {
   readonly groups: readonly { readonly definition: GroupDefinition }[];
+  readonly fields: readonly { readonly definition: FieldDefinition }[];
   readonly rev: number;
 }
 
@@ -107,6 +119,8 @@ export interface FleetPager {
     limit: number,
     consistent: boolean,
   ): Promise<Page<EndpointRecord>>;
+  /** Whether any endpoint is due at or before `untilMs` (one small index read per shard). */
+  anyDue(untilMs: number): Promise<boolean>;
 }
 
 export interface MembershipWriter {
@@ -123,9 +137,10 @@ export interface MembershipWriter {
   rehome(e: EndpointRecord, requireRev: boolean): Promise<void>;
   /**
    * Bumps the membership revision with a write the stream delivers for evaluation after the
-   * endpoint's earlier records (writer `walk`); nothing for an endpoint that no longer exists.
+   * endpoint's earlier records (writer `walk`), stamping `lastReportRead` as the walk's group set
+   * has it; nothing for an endpoint that no longer exists.
    */
-  requestEvaluation(endpointId: string): Promise<void>;
+  requestEvaluation(endpointId: string, lastReportRead: boolean): Promise<void>;
   /** Removes a deleted group from one endpoint, without a transition. */
   purgeMember(groupId: string, companyId: string, endpointId: string): Promise<void>;
 }

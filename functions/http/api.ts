@@ -6,7 +6,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import type { IngestKeys } from '#core/ingest-key.ts';
-import { authenticate } from './middleware/authenticate.ts';
+import { authenticate, type SessionCheck } from './middleware/authenticate.ts';
 import { authorize } from './middleware/authorize.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { domainErrors } from './middleware/domain-errors.ts';
@@ -32,6 +32,7 @@ export interface ApiRequest {
 export interface ApiResult {
   readonly status: number;
   readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export type RouteHandler = (req: ApiRequest) => Promise<ApiResult>;
@@ -45,6 +46,8 @@ export interface ApiDeps {
   readonly nowMs?: () => number;
   /** True behind API Gateway HTTP API, which decodes `rawPath` before the function sees it. */
   readonly pathArrivesDecoded?: boolean;
+  /** Session cookies of the status page (admin only). */
+  readonly sessions?: SessionCheck;
 }
 
 export function createApiHandler(deps: ApiDeps) {
@@ -63,7 +66,7 @@ export function createApiHandler(deps: ApiDeps) {
     });
     return {
       statusCode: result.status,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...result.headers },
       body: JSON.stringify(result.body),
     };
   };
@@ -80,6 +83,7 @@ export function createApiHandler(deps: ApiDeps) {
         logger: deps.logger,
         nowMs,
         pathArrivesDecoded,
+        ...(deps.sessions !== undefined ? { sessions: deps.sessions } : {}),
       }),
     )
     .use(authorize({ pathArrivesDecoded }))

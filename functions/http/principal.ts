@@ -5,6 +5,8 @@ import type { Owner } from '#core/endpoint.ts';
 
 export type Principal =
   | { readonly kind: 'admin' }
+  /** The status page's session cookie: read routes only; `csrf` when the request proved it too. */
+  | { readonly kind: 'session'; readonly csrf: boolean }
   | {
       readonly kind: 'ingest';
       readonly keyId: string;
@@ -14,7 +16,7 @@ export type Principal =
 
 /** The company (and site) an ingest key confines writes to; undefined for admin. */
 export function ownerOf(principal: Principal): Owner | undefined {
-  if (principal.kind === 'admin') return undefined;
+  if (principal.kind !== 'ingest') return undefined;
   return principal.siteId === undefined
     ? { companyId: principal.companyId }
     : { companyId: principal.companyId, siteId: principal.siteId };

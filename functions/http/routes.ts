@@ -16,6 +16,8 @@ export interface RouteSpec {
   readonly access: Access;
   /** Parameters that take only these values: any other is no route (404, before the body is read). */
   readonly only?: Readonly<Record<string, readonly string[]>>;
+  /** `end`: a session cookie (with its CSRF token) may call this write route, to sign out. */
+  readonly session?: 'end';
 }
 
 /** The RMM webhook shapes `POST /v1/webhooks/{integration}` maps (functions/ingest/webhooks.ts). */
@@ -35,7 +37,17 @@ export type RouteName =
   | 'putGroup'
   | 'deleteGroup'
   | 'listMembers'
-  | 'listTransitions';
+  | 'listTransitions'
+  | 'listCompanies'
+  | 'listCompanyEndpoints'
+  | 'createSession'
+  | 'endSession'
+  | 'listFields'
+  | 'putField'
+  | 'deleteField'
+  | 'postImport'
+  | 'lintGroup'
+  | 'previewGroup';
 
 export const ROUTES: readonly RouteSpec[] = [
   { name: 'postStatus', method: 'POST', path: '/v1/endpoints/status', fn: 'ingest', access: 'ingest' },
@@ -77,6 +89,30 @@ export const ROUTES: readonly RouteSpec[] = [
     access: 'admin',
   },
   { name: 'listTransitions', method: 'GET', path: '/v1/transitions', fn: 'admin', access: 'admin' },
+  // The status page (functions/admin/status-page.ts).
+  { name: 'listCompanies', method: 'GET', path: '/v1/companies', fn: 'admin', access: 'admin' },
+  {
+    name: 'listCompanyEndpoints',
+    method: 'GET',
+    path: '/v1/companies/{companyId}/endpoints',
+    fn: 'admin',
+    access: 'admin',
+  },
+  { name: 'createSession', method: 'POST', path: '/v1/session', fn: 'admin', access: 'admin' },
+  { name: 'endSession', method: 'DELETE', path: '/v1/session', fn: 'admin', access: 'admin', session: 'end' },
+  // The field catalogue (functions/admin/fields.ts).
+  ...(['listFields', 'putField', 'deleteField'] as const).map(
+    (name): RouteSpec => ({
+      name,
+      method: name === 'listFields' ? 'GET' : name === 'putField' ? 'PUT' : 'DELETE',
+      path: name === 'listFields' ? '/v1/fields' : '/v1/fields/{level}/{name}',
+      fn: 'admin',
+      access: 'admin',
+    }),
+  ),
+  { name: 'postImport', method: 'POST', path: '/v1/import', fn: 'admin', access: 'admin' },
+  { name: 'lintGroup', method: 'POST', path: '/v1/groups/{groupId}/lint', fn: 'admin', access: 'admin' },
+  { name: 'previewGroup', method: 'POST', path: '/v1/groups/preview', fn: 'admin', access: 'admin' },
 ];
 
 export type RouteMatch =

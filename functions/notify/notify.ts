@@ -145,6 +145,7 @@ export function createNotifyHandler(deps: NotifyDependencies) {
   };
 
   const handler: NotifyHandler = async (event, context) => {
+    deps.publisher.prepare?.();
     // Lets Powertools expire an in-progress record when this invocation times out mid-publish.
     idempotency.registerLambdaContext(context);
     // Every invocation reports at least this, so none logs "no metrics to publish".

@@ -4,8 +4,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { AwsCustomResource } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TABLE_SCHEMA } from '#adapters/keys.ts';
+import { INDEX, TABLE_SCHEMA } from '#adapters/keys.ts';
 import { SHIPPED_GROUP_IDS } from '#core/group-pack.ts';
+import { SHIPPED_FIELDS } from '#core/shipped-catalogue.ts';
 import { DENIES_INSECURE_TRANSPORT, functionsOf, idIn, type Synthesized, synth } from './synth.ts';
 
 let s: Synthesized;
@@ -75,6 +76,25 @@ describe('storage', () => {
     });
   });
 
+  it('indexes endpoints by due instant in a sparse keys-only GSI5, so a report writes no index entry', () => {
+    const [table] = Object.values(s.template.findResources('AWS::DynamoDB::Table'));
+    const indexes = table?.Properties?.GlobalSecondaryIndexes as { IndexName: string }[];
+    expect(indexes.find((i) => i.IndexName === INDEX.due)).toEqual({
+      IndexName: 'GSI5',
+      KeySchema: [
+        { AttributeName: 'GSI5PK', KeyType: 'HASH' },
+        { AttributeName: 'GSI5SK', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'KEYS_ONLY' },
+    });
+    expect(table?.Properties?.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'GSI5PK', AttributeType: 'S' },
+        { AttributeName: 'GSI5SK', AttributeType: 'S' },
+      ]),
+    );
+  });
+
   it('retains the table when the stack is deleted', () => {
     s.template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
@@ -91,6 +111,18 @@ describe('storage', () => {
       expect(call).toContain('attribute_not_exists(PK)');
       expect(call).toContain('ConditionalCheckFailedException');
       expect(call).toContain('\\"PK\\":{\\"S\\":\\"GROUPS\\"}');
+    }
+  });
+
+  it('seeds each shipped custom field only where it is absent', () => {
+    const calls = Object.values(s.template.findResources('Custom::AWS')).map((r) =>
+      JSON.stringify(r.Properties?.Create),
+    );
+    for (const field of SHIPPED_FIELDS) {
+      const call = calls.find((c) => c.includes(`FIELD#${field.level}#${field.name}`));
+      expect(call, `${field.level}:${field.name}`).toBeDefined();
+      expect(call).toContain('attribute_not_exists(PK)');
+      expect(call).toContain('\\"PK\\":{\\"S\\":\\"FIELDS\\"}');
     }
   });
 

@@ -50,7 +50,7 @@ beforeEach(() => {
   const logger = new Logger({ serviceName: 'notify', logLevel: 'SILENT' });
   metrics = new Metrics({ namespace: 'keywatch-test', serviceName: 'notify', logger });
   handler = createNotifyHandler({
-    publisher: snsPublisher(sns),
+    publisher: snsPublisher(() => sns),
     topicArn: TOPIC_ARN,
     table,
     logger,

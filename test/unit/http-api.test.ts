@@ -67,3 +67,68 @@ describe('signed request target where the path arrives as sent', () => {
     expect((await call(false, '/v1/endpoints/caf%C3%A9', '/v1/endpoints/café')).status).toBe(401);
   });
 });
+
+describe('ingest-key look-up on a cold instance', () => {
+  /** Records what authentication asks of the ingest keys, and in which order. */
+  function recordingKeys() {
+    const calls: string[] = [];
+    return {
+      calls,
+      keys: {
+        prepareSigning: () => calls.push('prepareSigning'),
+        find: async (keyId: string) => {
+          calls.push(`find ${keyId}`);
+          return undefined;
+        },
+        used: async () => {},
+      },
+    };
+  }
+
+  function statusEvent(headers: Record<string, string>): APIGatewayProxyEventV2 {
+    return {
+      version: '2.0',
+      routeKey: '$default',
+      rawPath: '/v1/endpoints/status',
+      rawQueryString: '',
+      headers: { 'content-type': 'application/json', ...headers },
+      requestContext: {
+        http: { method: 'POST', path: '/v1/endpoints/status' },
+      } as APIGatewayProxyEventV2['requestContext'],
+      body: '{"updates":[]}',
+      isBase64Encoded: false,
+    };
+  }
+
+  const keyId = '0123456789abcdef';
+
+  it('asks a signed request to prepare unsealing before it reads the key, so the two overlap', async () => {
+    const { calls, keys } = recordingKeys();
+    const handler = createApiHandler({ secrets: async () => [SECRET], ingestKeys: keys, logger, routes: {} });
+    const ts = String(Math.floor(Date.now() / 1000));
+
+    const res = (await handler(
+      statusEvent({
+        'x-keywatch-key-id': keyId,
+        'x-keywatch-timestamp': ts,
+        'x-keywatch-signature': sign('kwk_whatever', ts, 'POST', '/v1/endpoints/status', '{"updates":[]}'),
+      }),
+      lambdaContext('test'),
+    )) as APIGatewayProxyStructuredResultV2;
+
+    expect(res.statusCode).toBe(401);
+    expect(calls).toEqual(['prepareSigning', `find ${keyId}`]);
+  });
+
+  it('prepares nothing for a bearer key, which needs no unsealing', async () => {
+    const { calls, keys } = recordingKeys();
+    const handler = createApiHandler({ secrets: async () => [SECRET], ingestKeys: keys, logger, routes: {} });
+
+    await handler(
+      statusEvent({ authorization: `Bearer kwk_${keyId}_${'a'.repeat(43)}` }),
+      lambdaContext('test'),
+    );
+
+    expect(calls).toEqual([`find ${keyId}`]);
+  });
+});

@@ -44,4 +44,18 @@ describe('kmsSealer', () => {
     await expect(sealer.open('c2VhbGVk', context)).rejects.toThrow('ThrottlingException');
     expect(await sealer.open('c2VhbGVk', context)).toBe('k');
   });
+
+  it('prepares without calling KMS, and opens with the client that preparing created', async () => {
+    kms.on(DecryptCommand).resolves({ Plaintext: Buffer.from('kwk_secret') });
+    const sealer = kmsSealer(ARN);
+
+    sealer.prepare?.();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const sentBeforeOpen = kms.calls().length;
+    const opened = await sealer.open('c2VhbGVk', { keyId: '0123456789abcdef', companyId: 'acme' });
+
+    expect(sentBeforeOpen).toBe(0);
+    expect(opened).toBe('kwk_secret');
+    expect(kms.commandCalls(DecryptCommand)).toHaveLength(1);
+  });
 });

@@ -3,7 +3,7 @@ import { defineCatalogue } from '#core/catalogue.ts';
 import { parseGroupDefinition } from '#core/criteria/index.ts';
 import { shippedGroupDefinitions } from '#core/group-pack.ts';
 import { buildTransition, changedEndpointFacts, factsFor } from '#core/membership.ts';
-import { buildRuleset, dependsOnClock, RulesetError } from '#core/ruleset.ts';
+import { buildRuleset, RulesetError, readsLastReport } from '#core/ruleset.ts';
 import { FIELD, SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 
@@ -52,14 +52,18 @@ describe('buildRuleset', () => {
     expect(message).toMatch(/^Group set revision 3 cannot be loaded: groups\.bitlocker-key-backup-failed/);
   });
 
-  it('tells whether the clock alone can change a membership', () => {
-    expect(dependsOnClock(buildRuleset(SHIPPED_CATALOGUE, shippedGroupDefinitions(), 1))).toBe(false);
+  it('tells whether the clock alone can change a membership, and whether Last Report is read', () => {
+    const shipped = buildRuleset(SHIPPED_CATALOGUE, shippedGroupDefinitions(), 1);
+    expect(shipped.groups.hasTimeBased).toBe(false);
+    expect(readsLastReport(shipped)).toBe(false);
     const silent = parseGroupDefinition(
       'silent',
       { name: 'Silent', criteria: { field: FIELD.lastReport, operator: 'Older than days', values: ['1'] } },
       SHIPPED_CATALOGUE,
     );
-    expect(dependsOnClock(buildRuleset(SHIPPED_CATALOGUE, [silent], 1))).toBe(true);
+    const withSilent = buildRuleset(SHIPPED_CATALOGUE, [silent], 1);
+    expect(withSilent.groups.hasTimeBased).toBe(true);
+    expect(readsLastReport(withSilent)).toBe(true);
   });
 });
 

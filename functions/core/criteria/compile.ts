@@ -15,6 +15,7 @@ import {
 import { findCycles, type GroupPlan, mapLeaves, type Reference, topologicalOrder } from './group-graph.ts';
 import { criteriaOf } from './parse.ts';
 import {
+  type ClockLeaf,
   type CompiledGroup,
   type CompiledGroupSet,
   type CriteriaNode,
@@ -22,6 +23,7 @@ import {
   GROUP_FIELD,
   type GroupDefinition,
 } from './types.ts';
+import { parseDaySpan } from './values.ts';
 
 /**
  * Compiles every definition into one set against `catalogue`. Throws ValidationError naming the group
@@ -128,13 +130,16 @@ function build(order: readonly GroupPlan[], fields: FieldsByName): CompiledGroup
   const indexOf = new Map(order.map((p, i) => [p.definition.id, i]));
   const textVars = new Map<string, string>();
   const instantVars = new Map<string, string>();
+  const listVars = new Map<string, string>();
   const scope: CodeScope = {
     textVar: (key) => nameFor(textVars, key, 't'),
     instantVar: (key) => nameFor(instantVars, key, 'd'),
+    listVar: (key) => nameFor(listVars, key, 'l'),
   };
 
   const groups: CompiledGroup[] = [];
   const statements: string[] = [];
+  const clockLeaves = new Map<string, ClockLeaf>();
   order.forEach((plan, position) => {
     const { definition } = plan;
     const reads = new Set<string>();
@@ -154,7 +159,12 @@ function build(order: readonly GroupPlan[], fields: FieldsByName): CompiledGroup
       const field = fieldOf(node, fields) as FieldDefinition;
       const key = fieldKey(field.level, field.name);
       reads.add(key);
-      if (node.operator === 'Older than days' || node.operator === 'Within last days') timeBased = true;
+      if (node.operator === 'Older than days' || node.operator === 'Within last days') {
+        timeBased = true;
+        const span = parseDaySpan(node.values?.[0] ?? '');
+        if (span !== undefined)
+          clockLeaves.set(`${key}|${span.ms}|${span.ns}`, { key, spanMs: span.ms, spanNs: span.ns });
+      }
       return { code: fieldExpression(field, node, key, scope), cost: leafCost(field, node) };
     };
     const { code } = compileNode(factorCommon(criteriaOf(definition)));
@@ -174,7 +184,9 @@ function build(order: readonly GroupPlan[], fields: FieldsByName): CompiledGroup
     '"use strict";',
     ...[...instantVars.values()].map((name) => `const ${name} = h.instantReader();`),
     'return function evaluateGroups(f, now, r, m) {',
-    ...(textVars.size > 0 ? [`  let ${[...textVars.values()].join(', ')};`] : []),
+    ...(textVars.size + listVars.size > 0
+      ? [`  let ${[...textVars.values(), ...listVars.values()].join(', ')};`]
+      : []),
     ...statements,
     '};',
   ].join('\n');
@@ -185,6 +197,7 @@ function build(order: readonly GroupPlan[], fields: FieldsByName): CompiledGroup
     groups,
     readKeys: new Set(groups.flatMap((g) => g.reads)),
     hasTimeBased: groups.some((g) => g.timeBased),
+    clockLeaves: [...clockLeaves.values()],
     get: (id) => byLowerId.get(id.toLowerCase()),
     run,
     results: new Uint8Array(groups.length),

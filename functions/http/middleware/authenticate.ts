@@ -2,6 +2,7 @@
 //   X-Keywatch-Signature alone            HMAC by an admin secret (every route)
 //   X-Keywatch-Key-Id + X-Keywatch-Signature   HMAC by that ingest key (status reports of its company)
 //   Authorization: Bearer kwk_…           the ingest key itself, for RMM webhooks that cannot sign
+//   Cookie kw_session=…                   the status page's session (read routes only, core/session.ts)
 // Every failure gets the same answer; the reason is logged, the credential never is.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import {
@@ -24,6 +25,19 @@ export interface AuthenticateOptions {
   readonly nowMs: () => number;
   /** True behind API Gateway HTTP API, which decodes `rawPath` before the function sees it. */
   readonly pathArrivesDecoded: boolean;
+  /**
+   * The status page's session cookies (core/session.ts), admin function only: passed in, so the
+   * ingest function neither accepts nor bundles them.
+   */
+  readonly sessions?: SessionCheck;
+}
+
+export interface SessionCheck {
+  /** The session token in a Cookie header, if any. */
+  readonly cookie: (cookieHeader: string | undefined) => string | undefined;
+  /** The secret that signed a valid, unexpired token, else undefined. */
+  readonly verify: (token: string, secrets: readonly string[], nowMs: number) => string | undefined;
+  readonly csrfOf: (secret: string, token: string) => string;
 }
 
 /**
@@ -78,11 +92,27 @@ export function authenticate(opts: AuthenticateOptions): ApiMiddleware {
         opts.nowMs(),
       );
       if (!timing.ok) return { reason: timing.reason, keyId };
+      opts.ingestKeys?.prepareSigning?.();
       const key = await opts.ingestKeys?.find(keyId);
       if (key === undefined) return { reason: 'unknown or revoked key', keyId };
       const check = checkSignature(event, body, [await key.signingKey()]);
       if (!check.ok) return { reason: check.reason, keyId };
       return { principal: ingestPrincipal(key) };
+    }
+    const sessions = opts.sessions;
+    const session = sessions?.cookie(header(event, 'cookie'));
+    // A signature wins over a cookie the browser may also send: scripts on the same host keep working.
+    if (
+      sessions !== undefined &&
+      session !== undefined &&
+      header(event, 'x-keywatch-signature') === undefined
+    ) {
+      const secret = sessions.verify(session, await opts.adminSecrets(), opts.nowMs());
+      if (secret === undefined) return { reason: 'session' };
+      const csrf = header(event, 'x-keywatch-csrf');
+      return {
+        principal: { kind: 'session', csrf: csrf !== undefined && csrf === sessions.csrfOf(secret, session) },
+      };
     }
     const check = checkSignature(event, body, await opts.adminSecrets());
     return check.ok ? { principal: { kind: 'admin' } } : { reason: check.reason };

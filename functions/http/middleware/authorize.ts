@@ -5,6 +5,11 @@ import { type ApiMiddleware, methodOf, required } from '../request.ts';
 import { matchRoute, type RouteSpec } from '../routes.ts';
 
 export function mayCall(principal: Principal, route: RouteSpec): boolean {
+  // A session cookie reads; the one thing it may do beyond reading, sign out, needs its CSRF token.
+  if (principal.kind === 'session')
+    return (
+      route.access === 'admin' && (route.method === 'GET' || (route.session === 'end' && principal.csrf))
+    );
   return principal.kind === 'admin' || route.access === 'ingest';
 }
 
