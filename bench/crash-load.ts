@@ -24,7 +24,7 @@ const STATUSES: readonly string[] = [
 ];
 
 /** The shipped groups' conditions (text comparisons ignore case), written independently of them. */
-function membershipOf(status: string): Record<(typeof WATCHED)[number], boolean> {
+export function membershipOf(status: string): Record<(typeof WATCHED)[number], boolean> {
   const s = status.toLowerCase();
   return {
     [FAILED]: s.includes('failed'),
@@ -57,7 +57,13 @@ export class Fleet {
   async load(
     client: Client,
     random: Random,
-    opts: { until?: () => boolean; count?: number; pauseMs: number },
+    opts: {
+      until?: () => boolean;
+      count?: number;
+      pauseMs: number;
+      retries?: number;
+      onError?: (e: unknown) => void;
+    },
   ) {
     await Promise.all(
       this.ids.map(async (id) => {
@@ -75,9 +81,13 @@ export class Fleet {
             outcome: 'unanswered',
           };
           list.push(report);
-          const result = await post(client, id, report).catch(() => undefined);
+          const result = await post(client, id, report, opts.retries ?? 0).catch((e: unknown) => {
+            opts.onError?.(e);
+            return undefined;
+          });
           if (result === undefined) return;
-          report.outcome = result === 'applied' ? 'applied' : 'refused';
+          // After a retry, `unchanged` means an earlier attempt of this very report was stored.
+          report.outcome = result === 'applied' || result === 'unchanged' ? 'applied' : 'refused';
           if (opts.pauseMs > 0) await sleep(random() * opts.pauseMs);
         }
       }),
@@ -132,7 +142,26 @@ export class Fleet {
   }
 }
 
-async function post(client: Client, endpointId: string, r: Report): Promise<string> {
+/** Sends one report; a 5xx (safe to retry, says the API) is sent again up to `retries` times. */
+async function post(client: Client, endpointId: string, r: Report, retries = 0): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await postOnce(client, endpointId, r);
+    } catch (e: unknown) {
+      // A 5xx, or no answer at all (the connection failed): the report may or may not be stored,
+      // and sending it again is safe (`unchanged` when it was).
+      const retryable = e instanceof ServerError || (e instanceof TypeError && e.message === 'fetch failed');
+      if (attempt >= retries || !retryable) throw e;
+      await sleep(10 * 2 ** Math.min(attempt, 6));
+    }
+  }
+}
+
+class ServerError extends Error {
+  override readonly name = 'ServerError';
+}
+
+async function postOnce(client: Client, endpointId: string, r: Report): Promise<string> {
   const res = await client.request('POST', '/v1/endpoints/status', {
     updates: [
       {
@@ -148,6 +177,7 @@ async function post(client: Client, endpointId: string, r: Report): Promise<stri
     ],
   });
   const result = (res.body as { results?: { result: string }[] }).results?.[0]?.result;
+  if (res.status >= 500) throw new ServerError(`POST ${endpointId}: ${res.status} ${res.text}`);
   if (res.status !== 200 || result === undefined)
     throw new Error(`POST ${endpointId}: ${res.status} ${res.text}`);
   return result;

@@ -16,6 +16,7 @@ import { fieldKey } from '../functions/core/catalogue.ts';
 import { compileGroups, evaluate, type Facts } from '../functions/core/criteria/index.ts';
 import { SHIPPED_GROUP_IDS, shippedGroupDefinitions } from '../functions/core/group-pack.ts';
 import { FIELD, SHIPPED_CATALOGUE } from '../functions/core/shipped-catalogue.ts';
+import { catalogueCase } from './criteria-catalogue.ts';
 import type { BenchReport } from './run.ts';
 
 // json-logic-js ships no types and no ES module.
@@ -364,6 +365,8 @@ export async function run(): Promise<BenchReport> {
       pass: vsHand >= 0.7,
     },
   ];
+  // The same budget with a catalogue as data: 200 generated fields, 100 generated groups.
+  budgets.push(...(await catalogueCase()));
   console.log('');
   for (const b of budgets) console.log(`${b.pass ? 'PASS' : 'FAIL'}  ${b.budget}: ${b.measured}`);
   return { budgets };

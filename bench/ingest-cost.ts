@@ -209,6 +209,8 @@ interface Phase {
     { invocations: number; records: number; medianMs: number; totalMs: number }
   >;
   readonly alerts: number;
+  /** Wall time of the phase, for the reads that are bounded per cache period (the field catalogue). */
+  readonly wallMs: number;
 }
 
 function sumFor(phase: Phase, caller: string, ops?: RegExp): number {
@@ -316,6 +318,7 @@ async function measure(): Promise<BenchReport> {
       timings = new Map();
       httpRequests = 0;
       alerts = 0;
+      const started = Date.now();
       await body();
       await poller.drained();
       await sleep(200);
@@ -340,6 +343,7 @@ async function measure(): Promise<BenchReport> {
           ]),
         ),
         alerts,
+        wallMs: Date.now() - started,
       };
       phases.push(phase);
       const table = (o: Record<string, number>) =>
@@ -636,6 +640,9 @@ async function price(m: Measured): Promise<BenchReport> {
   line('(d) every update a transition + alert, 1/req', relevantOne);
 
   const ingestReads = (p: Phase) => sumFor(p, 'ingest', READS);
+  // The field catalogue: one Query per instance per FIELD_CACHE_MS (5 s), never per update.
+  const catalogueReads = (p: Phase) => sumFor(p, 'ingest', /^Query$/);
+  const catalogueBound = (p: Phase) => Math.ceil(p.wallMs / 5_000) + 1;
   const ingestWrites = (p: Phase) => sumFor(p, 'ingest', WRITES);
   const evalTable = (p: Phase) => sumFor(p, 'evaluate');
   const assumptions = [
@@ -650,8 +657,9 @@ async function price(m: Measured): Promise<BenchReport> {
 
   const budgets = [
     {
-      budget: 'ingest: one DynamoDB write request per applied update, no reads',
-      measured: `1/req: ${ingestWrites(phases.routineOne)} writes + ${ingestReads(phases.routineOne)} reads; 100/req: ${ingestWrites(phases.routineHundred)} writes + ${ingestReads(phases.routineHundred)} reads, for ${N} updates each`,
+      budget:
+        'ingest: one DynamoDB write request per applied update, no reads (but the catalogue, 1 per 5 s)',
+      measured: `1/req: ${ingestWrites(phases.routineOne)} writes + ${ingestReads(phases.routineOne)} reads (catalogue ${catalogueReads(phases.routineOne)}); 100/req: ${ingestWrites(phases.routineHundred)} writes + ${ingestReads(phases.routineHundred)} reads (catalogue ${catalogueReads(phases.routineHundred)}), for ${N} updates each`,
       pass:
         [
           phases.seed,
@@ -660,7 +668,12 @@ async function price(m: Measured): Promise<BenchReport> {
           phases.hostnameWarm,
           phases.hostnameCold,
           phases.relevant,
-        ].every((p) => ingestWrites(p) === N && ingestReads(p) === 0) && m.agree,
+        ].every(
+          (p) =>
+            ingestWrites(p) === N &&
+            ingestReads(p) === catalogueReads(p) &&
+            catalogueReads(p) <= catalogueBound(p),
+        ) && m.agree,
     },
     {
       // A routine re-report (newer observedAt, same values: only Last Report moves) is decided from the
@@ -688,11 +701,12 @@ async function price(m: Measured): Promise<BenchReport> {
         Object.entries({ ...phases.hostnameWarm.byCaller })
           .concat(Object.entries(phases.hostnameCold.byCaller))
           .filter(([k]) => k.startsWith('evaluate'))
-          // One refresh per 5 s per instance: the stack runs up to `parallelizationFactor` batches of a
-          // shard at once, each in an instance of its own (locally: concurrent lanes of one evaluator).
+          // One refresh per 5 s per instance (two Queries: the group set, then the field catalogue):
+          // the stack runs up to `parallelizationFactor` batches of a shard at once, each in an instance
+          // of its own (locally: concurrent lanes of one evaluator).
           .every(
             ([k, v]) =>
-              k.split(' ')[1] === 'Query' && v <= 3 * STREAM_CONSUMERS.evaluate.parallelizationFactor,
+              k.split(' ')[1] === 'Query' && v <= 2 * 3 * STREAM_CONSUMERS.evaluate.parallelizationFactor,
           ) && phases.hostnameWarm.alerts + phases.hostnameCold.alerts === 0,
     },
     {
@@ -709,7 +723,11 @@ async function price(m: Measured): Promise<BenchReport> {
         const p = phases[k];
         const periods = Math.ceil((m.keyDuration[i] ?? 0) / KEY_CACHE_MS);
         const lastUsed = k === 'keySigned' ? 1 : 0;
-        return ingestWrites(p) === N + lastUsed && ingestReads(p) <= periods;
+        return (
+          ingestWrites(p) === N + lastUsed &&
+          ingestReads(p) - catalogueReads(p) <= periods &&
+          catalogueReads(p) <= catalogueBound(p)
+        );
       }),
     },
     {

@@ -30,6 +30,7 @@ const BENCHES: readonly { readonly name: string; readonly load: () => Promise<Be
   { name: 'tick', load: () => import('./tick.ts') },
   { name: 'ui-summary', load: () => import('./ui-summary.ts') },
   { name: 'ui-page', load: () => import('./ui-page.ts') },
+  { name: 'faults', load: () => import('./faults.ts') },
 ];
 
 async function main(filter: string | undefined): Promise<void> {

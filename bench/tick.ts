@@ -217,7 +217,6 @@ async function measure(): Promise<BenchReport> {
     const evalDoc = documentClient(evalClient);
     const jobs = createJobStore(evalDoc, TABLE);
     const evaluator = createEvaluator({
-      catalogue: SHIPPED_CATALOGUE,
       groups: createGroupStore(evalDoc, TABLE),
       endpoints: createRepository(evalDoc, TABLE),
       fleet: createFleetPager(evalDoc, TABLE),

@@ -90,11 +90,13 @@ export class Api extends Construct {
       ...(props.functionsRoot === undefined ? {} : { functionsRoot: props.functionsRoot }),
     })
       // Every status update is a single UpdateItem; an ingest key is one GetItem per key per cache
-      // TTL, and its last-used day one UpdateItem per day.
-      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], {
-        // Only endpoint items (reports) and ingest-key items (look-up, last-used day): a compromised
-        // ingest function cannot touch groups, companies, memberships or transitions.
-        leadingKeys: ['ENDPOINT#*', 'KEY#*'],
+      // TTL, and its last-used day one UpdateItem per day; the field catalogue one Query per
+      // FIELD_CACHE_MS.
+      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], {
+        // Only endpoint items (reports), ingest-key items (look-up, last-used day) and the field
+        // catalogue (read): a compromised ingest function cannot touch groups, companies,
+        // memberships or transitions.
+        leadingKeys: ['ENDPOINT#*', 'KEY#*', 'FIELDS'],
       })
       .bindSecret(this.secret)
       .bindKeySeal(this.keySealKey, ['kms:Decrypt']);
@@ -121,8 +123,9 @@ export class Api extends Construct {
           // Company / site upserts; group changes bump the group set's revision in the same transaction.
           'dynamodb:UpdateItem',
         ],
-        // GSI3: a company's endpoints for the status page (GET /v1/companies/{id}/endpoints).
-        { indexes: [INDEX.byParent, INDEX.byCollection, INDEX.endpointsByParent] },
+        // GSI3: a company's endpoints for the status page (GET /v1/companies/{id}/endpoints);
+        // GSI4: a group preview walks the fleet (at most 5,000 endpoints per request).
+        { indexes: [INDEX.byParent, INDEX.byCollection, INDEX.endpointsByParent, INDEX.fleet] },
       )
       .bindSecret(this.secret)
       // Seals new keys; opens them only to tell an ingest key on an admin route 403 rather than 401.

@@ -10,8 +10,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { fieldItem } from '../functions/adapters/field-store.ts';
 import { groupItem } from '../functions/adapters/group-store.ts';
 import { shippedGroupDefinitions } from '../functions/core/group-pack.ts';
+import { SHIPPED_FIELDS } from '../functions/core/shipped-catalogue.ts';
 
 /**
  * `updatedAt` of a seeded group. A constant, not the synth time, so the template is the same on
@@ -39,20 +41,33 @@ export class GroupPackSeed extends Construct {
       new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [props.table.tableArn] }),
     ]);
 
-    for (const definition of definitions) {
+    // The shipped custom fields first (the groups read them), then the groups; ids stay stable.
+    const items = [
+      ...SHIPPED_FIELDS.map((f, i) => ({
+        id: `Field-${i}`,
+        physical: `keywatch-field-${f.level}-${i}`,
+        item: fieldItem(f, GROUP_PACK_RELEASED_AT),
+      })),
+      ...definitions.map((d) => ({
+        id: `Group-${d.id}`,
+        physical: `keywatch-group-${d.id}`,
+        item: groupItem(d, GROUP_PACK_RELEASED_AT),
+      })),
+    ];
+    for (const { id, physical, item } of items) {
       const putIfAbsent: cr.AwsSdkCall = {
         service: 'DynamoDB',
         action: 'PutItem',
         parameters: {
           TableName: props.table.tableName,
-          Item: marshall(groupItem(definition, GROUP_PACK_RELEASED_AT), { removeUndefinedValues: true }),
+          Item: marshall(item, { removeUndefinedValues: true }),
           ConditionExpression: 'attribute_not_exists(PK)',
         },
         // Already there (seeded before, or created by an operator): keep it as it is.
         ignoreErrorCodesMatching: 'ConditionalCheckFailedException',
-        physicalResourceId: cr.PhysicalResourceId.of(`keywatch-group-${definition.id}`),
+        physicalResourceId: cr.PhysicalResourceId.of(physical),
       };
-      new cr.AwsCustomResource(this, `Group-${definition.id}`, {
+      new cr.AwsCustomResource(this, id, {
         onCreate: putIfAbsent,
         onUpdate: putIfAbsent,
         // Deleting the stack keeps the table (retained) and therefore the groups in it.

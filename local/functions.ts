@@ -8,6 +8,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import type { AlertPublisher } from '#adapters/alert-publisher.ts';
 import { documentClient } from '#adapters/clients.ts';
+import { cachedCatalogue, createFieldStore, storedCatalogue } from '#adapters/field-store.ts';
 import { createFleetPager } from '#adapters/fleet-pager.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
 import { cachedIngestKeys, createIngestKeyStore } from '#adapters/ingest-key-store.ts';
@@ -19,7 +20,6 @@ import { createRepository } from '#adapters/repository.ts';
 import { staticSecrets } from '#adapters/secrets.ts';
 import { createStatusReads } from '#adapters/status-reads.ts';
 import { createTallyStore } from '#adapters/tally-store.ts';
-import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createAdminHandler } from '#functions/admin/routes.ts';
 import { createEvaluateHandler, type TickEvent } from '#functions/evaluate/app.ts';
 import { createEvaluator } from '#functions/evaluate/evaluate.ts';
@@ -38,6 +38,8 @@ export interface LocalFunctionsConfig {
   readonly sealKey: Buffer;
   /** How long a looked-up ingest key is trusted (the revocation bound); default 10 s as deployed. */
   readonly keyCacheMs?: number;
+  /** How long ingest trusts the field catalogue it read; default 5 s as deployed. */
+  readonly fieldCacheMs?: number;
   readonly publisher: AlertPublisher;
   readonly topicArn: string;
   readonly logLevel: LogLevel;
@@ -61,7 +63,7 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
   const repo = createRepository(doc, tableName);
   const groups = createGroupStore(doc, tableName);
 
-  const catalogue = SHIPPED_CATALOGUE;
+  const fields = createFieldStore(doc, tableName);
   const keys = createIngestKeyStore(doc, tableName, localSealer(config.sealKey));
   // One cache per function, as each Lambda function has its own instances.
   const keyCache = (fn: string) =>
@@ -73,7 +75,8 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
 
   const ingest = createIngestHandler({
     repo,
-    catalogue,
+    // As deployed: the catalogue cached for FIELD_CACHE_MS (5 s) by default.
+    catalogue: cachedCatalogue(fields, { ttlMs: config.fieldCacheMs ?? 5_000, nowMs: Date.now }),
     secrets,
     ingestKeys: keyCache('ingest'),
     logger: logger('ingest'),
@@ -81,7 +84,8 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
   const admin = createAdminHandler({
     repo,
     groups,
-    catalogue,
+    catalogue: storedCatalogue(fields),
+    fleet: createFleetPager(doc, tableName),
     reads: createQueryStore(doc, tableName),
     tally: createStatusReads(doc, tableName),
     keys,
@@ -96,7 +100,6 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
     logger: evaluateLogger,
     tally,
     evaluator: createEvaluator({
-      catalogue,
       groups,
       endpoints: repo,
       fleet: createFleetPager(doc, tableName),

@@ -15,9 +15,11 @@ import { STREAM_CONSUMERS, TICK } from '#infra/stream-settings.ts';
 import { fileAlertSink } from './alert-sink.ts';
 import { createTable } from './create-table.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { type FaultInjector, withFaults, withPublishFaults } from './faults.ts';
 import { type LocalFunctions, type LocalFunctionsConfig, localFunctions } from './functions.ts';
 import { startHttpServer } from './http-server.ts';
 import { lambdaContext } from './lambda-context.ts';
+import { fileParking, type ParkingLot } from './parking.ts';
 import { fileCheckpoints } from './stream-checkpoints.ts';
 import { type StreamConsumer, startStreamPoller } from './stream-poller.ts';
 
@@ -36,6 +38,8 @@ export interface PipelineOptions {
   readonly tableName?: string;
   readonly tickMs?: number;
   readonly pollIntervalMs?: number;
+  /** First retry delay of a failed stream batch (default 100 ms, doubling up to 2 s). */
+  readonly retryBackoffMs?: number;
   /** The functions' Powertools log level (default WARN: the console is for the summary lines). */
   readonly logLevel?: LocalFunctionsConfig['logLevel'];
   readonly log?: (line: string) => void;
@@ -45,6 +49,10 @@ export interface PipelineOptions {
   readonly publisher?: AlertPublisher;
   /** Segments a fleet walk is split into (benchmarks); default as deployed. */
   readonly fleetSegments?: number;
+  /** Fails a fraction of the functions' DynamoDB and SNS calls (KEYWATCH_FAULTS, local/faults.ts). */
+  readonly faults?: FaultInjector;
+  /** The local on-failure destination (default `<dataDir>/parked.jsonl`, else `.keywatch/parked.jsonl`). */
+  readonly parkedFile?: string;
 }
 
 export interface Pipeline {
@@ -55,6 +63,11 @@ export interface Pipeline {
   readonly tableName: string;
   readonly alerts: string;
   readonly dataDir: string | undefined;
+  readonly streamArn: string;
+  /** Where batches given up are parked, and how many this process parked. */
+  readonly parking: ParkingLot;
+  /** The functions as the poller invokes them (replay drives them with parked batches). */
+  readonly functions: LocalFunctions;
   /** Resolves when the stream poller has nothing left to deliver. */
   drained(): Promise<void>;
   stop(): Promise<void>;
@@ -84,18 +97,26 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     await seedGroupPack(client, tableName);
 
     const topicArn = opts.topicArn ?? LOCAL_TOPIC_ARN;
+    const viaSns = opts.publisher === undefined && opts.topicArn !== undefined;
     const sink =
-      opts.publisher ?? (opts.topicArn ? snsAlerts(opts.topicArn) : fileAlertSink(opts.alertsFile));
+      opts.publisher ??
+      (opts.topicArn ? snsAlerts(opts.topicArn, opts.faults) : fileAlertSink(opts.alertsFile));
     const alerts = opts.topicArn
       ? `SNS ${opts.topicArn}`
       : ((sink as { path?: string }).path ?? 'custom publisher');
+    // The functions get a client of their own, so that set-up and seeding never meet injected faults.
+    const functionsClient = opts.faults
+      ? withFaults(createDynamoClient(endpoint), opts.faults, 'dynamodb')
+      : client;
+    if (functionsClient !== client) cleanups.push(async () => functionsClient.destroy());
     const fns = localFunctions({
-      client,
+      client: functionsClient,
       tableName,
       secret,
       // Ingest keys are sealed at rest (KMS on AWS); a kept data directory keeps its seal key beside it.
       sealKey: opts.sealKey ?? localSealKey(opts.dataDir),
-      publisher: sink,
+      // Through SNS the client carries the faults; the file sink (or a given publisher) is wrapped.
+      publisher: opts.faults && !viaSns ? withPublishFaults(sink, opts.faults) : sink,
       topicArn,
       logLevel: opts.logLevel ?? 'WARN',
       ...(opts.fleetSegments === undefined ? {} : { fleetSegments: opts.fleetSegments }),
@@ -104,6 +125,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     const streams = localClient(DynamoDBStreamsClient, endpoint);
     cleanups.push(async () => streams.destroy());
     const streamArn = await streamArnOf(client, tableName);
+    const parking = fileParking(opts.parkedFile ?? join(opts.dataDir ?? '.keywatch', 'parked.jsonl'));
     const poller = startStreamPoller({
       client: streams,
       tableStreamArn: streamArn,
@@ -112,8 +134,17 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
         ? { checkpoints: fileCheckpoints(join(opts.dataDir, 'stream-checkpoints.json'), streamArn) }
         : {}),
       pollIntervalMs: opts.pollIntervalMs ?? 250,
+      ...(opts.retryBackoffMs === undefined ? {} : { retryBackoffMs: opts.retryBackoffMs }),
       log,
       consumers: streamConsumers(fns),
+      // As Lambda sends a batch given up to the on-failure queue: parked, counted, replayable.
+      onFailedBatch: (failure) => {
+        parking.park(failure);
+        log(
+          `${failure.consumer}: batch of ${failure.records.length} given up (${failure.requestContext.condition}), ` +
+            `parked in ${parking.path}; \`npm run replay\` re-drives it (${failure.error})`,
+        );
+      },
     });
     cleanups.push(() => poller.stop());
 
@@ -143,6 +174,9 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       tableName,
       alerts,
       dataDir: opts.dataDir,
+      streamArn,
+      parking,
+      functions: fns,
       drained: () => poller.drained(),
       stop,
     };
@@ -183,8 +217,11 @@ async function streamArnOf(client: DynamoDBClient, tableName: string): Promise<s
 }
 
 /** Real SNS with the caller's AWS credentials, in the topic's own region. */
-function snsAlerts(topicArn: string): AlertPublisher {
-  return snsPublisher((sns) => new sns.SNSClient({ region: topicArn.split(':')[3] }));
+function snsAlerts(topicArn: string, faults?: FaultInjector): AlertPublisher {
+  return snsPublisher((sns) => {
+    const client = new sns.SNSClient({ region: topicArn.split(':')[3] });
+    return faults ? withFaults(client, faults, 'sns') : client;
+  });
 }
 
 function localClient<T>(Client: new (config: object) => T, endpoint: string): T {

@@ -24,6 +24,10 @@ Commands:
   key list   COMPANY
   key revoke COMPANY KEY_ID
   group    ID FILE.json          create or replace a group from a JSON file
+  field    LEVEL NAME FILE.json  create or replace a custom field definition
+  import   FIELDS.json [GROUPS.json] [--apply]   an RMM solution's fields and groups: a dry run
+                                 (what would change, or every problem) unless --apply
+  lint     ID                    lint warnings of a stored group
   get      PATH                  e.g. /v1/endpoints/LAPTOP-042, /v1/groups, /v1/transitions
   delete   PATH                  e.g. /v1/groups/my-group
   raw      METHOD PATH [JSON]
@@ -78,6 +82,7 @@ const { positionals, values } = parseArgs({
     description: { type: 'string' },
     'observed-at': { type: 'string' },
     field: { type: 'string', multiple: true },
+    apply: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -183,6 +188,32 @@ switch (command) {
     method = 'PUT';
     target = `/v1/groups/${enc(id)}`;
     body = JSON.parse(readFileSync(file, 'utf8'));
+    break;
+  }
+  case 'field': {
+    const [level, name, file] = args;
+    if (!level || !name || !file) die('field needs a level, a name and a JSON file');
+    method = 'PUT';
+    target = `/v1/fields/${enc(level)}/${enc(name)}`;
+    body = JSON.parse(readFileSync(file, 'utf8'));
+    break;
+  }
+  case 'import': {
+    const [fieldsFile, groupsFile] = args;
+    if (!fieldsFile) die('import needs a fields file (and a groups file)');
+    const read = (file: string | undefined) =>
+      file === undefined || file === '-' ? undefined : JSON.parse(readFileSync(file, 'utf8'));
+    method = 'POST';
+    target = '/v1/import';
+    body = { fields: read(fieldsFile), groups: read(groupsFile), apply: values.apply ?? false };
+    break;
+  }
+  case 'lint': {
+    const [id] = args;
+    if (!id) die('lint needs a group id');
+    method = 'POST';
+    target = `/v1/groups/${enc(id)}/lint`;
+    body = {};
     break;
   }
   case 'get':

@@ -1,5 +1,6 @@
 // Group definitions in the table: one item per group, all in the `GROUPS` partition so that the list
-// is read consistently (an index could lag behind a definition just saved).
+// is read consistently (an index could lag behind a definition just saved). The snapshot also reads
+// the custom field definitions (field-store.ts): groups and fields change under one revision.
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -10,9 +11,11 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { FieldDefinition, Level } from '#core/catalogue.ts';
 import type { GroupDefinition } from '#core/criteria/types.ts';
 import type { Page, PageCursor } from '#functions/evaluate/ports.ts';
 import { batchGetAll } from './batch-get.ts';
+import { createFieldStore, fieldItem, type StoredField } from './field-store.ts';
 import { ITEM, keys, partitionQuery } from './keys.ts';
 
 export interface StoredGroup {
@@ -23,8 +26,17 @@ export interface StoredGroup {
 /** The group set as read together with its revision, for a guarded change. */
 export interface GroupSnapshot {
   readonly groups: StoredGroup[];
+  /** The stored custom field definitions, read after the groups (see snapshot). */
+  readonly fields: StoredField[];
   readonly rev: number;
 }
+
+/** One guarded change to the group set or the field catalogue. */
+export type GuardedChange =
+  | { readonly definition: GroupDefinition }
+  | { readonly deleteId: string }
+  | { readonly field: FieldDefinition }
+  | { readonly deleteField: { readonly level: Level; readonly name: string } };
 
 /** Another PUT or DELETE of a group changed the set between our read and our write. */
 export class GroupSetChangedError extends Error {
@@ -45,7 +57,13 @@ export function groupItem(definition: GroupDefinition, nowIso: string) {
 }
 
 export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string) {
-  /** Every definition and the set's revision, in one consistent read of the partition. */
+  const fieldStore = createFieldStore(doc, tableName);
+  /**
+   * Every definition and the set's revision, in one consistent read of the partition, then the
+   * field definitions. In that order, a field change landing between the two reads makes the fields
+   * newer than the revision, never older: a guarded change made from this snapshot then fails and is
+   * retried, and an evaluator reloads on the field's own stream record.
+   */
   async function snapshot(): Promise<GroupSnapshot> {
     const groups: StoredGroup[] = [];
     let rev = 0;
@@ -60,7 +78,54 @@ export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string)
           groups.push({ definition: item.definition as GroupDefinition, updatedAt: String(item.updatedAt) });
       }
     }
-    return { groups, rev };
+    return { groups, fields: await fieldStore.list(true), rev };
+  }
+
+  const writeOf = (change: GuardedChange, nowIso: string) =>
+    'definition' in change
+      ? { Put: { TableName: tableName, Item: groupItem(change.definition, nowIso) } }
+      : 'deleteId' in change
+        ? { Delete: { TableName: tableName, Key: keys.group(change.deleteId) } }
+        : 'field' in change
+          ? { Put: { TableName: tableName, Item: fieldItem(change.field, nowIso) } }
+          : {
+              Delete: {
+                TableName: tableName,
+                Key: keys.field(change.deleteField.level, change.deleteField.name),
+              },
+            };
+
+  /**
+   * Creates, replaces (`definition`) or deletes (`deleteId`) groups, or puts or deletes field
+   * definitions, only if the set is still at revision `rev`: validation against the set (references,
+   * cycles, the catalogue) then holds for what is stored, even with concurrent changes.
+   * GroupSetChangedError otherwise. At most 99 changes (a transaction holds 100 items).
+   */
+  async function changeManyGuarded(changes: readonly GuardedChange[], rev: number, nowIso: string) {
+    if (changes.length === 0 || changes.length > 99)
+      throw new Error(`${changes.length} changes in one transaction`);
+    try {
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...changes.map((c) => writeOf(c, nowIso)),
+            {
+              Update: {
+                TableName: tableName,
+                Key: REV_KEY,
+                UpdateExpression: 'SET #rev = :next',
+                ConditionExpression: rev === 0 ? 'attribute_not_exists(#rev)' : '#rev = :rev',
+                ExpressionAttributeNames: { '#rev': 'rev' },
+                ExpressionAttributeValues: { ':next': rev + 1, ...(rev === 0 ? {} : { ':rev': rev }) },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (e: unknown) {
+      if (e instanceof TransactionCanceledException) throw new GroupSetChangedError('group set changed');
+      throw e;
+    }
   }
 
   return {
@@ -71,42 +136,17 @@ export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string)
     snapshot,
 
     /**
-     * Creates, replaces (`definition`) or deletes (`deleteId`) one group, only if the set is still at
+     * Creates, replaces (`definition`) or deletes (`deleteId`) one group, or puts or deletes one
+     * field definition, only if the set is still at
      * revision `rev`: validation against the set (references, cycles) then holds for what is stored,
      * even with concurrent changes. GroupSetChangedError otherwise.
      */
-    async changeGuarded(
-      change: { definition: GroupDefinition } | { deleteId: string },
-      rev: number,
-      nowIso: string,
-    ) {
-      const write =
-        'definition' in change
-          ? { Put: { TableName: tableName, Item: groupItem(change.definition, nowIso) } }
-          : { Delete: { TableName: tableName, Key: keys.group(change.deleteId) } };
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              write,
-              {
-                Update: {
-                  TableName: tableName,
-                  Key: REV_KEY,
-                  UpdateExpression: 'SET #rev = :next',
-                  ConditionExpression: rev === 0 ? 'attribute_not_exists(#rev)' : '#rev = :rev',
-                  ExpressionAttributeNames: { '#rev': 'rev' },
-                  ExpressionAttributeValues: { ':next': rev + 1, ...(rev === 0 ? {} : { ':rev': rev }) },
-                },
-              },
-            ],
-          }),
-        );
-      } catch (e: unknown) {
-        if (e instanceof TransactionCanceledException) throw new GroupSetChangedError('group set changed');
-        throw e;
-      }
+    async changeGuarded(change: GuardedChange, rev: number, nowIso: string) {
+      await changeManyGuarded([change], rev, nowIso);
     },
+
+    /** Up to 99 changes in one transaction with the revision bump (an import's chunk). */
+    changeManyGuarded,
 
     /** Creates or replaces; returns whether it existed before. */
     async put(definition: GroupDefinition, nowIso: string): Promise<{ created: boolean }> {
@@ -119,6 +159,9 @@ export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string)
       );
       return { created: out.Attributes === undefined };
     },
+
+    /** Adds a field definition only where none exists (seeding the shipped catalogue). */
+    putFieldIfAbsent: fieldStore.putIfAbsent,
 
     /** Adds a group only where none with that id exists (seeding the shipped pack). */
     async putIfAbsent(definition: GroupDefinition, nowIso: string): Promise<boolean> {

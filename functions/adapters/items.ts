@@ -17,6 +17,9 @@ function fieldsOf(item: Item): Record<string, FieldValue> {
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+const numOrNull = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+const list = (v: unknown): string[] | null =>
+  Array.isArray(v) ? v.map(String) : v instanceof Set ? [...v].map(String) : null;
 
 export function endpointFromItem(item: Item): EndpointRecord {
   return {
@@ -26,6 +29,12 @@ export function endpointFromItem(item: Item): EndpointRecord {
     hostname: str(item.hostname),
     osType: str(item.osType),
     endpointType: str(item.endpointType),
+    os: str(item.os),
+    osVersion: str(item.osVersion),
+    osBuildNumber: numOrNull(item.osBuildNumber),
+    installedSoftware: list(item.installedSoftware),
+    machineRoles: list(item.machineRoles),
+    available: typeof item.available === 'boolean' ? item.available : null,
     observedAt: String(item.observedAt),
     observedAtMs: num(item.observedAtMs),
     observedKey:

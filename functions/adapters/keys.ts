@@ -6,6 +6,7 @@ export const ITEM = {
   site: 'SITE',
   endpoint: 'ENDPOINT',
   group: 'GROUP',
+  field: 'FIELD',
   member: 'MEMBER',
   transition: 'TRANSITION',
   job: 'JOB',
@@ -137,6 +138,9 @@ export const keys = {
   /** Every group definition in one partition, so the evaluator lists them with a consistent Query. */
   group: (groupId: string) => ({ PK: 'GROUPS', SK: `GROUP#${groupId}` }),
   groupsPartition: 'GROUPS',
+  /** Custom field definitions in one partition: read whole, consistently, with the group list. */
+  field: (level: string, name: string) => ({ PK: 'FIELDS', SK: `FIELD#${level}#${name}` }),
+  fieldsPartition: 'FIELDS',
   /** The partition of a group's member items and (GSI1) its transitions. */
   groupPartition: (groupId: string) => `GROUP#${groupId}`,
   /** The company part is case-folded: `?companyId=` matches ignoring case, like every id comparison. */

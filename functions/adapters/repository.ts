@@ -89,6 +89,7 @@ export function createRepository(doc: DynamoDBDocumentClient, tableName: string)
       if (u.hostname !== undefined) b.set('hostname', u.hostname);
       if (u.osType !== undefined) b.set('osType', u.osType);
       if (u.endpointType !== undefined) b.set('endpointType', u.endpointType);
+      for (const [property, value] of Object.entries(u.properties ?? {})) b.set(property, value);
       b.fields(u.fields);
       const ownerValues: Record<string, string> = {};
       let ownership = '';

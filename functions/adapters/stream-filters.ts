@@ -7,12 +7,12 @@ type Pattern = Record<string, unknown>;
 
 /**
  * evaluate: data changes (endpoint writes by ingest, re-evaluation requests of fan-out walks,
- * companies, sites, groups incl. deletion, jobs).
+ * companies, sites, groups and field definitions incl. deletion, jobs).
  */
 export const EVALUATE_FILTERS: readonly Pattern[] = [
   { dynamodb: { NewImage: { type: { S: ['ENDPOINT'] }, writer: { S: ['ingest', 'walk'] } } } },
-  { dynamodb: { NewImage: { type: { S: ['COMPANY', 'SITE', 'GROUP', 'JOB'] } } } },
-  { eventName: ['REMOVE'], dynamodb: { OldImage: { type: { S: ['GROUP'] } } } },
+  { dynamodb: { NewImage: { type: { S: ['COMPANY', 'SITE', 'GROUP', 'FIELD', 'JOB'] } } } },
+  { eventName: ['REMOVE'], dynamodb: { OldImage: { type: { S: ['GROUP', 'FIELD'] } } } },
   // The status page's per-company counters (evaluate/tally-records.ts): transitions of counted groups.
   // (Lambda takes 5 filter patterns per event source mapping by default: this is the fourth.)
   {

@@ -2,15 +2,18 @@
 import { GroupSetChangedError, type GroupSnapshot, type GroupStore } from '#adapters/group-store.ts';
 import type { QueryStore } from '#adapters/query-store.ts';
 import type { Repository } from '#adapters/repository.ts';
-import type { Catalogue } from '#core/catalogue.ts';
+import type { CatalogueSource } from '#core/catalogue.ts';
 import {
   compileGroups,
   compileWithCandidate,
   dependentsOf,
+  lintGroup,
   parseGroupDefinition,
 } from '#core/criteria/index.ts';
+import type { GroupDefinition } from '#core/criteria/types.ts';
 import { effectiveFields, scopeKey } from '#core/endpoint.ts';
 import { ConflictError, NotFoundError, ValidationError } from '#core/errors.ts';
+import { catalogueOf } from '#core/shipped-catalogue.ts';
 import { decodeCursor, encodeCursor } from '#http/cursor.ts';
 import { nestsDeeperThan } from '#http/validation.ts';
 
@@ -18,8 +21,11 @@ export interface QueryDeps {
   readonly repo: Pick<Repository, 'getEndpoint' | 'getScopes'>;
   readonly groups: GroupStore;
   readonly reads: QueryStore;
-  /** The catalogue group definitions and endpoint views are read against. */
-  readonly catalogue: Catalogue;
+  /**
+   * The stored catalogue, read consistently per request, for endpoint views and company and site
+   * upserts (group changes read it with the group set instead).
+   */
+  readonly catalogue: CatalogueSource;
   readonly nowMs: () => number;
 }
 
@@ -57,7 +63,7 @@ export async function getEndpoint(deps: QueryDeps, endpointId: string) {
     },
     company: { companyId: endpoint.companyId, name: company?.name ?? null },
     site: { siteId: endpoint.siteId, name: site?.name ?? null },
-    effectiveFields: effectiveFields(deps.catalogue, endpoint, site, company),
+    effectiveFields: effectiveFields(await deps.catalogue(), endpoint, site, company),
     groups: Object.keys(endpoint.groups).sort(),
     transitions: history.items,
   };
@@ -90,7 +96,8 @@ export async function getGroup(deps: QueryDeps, groupId: string) {
 const MAX_DEFINITION_BYTES = 256 * 1024;
 
 export async function putGroup(deps: QueryDeps, groupId: string, body: unknown) {
-  const definition = parseGroupDefinition(groupId, body, deps.catalogue);
+  // Parsed against the catalogue as it is now; checked again below against the snapshot's.
+  const definition = parseGroupDefinition(groupId, body, await deps.catalogue());
   if (nestsDeeperThan(definition, MAX_DEFINITION_DEPTH)) {
     const where = definition.criteria !== undefined ? 'criteria' : 'blocks';
     throw new ValidationError(`Invalid group definition: ${where} nests too deep`, [
@@ -108,18 +115,23 @@ export async function putGroup(deps: QueryDeps, groupId: string, body: unknown) 
       },
     ]);
   }
-  return withGroupSet(deps, async ({ groups, rev }) => {
+  return withGroupSet(deps, async ({ groups, fields, rev }) => {
+    const catalogue = catalogueOf(fields.map((f) => f.definition));
+    // The catalogue may have changed since the parse: what is stored must fit the snapshot's.
+    parseGroupDefinition(groupId, body, catalogue);
     const existing = groups.map((g) => g.definition);
     const clash = existing.find((d) => d.id !== groupId && d.id.toLowerCase() === groupId.toLowerCase());
     if (clash !== undefined) {
       throw new ConflictError(`Group "${clash.id}" already exists (ids ignore case)`);
     }
-    const compiled = compileWithCandidate(existing, definition, deps.catalogue);
+    const compiled = compileWithCandidate(existing, definition, catalogue);
     const stored = compiled.get(groupId)?.definition ?? definition;
     const nowIso = new Date(deps.nowMs()).toISOString();
     await deps.groups.changeGuarded({ definition: stored }, rev, nowIso);
     const created = !existing.some((d) => d.id === groupId);
-    return { status: created ? 201 : 200, body: { ...stored, updatedAt: nowIso } };
+    // Lint never blocks a save: the warnings come with the stored definition.
+    const warnings = lintGroup(stored, catalogue);
+    return { status: created ? 201 : 200, body: { ...stored, updatedAt: nowIso, warnings } };
   });
 }
 
@@ -128,7 +140,10 @@ export async function putGroup(deps: QueryDeps, groupId: string, body: unknown) 
  * landed meanwhile (two concurrent PUTs could otherwise each pass the cycle check and store a cycle,
  * which would stop every evaluation); re-validates against the new set when one did.
  */
-async function withGroupSet<T>(deps: QueryDeps, change: (snapshot: GroupSnapshot) => Promise<T>): Promise<T> {
+export async function withGroupSet<T>(
+  deps: QueryDeps,
+  change: (snapshot: GroupSnapshot) => Promise<T>,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await change(await deps.groups.snapshot());
@@ -143,10 +158,10 @@ async function withGroupSet<T>(deps: QueryDeps, change: (snapshot: GroupSnapshot
 }
 
 export async function deleteGroup(deps: QueryDeps, groupId: string) {
-  return withGroupSet(deps, async ({ groups, rev }) => {
+  return withGroupSet(deps, async ({ groups, fields, rev }) => {
     const existing = groups.map((g) => g.definition);
     if (!existing.some((d) => d.id === groupId)) throw new NotFoundError(`No group "${groupId}"`);
-    const set = compileGroups(existing, { catalogue: deps.catalogue });
+    const set = compileGroups(existing, { catalogue: catalogueOf(fields.map((f) => f.definition)) });
     const dependents = dependentsOf(set, groupId).filter((id) => id !== groupId);
     if (dependents.length > 0) {
       throw new ConflictError(
@@ -190,4 +205,21 @@ export async function listTransitions(
   const start = decodeCursor(list, q.cursor);
   const page = await deps.reads.transitions({ groupId: q.groupId, endpointId: q.endpointId }, q.limit, start);
   return { transitions: page.items, cursor: encodeCursor(list, page.lastKey) };
+}
+
+/**
+ * Lint warnings of the stored group, or (with a definition in the body) of that definition as it
+ * would be saved under this id, validated first; nothing is stored.
+ */
+export async function lintStoredGroup(deps: QueryDeps, groupId: string, body: unknown) {
+  const { groups, fields } = await deps.groups.snapshot();
+  const catalogue = catalogueOf(fields.map((f) => f.definition));
+  const existing = groups.map((g) => g.definition);
+  const given = typeof body === 'object' && body !== null && Object.keys(body).length > 0;
+  let definition = existing.find((d) => d.id === groupId);
+  if (given) {
+    const parsed = parseGroupDefinition(groupId, body, catalogue);
+    definition = compileWithCandidate(existing, parsed, catalogue).get(groupId)?.definition ?? parsed;
+  } else if (definition === undefined) throw new NotFoundError(`No group "${groupId}"`);
+  return { groupId, warnings: lintGroup(definition as GroupDefinition, catalogue) };
 }

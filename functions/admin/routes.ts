@@ -7,11 +7,15 @@ import type { SecretsProvider } from '#adapters/secrets.ts';
 import type { IngestKeys } from '#core/ingest-key.ts';
 import { createApiHandler } from '#http/api.ts';
 import { Id, parseOrThrow } from '#http/validation.ts';
+import { deleteField, listFields, putField } from './fields.ts';
+import { ImportBody, importSolution } from './import.ts';
 import { CreateKeyBody, createKey, listKeys, revokeKey } from './keys.ts';
+import { type PreviewDeps, previewGroup } from './preview.ts';
 import {
   deleteGroup,
   getEndpoint,
   getGroup,
+  lintStoredGroup,
   listGroups,
   listMembers,
   listTransitions,
@@ -44,11 +48,12 @@ const SitePath = z.object({ companyId: Id, siteId: Id });
 const KeyPath = z.object({ companyId: Id, keyId: Id });
 const EndpointPath = z.object({ endpointId: Id });
 const GroupPath = z.object({ groupId: Id });
+const FieldPath = z.object({ level: z.string(), name: z.string().check(z.minLength(1), z.maxLength(512)) });
 
 const DEFAULT_LIMIT = 50;
 const limitOf = (raw: string | undefined) => (raw === undefined ? DEFAULT_LIMIT : Number(raw));
 
-export interface AdminDeps extends QueryDeps {
+export interface AdminDeps extends PreviewDeps {
   readonly repo: QueryDeps['repo'] & Pick<Repository, 'upsertScope'>;
   readonly keys: Pick<IngestKeyStore, 'create' | 'list' | 'revoke'>;
   /** Ingest keys are authenticated here too, so one on an admin route is told 403, not 401. */
@@ -74,12 +79,12 @@ export function createAdminHandler(deps: AdminDeps) {
       putCompany: async (req) => {
         const body = parseOrThrow(ScopeBody, req.body, 'company');
         const scope = parseOrThrow(CompanyPath, req.params, 'path');
-        return ok(await upsertScope(scope, body, deps.repo, nowIso(), deps.catalogue));
+        return ok(await upsertScope(scope, body, deps.repo, nowIso(), await deps.catalogue()));
       },
       putSite: async (req) => {
         const body = parseOrThrow(ScopeBody, req.body, 'site');
         const scope = parseOrThrow(SitePath, req.params, 'path');
-        return ok(await upsertScope(scope, body, deps.repo, nowIso(), deps.catalogue));
+        return ok(await upsertScope(scope, body, deps.repo, nowIso(), await deps.catalogue()));
       },
       createKey: async (req) => {
         const { companyId } = parseOrThrow(CompanyPath, req.params, 'path');
@@ -104,6 +109,19 @@ export function createAdminHandler(deps: AdminDeps) {
         const q = parseOrThrow(MembersQuery, req.query, 'query');
         return ok(await listMembers(deps, groupId, { ...q, limit: limitOf(q.limit) }));
       },
+      listFields: async () => ok(await listFields(deps)),
+      putField: async (req) => {
+        const { level, name } = parseOrThrow(FieldPath, req.params, 'path');
+        return putField(deps, level, name, req.body);
+      },
+      deleteField: async (req) => {
+        const { level, name } = parseOrThrow(FieldPath, req.params, 'path');
+        return ok(await deleteField(deps, level, name));
+      },
+      lintGroup: async (req) =>
+        ok(await lintStoredGroup(deps, parseOrThrow(GroupPath, req.params, 'path').groupId, req.body)),
+      previewGroup: async (req) => ok(await previewGroup(deps, req.body)),
+      postImport: async (req) => ok(await importSolution(deps, parseOrThrow(ImportBody, req.body, 'import'))),
       listTransitions: async (req) => {
         const q = parseOrThrow(TransitionsQuery, req.query, 'query');
         return ok(await listTransitions(deps, { ...q, limit: limitOf(q.limit) }));

@@ -10,19 +10,44 @@ export type FieldType = (typeof FIELD_TYPES)[number];
 /** A stored field value. Dates are ISO-8601 strings; null never stored (it clears). */
 export type FieldValue = string | number | boolean;
 
+/** What a criterion reads: a field value, or the list of a multi-valued built-in. */
+export type FactValue = FieldValue | readonly string[];
+
 /** Endpoint record properties a built-in field reads. */
-export type BuiltIn = 'osType' | 'endpointType' | 'hostname' | 'companyId' | 'siteId' | 'observedAt';
+export type BuiltIn =
+  | 'osType'
+  | 'endpointType'
+  | 'hostname'
+  | 'companyId'
+  | 'siteId'
+  | 'observedAt'
+  | 'os'
+  | 'osVersion'
+  | 'osBuildNumber'
+  | 'installedSoftware'
+  | 'machineRoles'
+  | 'available';
 
 export interface FieldDefinition {
   readonly name: string;
   readonly level: Level;
   readonly type: FieldType;
+  readonly description?: string;
   readonly options?: readonly string[];
   readonly default?: FieldValue;
   /** Text only: maximum length in Unicode code points. */
   readonly maxLength?: number;
   /** Built-in endpoint property (not a custom field): read from the endpoint record itself. */
   readonly builtIn?: BuiltIn;
+  /** A list of texts (built-ins only): a criterion holds when it holds for one element (docs/api.md §5). */
+  readonly multiValued?: boolean;
+  /**
+   * What the field's writers are documented to write (examples of each shape a script produces), for
+   * lint: a criterion no written value can satisfy is flagged. Absent: anything may be written.
+   */
+  readonly writtenValues?: readonly string[];
+  /** Other spellings of options, accepted and stored as the option (OS Type: the RMM's `Darwin`). */
+  readonly aliases?: Readonly<Record<string, string>>;
 }
 
 /** A catalogue with the look-ups every user of it needs, computed once. */
@@ -74,5 +99,11 @@ export function defineCatalogue(
 /** Canonical spelling of an option, matched ignoring case; undefined when it is not an option. */
 export function canonicalOption(def: FieldDefinition, value: string): string | undefined {
   const wanted = value.toLowerCase();
-  return def.options?.find((o) => o.toLowerCase() === wanted);
+  const option = def.options?.find((o) => o.toLowerCase() === wanted);
+  if (option !== undefined || def.aliases === undefined) return option;
+  const alias = Object.entries(def.aliases).find(([a]) => a.toLowerCase() === wanted)?.[1];
+  return alias === undefined ? undefined : def.options?.find((o) => o === alias);
 }
+
+/** A catalogue as it is read: the stored field definitions at the time, built once per change. */
+export type CatalogueSource = () => Promise<Catalogue>;

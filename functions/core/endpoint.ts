@@ -1,6 +1,13 @@
 // Endpoints, companies and sites as the domain sees them, and the pure rules around them: what counts
 // as the same observation (DESIGN §4 `unchanged`), and the effective fields an endpoint sees.
-import { type Catalogue, type FieldDefinition, type FieldValue, fieldKey, type Level } from './catalogue.ts';
+import {
+  type Catalogue,
+  type FactValue,
+  type FieldDefinition,
+  type FieldValue,
+  fieldKey,
+  type Level,
+} from './catalogue.ts';
 import type { FieldChanges } from './fields.ts';
 
 export interface EndpointRecord {
@@ -10,6 +17,13 @@ export interface EndpointRecord {
   readonly hostname: string | null;
   readonly osType: string | null;
   readonly endpointType: string | null;
+  /** The RMM's further built-ins (`OS`, `OS Version`, …); unset or null until a report gives them. */
+  readonly os?: string | null;
+  readonly osVersion?: string | null;
+  readonly osBuildNumber?: number | null;
+  readonly installedSoftware?: readonly string[] | null;
+  readonly machineRoles?: readonly string[] | null;
+  readonly available?: boolean | null;
   readonly observedAt: string;
   readonly observedAtMs: number;
   /** `instantKey(observedAt)`: orders reports to the nanosecond. */
@@ -71,7 +85,26 @@ export interface StatusUpdate {
   readonly hostname?: string;
   readonly osType?: string;
   readonly endpointType?: string;
+  /** The further built-in properties a report may carry (`os`, `installedSoftware`, …). */
+  readonly properties?: BuiltInProperties;
   readonly fields: FieldChanges;
+}
+
+/** Built-in properties besides hostname, OS Type and Endpoint Type, as a report gives them. */
+export interface BuiltInProperties {
+  readonly os?: string;
+  readonly osVersion?: string;
+  readonly osBuildNumber?: number;
+  readonly installedSoftware?: readonly string[];
+  readonly machineRoles?: readonly string[];
+  readonly available?: boolean;
+}
+
+/** Whether two fact values are the same (lists element by element). */
+export function sameFact(a: FactValue | null | undefined, b: FactValue | null | undefined): boolean {
+  if (a === b) return true;
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+  return a.every((v, i) => v === b[i]);
 }
 
 /** `forbidden`: an ingest key's report for an endpoint stored under another company or site. */
@@ -90,6 +123,9 @@ export function isSameObservation(update: StatusUpdate, stored: EndpointRecord):
   if (update.hostname !== undefined && stored.hostname !== update.hostname) return false;
   if (update.osType !== undefined && stored.osType !== update.osType) return false;
   if (update.endpointType !== undefined && stored.endpointType !== update.endpointType) return false;
+  for (const [name, value] of Object.entries(update.properties ?? {})) {
+    if (!sameFact(stored[name as keyof BuiltInProperties], value)) return false;
+  }
   for (const [name, value] of Object.entries(update.fields.set)) {
     if (stored.fields[name] !== value) return false;
   }
@@ -110,16 +146,16 @@ export function effectiveFields(
   endpoint: EndpointRecord,
   site: ScopeRecord | undefined,
   company: ScopeRecord | undefined,
-): Record<string, FieldValue | null> {
+): Record<string, FactValue | null> {
   const byLevel: Record<Level, Readonly<Record<string, FieldValue>> | undefined> = {
     COMPANY: company?.fields,
     SITE: site?.fields,
     ENDPOINT: endpoint.fields,
   };
-  const out: Record<string, FieldValue | null> = {};
+  const out: Record<string, FactValue | null> = {};
   for (const def of catalogue.fields) {
     out[fieldKey(def.level, def.name)] =
-      def.builtIn !== undefined ? endpoint[def.builtIn] : valueOrDefault(def, byLevel[def.level]);
+      def.builtIn !== undefined ? (endpoint[def.builtIn] ?? null) : valueOrDefault(def, byLevel[def.level]);
   }
   return out;
 }

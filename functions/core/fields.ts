@@ -23,7 +23,11 @@ function codePointLength(s: string): number {
   return n;
 }
 
-function checkValue(def: FieldDefinition, value: unknown): { value: FieldValue } | { problem: string } {
+/** A value for a field of this definition: canonical, or the problem to report. */
+export function checkValue(
+  def: FieldDefinition,
+  value: unknown,
+): { value: FieldValue } | { problem: string } {
   switch (def.type) {
     case 'Flag':
       return typeof value === 'boolean' ? { value } : { problem: 'must be true or false' };

@@ -1,9 +1,11 @@
 // The group pack that ships with keywatch (DESIGN §2), written for the shipped catalogue. Ids are
 // binding. Raw definitions, as a client would PUT them (the RMM's `blocks` shape), so they go through
 // parseGroupDefinition like any other.
+
+import type { FieldDefinition } from './catalogue.ts';
 import { parseGroupDefinition } from './criteria/parse.ts';
 import type { GroupDefinition } from './criteria/types.ts';
-import { FIELD, SHIPPED_CATALOGUE } from './shipped-catalogue.ts';
+import { FIELD, SHIPPED_CATALOGUE, SHIPPED_FIELDS } from './shipped-catalogue.ts';
 
 export const SHIPPED_GROUP_IDS = {
   enabled: 'bitlocker-key-backup-enabled',
@@ -91,14 +93,19 @@ export function shippedGroupDefinitions(): GroupDefinition[] {
 }
 
 /**
- * Adds each shipped group where no group with its id exists (a group an operator edited or deleted
- * and recreated is kept). The one seeding path for the local runtime, tests and benchmarks; the
- * stack seeds with the same definitions (infra/group-pack-seed.ts). Returns the ids it added.
+ * Adds each shipped custom field, then each shipped group, where none with its key exists (one an
+ * operator edited, or deleted and recreated, is kept; one deleted comes back, as a deleted group
+ * does). The one seeding path for the local runtime, tests and benchmarks; the stack seeds the same
+ * items (infra/group-pack-seed.ts). Returns the group ids it added.
  */
 export async function seedShippedGroups(
-  store: { putIfAbsent(definition: GroupDefinition, nowIso: string): Promise<boolean> },
+  store: {
+    putIfAbsent(definition: GroupDefinition, nowIso: string): Promise<boolean>;
+    putFieldIfAbsent(definition: FieldDefinition, nowIso: string): Promise<boolean>;
+  },
   nowIso: string,
 ): Promise<string[]> {
+  for (const field of SHIPPED_FIELDS) await store.putFieldIfAbsent(field, nowIso);
   const added: string[] = [];
   for (const definition of shippedGroupDefinitions()) {
     if (await store.putIfAbsent(definition, nowIso)) added.push(definition.id);

@@ -1,9 +1,9 @@
 // Membership rules (DESIGN §2): facts of an endpoint, whether a change can matter to any group, and
 // the transitions between the membership an endpoint has and the one its facts give.
 import { createHash } from 'node:crypto';
-import { type Catalogue, type FieldValue, fieldKey, type Level } from './catalogue.ts';
+import { type Catalogue, type FactValue, type FieldDefinition, fieldKey, type Level } from './catalogue.ts';
 import type { CompiledGroupSet, Facts } from './criteria/types.ts';
-import { type EndpointRecord, effectiveFields, type ScopeRecord } from './endpoint.ts';
+import { type EndpointRecord, effectiveFields, type ScopeRecord, sameFact } from './endpoint.ts';
 import type { Ruleset } from './ruleset.ts';
 import type { Transition, TransitionEvent } from './transition.ts';
 
@@ -14,11 +14,18 @@ export function factsFor(
   site?: ScopeRecord,
   company?: ScopeRecord,
 ): Facts {
-  const facts: Record<string, FieldValue | undefined> = {};
+  const facts: Record<string, FactValue | undefined> = {};
   for (const [k, v] of Object.entries(effectiveFields(catalogue, endpoint, site, company))) {
     if (v !== null) facts[k] = v;
   }
   return facts;
+}
+
+/** An endpoint-level field's effective value on one endpoint record (built-in, stored, or default). */
+function endpointValue(def: FieldDefinition, e: EndpointRecord): FactValue | null {
+  if (def.builtIn !== undefined) return e[def.builtIn] ?? null;
+  const v = e.fields[def.name];
+  return v !== undefined ? v : (def.default ?? null);
 }
 
 /**
@@ -32,19 +39,45 @@ export function changedEndpointFacts(
 ): 'all' | string[] {
   if (before === undefined) return 'all';
   if (before.companyId !== after.companyId || before.siteId !== after.siteId) return 'all';
-  const a = effectiveFields(catalogue, before, undefined, undefined);
-  const b = effectiveFields(catalogue, after, undefined, undefined);
-  return catalogue.endpointKeys.filter((k) => a[k] !== b[k]);
+  const changed: string[] = [];
+  for (const def of catalogue.fields) {
+    if (def.level !== 'ENDPOINT') continue;
+    if (!sameFact(endpointValue(def, before), endpointValue(def, after))) {
+      changed.push(fieldKey(def.level, def.name));
+    }
+  }
+  return changed;
 }
 
-/** Whether an endpoint write can change any membership: it changed a fact some group reads. */
+/**
+ * Whether an endpoint write can change any membership: it changed a fact some group reads. Only the
+ * endpoint fields the groups read are compared, so the test costs what the groups read, not what the
+ * catalogue holds (a catalogue of 200 fields adds nothing for fields no group reads).
+ */
 export function endpointChangeMatters(
   ruleset: Ruleset,
   before: EndpointRecord | undefined,
   after: EndpointRecord,
 ): boolean {
-  const changed = changedEndpointFacts(ruleset.catalogue, before, after);
-  return changed === 'all' || changed.some((k) => ruleset.groups.readKeys.has(k));
+  if (before === undefined) return true;
+  if (before.companyId !== after.companyId || before.siteId !== after.siteId) return true;
+  for (const def of readEndpointFields(ruleset)) {
+    if (!sameFact(endpointValue(def, before), endpointValue(def, after))) return true;
+  }
+  return false;
+}
+
+/** The endpoint-level fields some group of the ruleset reads, computed once per ruleset. */
+const readByRuleset = new WeakMap<Ruleset, readonly FieldDefinition[]>();
+function readEndpointFields(ruleset: Ruleset): readonly FieldDefinition[] {
+  let read = readByRuleset.get(ruleset);
+  if (read === undefined) {
+    read = ruleset.catalogue.fields.filter(
+      (f) => f.level === 'ENDPOINT' && ruleset.groups.readKeys.has(fieldKey(f.level, f.name)),
+    );
+    readByRuleset.set(ruleset, read);
+  }
+  return read;
 }
 
 /** Whether a company or site write changes a field some group reads. */
@@ -111,7 +144,7 @@ export function buildTransition(
   const policy = group.definition.alert;
   const alertOn = change.event === 'entered' ? 'enter' : 'exit';
   const alert = policy?.severity !== undefined && policy.on.includes(alertOn);
-  const fields: Record<string, FieldValue | null> = {};
+  const fields: Record<string, FactValue | null> = {};
   for (const key of group.reads) fields[key] = ctx.facts[key] ?? null;
   const e = ctx.endpoint;
   const status =

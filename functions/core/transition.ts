@@ -7,7 +7,9 @@ import { SEVERITIES } from './criteria/types.ts';
 
 const TRANSITION_EVENTS = ['entered', 'exited'] as const;
 
-const fieldValue = z.nullable(z.union([z.string(), z.number(), z.boolean()]));
+const fieldValue = z.nullable(
+  z.union([z.string(), z.number(), z.boolean(), z.readonly(z.array(z.string()))]),
+);
 const id = z.string().check(z.minLength(1));
 
 export const TransitionSchema = z.object({

@@ -8,6 +8,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { TallyStore } from '#adapters/tally-store.ts';
+import { retryTransient } from '#adapters/transient.ts';
 import { limiter } from './context.ts';
 import type { Evaluator } from './evaluate.ts';
 import { toChangeRecords } from './records.ts';
@@ -45,7 +46,10 @@ export function createEvaluateHandler(deps: {
     }
     const changes = toChangeRecords(event.Records);
     const byEventId = new Map(changes.map((c, i) => [event.Records[i]?.eventID, c]));
-    const batch = await deps.evaluator.prepare(changes);
+    // A throttled or failed call is tried again in place, a few times, before the record (or here the
+    // whole batch) fails: a failed record holds back its item's later ones, and a batch that keeps
+    // failing is parked. Records are safe to repeat: each is built for redelivery.
+    const batch = await retryTransient(() => deps.evaluator.prepare(changes));
     // Order per item matters, as the stream keeps it (one endpoint's reports, one job's pages): each
     // item's records run one after another, and once one fails the item's later records are left for
     // the retry, which resumes from the lowest failed record. Different items run side by side; the
@@ -61,7 +65,7 @@ export function createEvaluateHandler(deps: {
         if (change === undefined) return;
         try {
           await slot(async () => {
-            await deps.evaluator.handle(change, batch);
+            await retryTransient(() => deps.evaluator.handle(change, batch));
             if (deps.tally !== undefined) await tallyRecord(deps.tally, record);
           });
         } catch (e: unknown) {

@@ -41,6 +41,7 @@ export type EvaluatorMetric =
   | 'TransitionsRecorded'
   | 'EvaluationConflicts'
   | 'MembershipReads'
+  | 'SkippedReportsEvaluated'
   | 'EvaluationsRequested'
   | 'JobsStarted'
   | 'JobPages';

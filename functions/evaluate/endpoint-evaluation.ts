@@ -181,13 +181,65 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     written: WrittenInBatch,
     walk = false,
     settle = true,
+    before?: EndpointRecord,
   ): Promise<number> {
     const done = (m: { mrev?: number }) => (m.mrev ?? -1) > image.rev - (walk ? 0 : 1);
+    const skipped = walk ? 0 : await catchUp(image, before, scopes, rules, written);
     const mine = written.get(image.endpointId);
-    if (mine !== undefined && done(mine)) return 0;
+    if (mine !== undefined && done(mine)) return skipped;
     const start = mine !== undefined && mine.grev > image.grev ? withMembership(image, mine) : image;
     const current = start !== image || image.mrev === image.rev - (walk ? 0 : 1);
-    return evaluateFrom(start, scopes, rules, { record: { image, written, current, done, walk, settle } });
+    return (
+      skipped +
+      (await evaluateFrom(start, scopes, rules, { record: { image, written, current, done, walk, settle } }))
+    );
+  }
+
+  /**
+   * The report just before this record's (its data is the record's old image) may never have been
+   * evaluated: its batch was given up to the on-failure queue after its retries, and the stream moved
+   * on to this record. Evaluated from its own image alone, this record would go from the membership
+   * before that report straight to its own, and a state that lasted only that report (a FAILED between
+   * two successes) would record nothing, for good: a replay of the parked batch comes after this
+   * record's evaluation and finds its report passed. So the skipped report is evaluated first, here,
+   * when its state differs from the membership this record starts from and that membership predates it.
+   * Costs nothing when the report before was evaluated (in order, the usual case): the check is a pure
+   * evaluation of images already in hand.
+   */
+  async function catchUp(
+    image: EndpointRecord,
+    before: EndpointRecord | undefined,
+    scopes: Map<string, ScopeRecord>,
+    rules: Ruleset,
+    written: WrittenInBatch,
+  ): Promise<number> {
+    if (
+      before === undefined ||
+      before.rev !== image.rev - 1 ||
+      before.companyId !== image.companyId ||
+      before.siteId !== image.siteId ||
+      needsRehome(image)
+    ) {
+      return 0;
+    }
+    const mine = written.get(image.endpointId);
+    let membership: Pick<EndpointRecord, 'groups' | 'grev' | 'mrev' | 'groupsCompanyId'> =
+      mine !== undefined && mine.grev > image.grev ? mine : image;
+    const evaluated = (m: { mrev?: number }) => (m.mrev ?? -1) >= before.rev;
+    if (evaluated(membership)) return 0;
+    const previousOf = (m: typeof membership) =>
+      withMembership({ ...before, groupsCompanyId: image.groupsCompanyId }, m);
+    if (isNoop(plan(previousOf(membership), scopes, rules, false))) return 0;
+    if (membership === image) {
+      // The image may predate the report's evaluation (written by the batch before): ask the table.
+      ctx.count('MembershipReads');
+      const stored = await deps.reads.getEndpoint(image.endpointId, true);
+      if (stored === undefined || evaluated(stored)) return 0;
+      membership = stored;
+      if (isNoop(plan(previousOf(membership), scopes, rules, false))) return 0;
+    }
+    ctx.count('SkippedReportsEvaluated');
+    return evaluateRecord(previousOf(membership), scopes, rules, written);
   }
 
   /** The data of one record with the membership state (and its due instant and stamp) of another. */

@@ -7,7 +7,7 @@
 //   group has time-based criteria.
 // This module only dispatches; the rules live in endpoint-evaluation.ts and the job runners.
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Catalogue } from '#core/catalogue.ts';
+import { fieldKey, type Level } from '#core/catalogue.ts';
 import type { EndpointRecord, ScopeRecord, ScopeRef } from '#core/endpoint.ts';
 import { changedEndpointFacts, endpointChangeMatters, scopeChangeMatters } from '#core/membership.ts';
 import { type Ruleset, readsLastReport } from '#core/ruleset.ts';
@@ -27,8 +27,7 @@ import { createRulesetCache } from './ruleset-cache.ts';
 export { DEFAULT_EVALUATOR_CONFIG, type EvaluatorConfig, type EvaluatorMetric };
 
 export interface EvaluatorDeps {
-  /** The catalogue stored groups are compiled against. */
-  readonly catalogue: Catalogue;
+  /** Group and field definitions (the stored catalogue groups are compiled against), and group reads. */
   readonly groups: GroupReads;
   readonly endpoints: EndpointReads;
   readonly fleet: FleetPager;
@@ -59,6 +58,7 @@ export type Change =
       readonly after: ScopeRecord | undefined;
     }
   | { readonly kind: 'group'; readonly groupId: string; readonly removed: boolean; readonly changed: boolean }
+  | { readonly kind: 'field'; readonly level: Level; readonly name: string; readonly changed: boolean }
   | { readonly kind: 'job'; readonly job: JobItem }
   | { readonly kind: 'ignore' };
 
@@ -92,7 +92,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     logger: deps.logger,
     count: deps.count ?? (() => undefined),
   };
-  const rules = createRulesetCache(ctx, { groups: deps.groups, catalogue: deps.catalogue });
+  const rules = createRulesetCache(ctx, { groups: deps.groups });
   const evaluation = createEndpointEvaluation(ctx, {
     rules,
     reads: deps.endpoints,
@@ -177,6 +177,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
             batch.written,
             change.walk === true,
             !onlyLastReport,
+            change.before,
           );
           return;
         }
@@ -216,6 +217,24 @@ export function createEvaluator(deps: EvaluatorDeps) {
                   reason: `group ${change.groupId} saved`,
                 },
           );
+          return;
+        }
+        case 'field': {
+          rules.invalidate();
+          if (!change.changed) return;
+          // A field no group reads changes no membership: adding or editing it costs nothing. One
+          // that groups read (its type, options or default changed) re-evaluates the fleet like a
+          // group change, with the same delay for instances holding the old catalogue.
+          const { groups } = await rules.get(true);
+          if (!groups.readKeys.has(fieldKey(change.level, change.name))) return;
+          await jobs.start({
+            jobId: `fleet-${record.id}`,
+            kind: 'evaluate',
+            scope: { kind: 'fleet' },
+            touch: true,
+            notBefore: ctx.nowMs() + config.fleetDelayMs,
+            reason: `field ${change.level}:${change.name} changed`,
+          });
           return;
         }
         case 'job':

@@ -9,7 +9,6 @@ import { createJobStore } from '#adapters/job-store.ts';
 import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { createTallyStore } from '#adapters/tally-store.ts';
-import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createEvaluateHandler } from './app.ts';
 import { createEvaluator } from './evaluate.ts';
 
@@ -23,7 +22,6 @@ export const handler = createEvaluateHandler({
   metrics,
   tally: createTallyStore(doc, tableName),
   evaluator: createEvaluator({
-    catalogue: SHIPPED_CATALOGUE,
     groups: createGroupStore(doc, tableName),
     endpoints: createRepository(doc, tableName),
     fleet: createFleetPager(doc, tableName),

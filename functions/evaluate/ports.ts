@@ -1,6 +1,7 @@
 // What the evaluator needs from storage, as it sees it. The DynamoDB adapters implement these
 // (functions/adapters: group-store, repository, fleet-pager, membership-writer, job-store); tests give
 // the evaluator the same adapters against DynamoDB Local.
+import type { FieldDefinition } from '#core/catalogue.ts';
 import type { GroupDefinition } from '#core/criteria/types.ts';
 import type { EndpointRecord, ScopeRecord, ScopeRef } from '#core/endpoint.ts';
 import type { MembershipChange } from '#core/membership.ts';
@@ -90,9 +91,10 @@ export class StaleEndpointError extends Error {
   override readonly name = 'StaleEndpointError';
 }
 
-/** Every group definition with the group set's revision, read together (consistently). */
+/** Every group and custom field definition with the set's revision, read together (consistently). */
 export interface GroupSetSnapshot {
   readonly groups: readonly { readonly definition: GroupDefinition }[];
+  readonly fields: readonly { readonly definition: FieldDefinition }[];
   readonly rev: number;
 }
 

@@ -49,6 +49,16 @@ function toChange(record: DynamoDBRecord): Change {
         before?.updatedAt !== after?.updatedAt;
       return { kind: 'group', groupId, removed: after === undefined, changed };
     }
+    case ITEM.field: {
+      const item = (after ?? before) as Item;
+      const changed = JSON.stringify(before?.definition) !== JSON.stringify(after?.definition);
+      return {
+        kind: 'field',
+        level: String(item.level) as 'COMPANY' | 'SITE' | 'ENDPOINT',
+        name: String(item.name),
+        changed,
+      };
+    }
     case ITEM.job:
       return after === undefined ? { kind: 'ignore' } : { kind: 'job', job: after as unknown as JobItem };
     default:

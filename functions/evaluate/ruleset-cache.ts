@@ -1,10 +1,10 @@
-// The ruleset one evaluator instance works with: the catalogue it was built with and the stored group
-// definitions compiled against it, reloaded when older than `groupCacheMs`, when a GROUP record says
+// The ruleset one evaluator instance works with: the stored field catalogue and the stored group
+// definitions compiled against it, read together, reloaded when older than `groupCacheMs`, when a GROUP record says
 // they changed, or when an evaluation found them stale. A reload that finds the same revision and
 // definitions keeps the compiled ruleset; one that cannot be compiled fails every use until the next
 // reload, with the same RulesetError, instead of reading the table again for each record.
-import type { Catalogue } from '#core/catalogue.ts';
 import { buildRuleset, type Ruleset } from '#core/ruleset.ts';
+import { catalogueOf } from '#core/shipped-catalogue.ts';
 import type { EvaluatorContext } from './context.ts';
 import type { GroupReads, GroupSetSnapshot } from './ports.ts';
 
@@ -18,11 +18,12 @@ export interface RulesetCache {
 }
 
 /** What a ruleset was built from: the same revision and definitions give the same ruleset. */
-const signatureOf = (s: GroupSetSnapshot) => `${s.rev}:${JSON.stringify(s.groups.map((g) => g.definition))}`;
+const signatureOf = (s: GroupSetSnapshot) =>
+  `${s.rev}:${JSON.stringify(s.groups.map((g) => g.definition))}:${JSON.stringify(s.fields.map((f) => f.definition))}`;
 
 export function createRulesetCache(
   ctx: Pick<EvaluatorContext, 'config' | 'nowMs'>,
-  source: { readonly groups: Pick<GroupReads, 'snapshot'>; readonly catalogue: Catalogue },
+  source: { readonly groups: Pick<GroupReads, 'snapshot'> },
 ): RulesetCache {
   type Loaded = { ruleset: Ruleset } | { error: unknown };
   let cache: { loaded: Loaded; loadedAt: number } | undefined;
@@ -37,7 +38,8 @@ export function createRulesetCache(
     else {
       try {
         const definitions = snapshot.groups.map((g) => g.definition);
-        built = { ruleset: buildRuleset(source.catalogue, definitions, snapshot.rev), signature };
+        const catalogue = catalogueOf(snapshot.fields.map((f) => f.definition));
+        built = { ruleset: buildRuleset(catalogue, definitions, snapshot.rev), signature };
         loaded = { ruleset: built.ruleset };
       } catch (error: unknown) {
         loaded = { error };

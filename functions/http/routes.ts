@@ -41,7 +41,13 @@ export type RouteName =
   | 'listCompanies'
   | 'listCompanyEndpoints'
   | 'createSession'
-  | 'endSession';
+  | 'endSession'
+  | 'listFields'
+  | 'putField'
+  | 'deleteField'
+  | 'postImport'
+  | 'lintGroup'
+  | 'previewGroup';
 
 export const ROUTES: readonly RouteSpec[] = [
   { name: 'postStatus', method: 'POST', path: '/v1/endpoints/status', fn: 'ingest', access: 'ingest' },
@@ -94,6 +100,19 @@ export const ROUTES: readonly RouteSpec[] = [
   },
   { name: 'createSession', method: 'POST', path: '/v1/session', fn: 'admin', access: 'admin' },
   { name: 'endSession', method: 'DELETE', path: '/v1/session', fn: 'admin', access: 'admin', session: 'end' },
+  // The field catalogue (functions/admin/fields.ts).
+  ...(['listFields', 'putField', 'deleteField'] as const).map(
+    (name): RouteSpec => ({
+      name,
+      method: name === 'listFields' ? 'GET' : name === 'putField' ? 'PUT' : 'DELETE',
+      path: name === 'listFields' ? '/v1/fields' : '/v1/fields/{level}/{name}',
+      fn: 'admin',
+      access: 'admin',
+    }),
+  ),
+  { name: 'postImport', method: 'POST', path: '/v1/import', fn: 'admin', access: 'admin' },
+  { name: 'lintGroup', method: 'POST', path: '/v1/groups/{groupId}/lint', fn: 'admin', access: 'admin' },
+  { name: 'previewGroup', method: 'POST', path: '/v1/groups/preview', fn: 'admin', access: 'admin' },
 ];
 
 export type RouteMatch =

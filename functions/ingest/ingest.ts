@@ -2,7 +2,7 @@
 // for one endpoint are applied in request order, others concurrently.
 
 import type { Repository } from '#adapters/repository.ts';
-import type { Catalogue } from '#core/catalogue.ts';
+import type { Catalogue, CatalogueSource } from '#core/catalogue.ts';
 import type { Owner, ReportResult, StatusUpdate } from '#core/endpoint.ts';
 import type { ProblemDetail } from '#core/errors.ts';
 import { canonicalBuiltIn, validateFields } from '#core/fields.ts';
@@ -35,6 +35,14 @@ export function toStatusUpdates(body: StatusBody, nowMs: number, catalogue: Cata
     const osType = builtIn('osType', u.osType);
     const endpointType = builtIn('endpointType', u.endpointType);
     const fields = validateFields(catalogue, 'ENDPOINT', u.fields, `${at}.fields`, problems);
+    const properties = {
+      ...(u.os !== undefined ? { os: u.os } : {}),
+      ...(u.osVersion !== undefined ? { osVersion: u.osVersion } : {}),
+      ...(u.osBuildNumber !== undefined ? { osBuildNumber: u.osBuildNumber } : {}),
+      ...(u.installedSoftware !== undefined ? { installedSoftware: u.installedSoftware } : {}),
+      ...(u.machineRoles !== undefined ? { machineRoles: u.machineRoles } : {}),
+      ...(u.available !== undefined ? { available: u.available } : {}),
+    };
     return {
       endpointId: u.endpointId,
       companyId: u.companyId,
@@ -45,6 +53,7 @@ export function toStatusUpdates(body: StatusBody, nowMs: number, catalogue: Cata
       ...(u.hostname !== undefined ? { hostname: u.hostname } : {}),
       ...(osType !== undefined ? { osType } : {}),
       ...(endpointType !== undefined ? { endpointType } : {}),
+      properties,
       fields,
     };
   });
@@ -78,7 +87,8 @@ export async function applyStatusUpdates(
 
 export interface ReportDeps {
   readonly repo: Pick<Repository, 'writeReport'>;
-  readonly catalogue: Catalogue;
+  /** The stored catalogue, cached per instance (ingest reads it once per cache period, not per update). */
+  readonly catalogue: CatalogueSource;
   /** Told of each report refused because its endpoint is stored under another company or site. */
   readonly onForbidden?: (endpointId: string, owner: Owner) => void;
 }
@@ -94,7 +104,7 @@ export async function reportStatus(
   deps: ReportDeps,
 ) {
   assertWithinScope(body.updates, owner);
-  const updates = toStatusUpdates(body, nowMs, deps.catalogue);
+  const updates = toStatusUpdates(body, nowMs, await deps.catalogue());
   const results = await applyStatusUpdates(updates, deps.repo, new Date(nowMs).toISOString(), owner);
   if (owner !== undefined) {
     for (const r of results) if (r.result === 'forbidden') deps.onForbidden?.(r.endpointId, owner);

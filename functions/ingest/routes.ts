@@ -2,7 +2,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Repository } from '#adapters/repository.ts';
 import type { SecretsProvider } from '#adapters/secrets.ts';
-import type { Catalogue } from '#core/catalogue.ts';
+import type { CatalogueSource } from '#core/catalogue.ts';
 import { ForbiddenError, ValidationError } from '#core/errors.ts';
 import type { IngestKeys } from '#core/ingest-key.ts';
 import { createApiHandler } from '#http/api.ts';
@@ -14,7 +14,8 @@ import { mapWebhook, webhookPath } from './webhooks.ts';
 
 export interface IngestDeps {
   readonly repo: Pick<Repository, 'writeReport'>;
-  readonly catalogue: Catalogue;
+  /** The stored field catalogue; the handler caches it (functions/adapters/field-store.ts). */
+  readonly catalogue: CatalogueSource;
   readonly secrets: SecretsProvider;
   readonly ingestKeys?: IngestKeys;
   readonly logger: Logger;

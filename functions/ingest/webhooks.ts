@@ -4,7 +4,7 @@
 import * as z from 'zod/mini';
 import { type ProblemDetail, ValidationError } from '#core/errors.ts';
 import { formatPath, Id } from '#http/validation.ts';
-import { MAX_UPDATES, type StatusBody } from './schema.ts';
+import { BUILT_IN_PROPERTIES, MAX_UPDATES, type StatusBody } from './schema.ts';
 
 const Text = z.string().check(z.minLength(1), z.maxLength(255));
 const Timestamp = z.union([z.string().check(z.minLength(1)), z.number()]);
@@ -22,6 +22,7 @@ const GenericEvent = z.object({
   timestamp: Timestamp,
   osType: z.optional(z.string()),
   endpointType: z.optional(z.string()),
+  ...BUILT_IN_PROPERTIES,
 });
 type GenericEvent = z.infer<typeof GenericEvent>;
 
@@ -120,6 +121,11 @@ export function mapWebhook(body: unknown, scope: { companyId?: string; siteId?: 
       ...(e.hostname !== undefined ? { hostname: e.hostname } : {}),
       ...(e.osType !== undefined ? { osType: e.osType } : {}),
       ...(e.endpointType !== undefined ? { endpointType: e.endpointType } : {}),
+      ...Object.fromEntries(
+        Object.keys(BUILT_IN_PROPERTIES)
+          .map((k) => [k, e[k as keyof typeof BUILT_IN_PROPERTIES]])
+          .filter(([, v]) => v !== undefined),
+      ),
       fields: e.field === undefined ? e.fields : { ...asObject(e.fields), [e.field]: e.value },
     });
   });

@@ -4,6 +4,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -60,6 +61,38 @@ function alertedTransition(record: DynamoDBRecord): Transition | undefined {
   return parsed.data;
 }
 
+/** Attempts at writing an idempotency record's outcome (on top of the SDK's own retries). */
+const OUTCOME_WRITE_ATTEMPTS = 6;
+
+/**
+ * Powertools' DynamoDB persistence, but the two writes that follow a publish attempt are retried.
+ * When the "completed" write fails after a publish, Powertools fails the record; the record stays
+ * "in progress" until this invocation's deadline, and any delivery after that (the stream's retry of
+ * the batch, a replay of a parked batch) publishes the alert a second time. When the delete after a
+ * failed publish fails, the record is held up until that deadline and its batch may be parked.
+ * Retrying in place costs a few hundred milliseconds in the rare case and closes both.
+ */
+class SteadfastPersistenceLayer extends DynamoDBPersistenceLayer {
+  protected override _updateRecord(record: IdempotencyRecord): Promise<void> {
+    return persist(() => super._updateRecord(record));
+  }
+
+  protected override _deleteRecord(record: IdempotencyRecord): Promise<void> {
+    return persist(() => super._deleteRecord(record));
+  }
+}
+
+async function persist(write: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (e: unknown) {
+      if (attempt >= OUTCOME_WRITE_ATTEMPTS) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt * (0.5 + Math.random() / 2)));
+    }
+  }
+}
+
 export function createNotifyHandler(deps: NotifyDependencies) {
   const logger = deps.logger ?? new Logger({ serviceName: 'keywatch-notify' });
   const metrics =
@@ -74,7 +107,7 @@ export function createNotifyHandler(deps: NotifyDependencies) {
     throwOnNoIdempotencyKey: true,
     expiresAfterSeconds: IDEMPOTENCY_EXPIRY_SECONDS,
   });
-  const persistenceStore = new DynamoDBPersistenceLayer({
+  const persistenceStore = new SteadfastPersistenceLayer({
     tableName: deps.table.tableName,
     keyAttr: 'PK',
     sortKeyAttr: 'SK',

@@ -202,7 +202,9 @@ export function definitionArb(catalogue: Catalogue, earlier: readonly string[], 
 
 /** Facts of every catalogue field keyed `<LEVEL>:<name>`: typed values, unset (absent) or "". */
 export function factsArb(catalogue: Catalogue): fc.Arbitrary<RefFacts> {
-  const factOf = (def: FieldDefinition): fc.Arbitrary<string | number | boolean | undefined> => {
+  const factOf = (def: FieldDefinition): fc.Arbitrary<RefFacts[string]> => {
+    // A list built-in: unset, empty, or a few texts.
+    if (def.multiValued === true) return fc.option(fc.array(textFact, { maxLength: 3 }), { nil: undefined });
     switch (def.type) {
       case 'Flag':
         return fc.boolean(); // a Flag has a default, so it always has a value
@@ -216,7 +218,7 @@ export function factsArb(catalogue: Catalogue): fc.Arbitrary<RefFacts> {
         return fc.option(textFact, { nil: undefined });
     }
   };
-  const record: Record<string, fc.Arbitrary<string | number | boolean | undefined>> = {};
+  const record: Record<string, fc.Arbitrary<RefFacts[string]>> = {};
   for (const def of catalogue.fields) record[`${def.level}:${def.name}`] = factOf(def);
   return fc
     .record(record)

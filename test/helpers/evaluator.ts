@@ -13,11 +13,11 @@ import { INDEX, keys, partitionQuery } from '#adapters/keys.ts';
 import { createMembershipWriter } from '#adapters/membership-writer.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { EVALUATE_FILTERS } from '#adapters/stream-filters.ts';
+import { createTallyStore } from '#adapters/tally-store.ts';
 import type { Catalogue } from '#core/catalogue.ts';
 import type { StatusUpdate } from '#core/endpoint.ts';
 import { seedShippedGroups } from '#core/group-pack.ts';
 import { instantKey } from '#core/instant.ts';
-import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import { createEvaluateHandler } from '#functions/evaluate/app.ts';
 import { createEvaluator, type EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
 import type { JobStore, MembershipWriter } from '#functions/evaluate/ports.ts';
@@ -33,8 +33,10 @@ import { batchOf, streamReader } from './stream.ts';
 export async function evaluatorHarness(opts: {
   now: () => number;
   config?: Partial<EvaluatorConfig>;
-  /** The catalogue the evaluator compiles stored groups against (default: the shipped one). */
+  /** Custom fields to store beside the shipped ones, as a catalogue (its built-ins are ignored). */
   catalogue?: Catalogue;
+  /** Keep the status page's counters from delivered transition records, as deployed. */
+  tally?: boolean;
 }) {
   const at = (offsetSeconds: number) => new Date(opts.now() + offsetSeconds * 1000).toISOString();
   const { client: admin, tableName, endpoint } = await freshTable();
@@ -42,6 +44,9 @@ export async function evaluatorHarness(opts: {
   const repo = createRepository(adminDoc, tableName);
   const groups = createGroupStore(adminDoc, tableName);
   await seedShippedGroups(groups, at(0));
+  // The catalogue is data: the given catalogue's custom fields are stored beside the shipped ones.
+  for (const f of opts.catalogue?.fields ?? [])
+    if (f.builtIn === undefined) await groups.putFieldIfAbsent(f, at(0));
   const logger = new Logger({
     serviceName: 'keywatch-test',
     logLevel: (process.env.TEST_LOG_LEVEL ?? 'SILENT') as 'SILENT',
@@ -63,7 +68,6 @@ export async function evaluatorHarness(opts: {
     const groupStore = createGroupStore(evalDoc, tableName);
     const writer = createMembershipWriter(evalDoc, tableName);
     const evaluator = createEvaluator({
-      catalogue: opts.catalogue ?? SHIPPED_CATALOGUE,
       groups: over.groups ? over.groups(groupStore) : groupStore,
       endpoints: createRepository(evalDoc, tableName),
       fleet: createFleetPager(evalDoc, tableName),
@@ -76,7 +80,11 @@ export async function evaluatorHarness(opts: {
       // walks at setup stay cheap on a shared machine.
       config: { groupCacheMs: 5_000, pageSize: 50, fleetSegments: 4, ...opts.config },
     });
-    const handler = createEvaluateHandler({ evaluator, logger });
+    const handler = createEvaluateHandler({
+      evaluator,
+      logger,
+      ...(opts.tally === true ? { tally: createTallyStore(evalDoc, tableName) } : {}),
+    });
     const deliver = async (records: DynamoDBRecord[]) => {
       const event = batchOf(records, EVALUATE_FILTERS);
       if (event.Records.length === 0) return { batchItemFailures: [] };

@@ -5,7 +5,7 @@
 // purpose; it shares no code with functions/core/criteria.
 import type { FieldDefinition } from '#core/catalogue.ts';
 
-export type RefFacts = Readonly<Record<string, string | number | boolean | undefined>>;
+export type RefFacts = Readonly<Record<string, string | number | boolean | readonly string[] | undefined>>;
 export interface RefGroup {
   readonly id: string;
   readonly definition: Readonly<Record<string, unknown>>;
@@ -81,7 +81,8 @@ function leafHolds(
   values: readonly string[],
   fact: unknown,
   nowMs: number,
-) {
+): boolean {
+  if (def.multiValued === true) return listHolds(def, operator, values, fact, nowMs);
   const text = isEmpty(fact) ? '' : lower(valueText(fact));
   const has = (v: string) => text.includes(lower(v));
   switch (operator) {
@@ -111,6 +112,36 @@ function leafHolds(
       return (ageAgainst(fact, values[0] ?? '', nowMs) ?? 1) <= 0;
     default:
       throw new Error(`reference: operator ${operator} on ${def.name}`);
+  }
+}
+
+/**
+ * A list built-in (docs/api.md §5): with no element it is an empty field; otherwise a criterion holds
+ * when it holds for some element (Contains all of: each value in some element), and the negated
+ * operators when the positive one holds for none.
+ */
+function listHolds(
+  def: FieldDefinition,
+  operator: string,
+  values: readonly string[],
+  fact: unknown,
+  nowMs: number,
+) {
+  const single = { ...def, multiValued: false };
+  const list = Array.isArray(fact) ? (fact as string[]) : [];
+  if (list.length === 0) return leafHolds(single, operator, values, undefined, nowMs);
+  const some = (op: string) => list.some((el) => leafHolds(single, op, values, el, nowMs));
+  switch (operator) {
+    case 'not equal':
+      return !some('equal');
+    case 'does not contain any of':
+      return !some('contains any of');
+    case 'contains all of':
+      return values.every((v) => list.some((el) => lower(el).includes(lower(v))));
+    case 'is blank':
+      return lower(values[0] ?? '') !== 'true';
+    default:
+      return some(operator);
   }
 }
 

@@ -24,19 +24,20 @@ describe('least privilege', () => {
     'dynamodb:TransactWriteItems',
   ];
 
-  it('lets ingest update single table items, read keys, read the secret and open sealed keys, nothing else', () => {
+  it('lets ingest update single table items, read keys and the field catalogue, read the secret and open sealed keys, nothing else', () => {
     const actions = actionsOf(statementsOf(s.stack.api.ingest));
     expect(actions).not.toContain('sns:Publish');
     expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
       'dynamodb:GetItem',
+      'dynamodb:Query',
       'dynamodb:UpdateItem',
     ]);
     expect(actions).toContain('secretsmanager:GetSecretValue');
     expect(actions.filter((a) => a.startsWith('kms:'))).toEqual(['kms:Decrypt']);
-    // …and only on endpoint and ingest-key items.
+    // …and only on endpoint and ingest-key items and the field catalogue's partition.
     const table = statementsOf(s.stack.api.ingest).find((st) => st.Sid === 'Table');
     expect(table?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ENDPOINT#*', 'KEY#*'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ENDPOINT#*', 'KEY#*', 'FIELDS'] },
     });
   });
 
@@ -101,7 +102,7 @@ describe('least privilege', () => {
 
   it('lets admin and evaluate Query the indexes they use by name, without a wildcard', () => {
     const uses = [
-      [s.stack.api.admin, [INDEX.byParent, INDEX.byCollection, INDEX.endpointsByParent]],
+      [s.stack.api.admin, [INDEX.byParent, INDEX.byCollection, INDEX.endpointsByParent, INDEX.fleet]],
       [s.stack.processing.evaluate, [INDEX.endpointsByParent, INDEX.fleet, INDEX.due]],
     ] as const;
     for (const [fn, indexes] of uses) {

@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INDEX, TABLE_SCHEMA } from '#adapters/keys.ts';
 import { SHIPPED_GROUP_IDS } from '#core/group-pack.ts';
+import { SHIPPED_FIELDS } from '#core/shipped-catalogue.ts';
 import { DENIES_INSECURE_TRANSPORT, functionsOf, idIn, type Synthesized, synth } from './synth.ts';
 
 let s: Synthesized;
@@ -110,6 +111,18 @@ describe('storage', () => {
       expect(call).toContain('attribute_not_exists(PK)');
       expect(call).toContain('ConditionalCheckFailedException');
       expect(call).toContain('\\"PK\\":{\\"S\\":\\"GROUPS\\"}');
+    }
+  });
+
+  it('seeds each shipped custom field only where it is absent', () => {
+    const calls = Object.values(s.template.findResources('Custom::AWS')).map((r) =>
+      JSON.stringify(r.Properties?.Create),
+    );
+    for (const field of SHIPPED_FIELDS) {
+      const call = calls.find((c) => c.includes(`FIELD#${field.level}#${field.name}`));
+      expect(call, `${field.level}:${field.name}`).toBeDefined();
+      expect(call).toContain('attribute_not_exists(PK)');
+      expect(call).toContain('\\"PK\\":{\\"S\\":\\"FIELDS\\"}');
     }
   });
 

@@ -38,7 +38,9 @@ function sample(route: (typeof ROUTES)[number]): { target: string; body?: unknow
     .replace('{endpointId}', 'EP-1')
     .replace('{groupId}', 'bitlocker-key-backup-failed')
     .replace('{keyId}', '0000000000000000')
-    .replace('{integration}', 'generic');
+    .replace('{integration}', 'generic')
+    .replace('{level}', 'ENDPOINT')
+    .replace('{name}', 'Asset%20Tag');
   if (route.method === 'GET' || route.method === 'DELETE') return { target };
   if (route.name === 'postStatus') return { target, body: { updates: [update()] } };
   if (route.name === 'postWebhook') {
@@ -47,6 +49,7 @@ function sample(route: (typeof ROUTES)[number]): { target: string; body?: unknow
       body: { deviceId: 'EP-W', companyId: 'acme', siteId: 'hq', field: STATUS, value: 'x', timestamp: 1 },
     };
   }
+  if (route.name === 'putField') return { target, body: { type: 'Text' } };
   return { target, body: {} };
 }
 

@@ -33,7 +33,7 @@ const DISABLED = SCRIPT_OUTPUT.disabled;
 let clock = Date.parse('2026-11-26T10:00:00Z');
 const at = (offsetSeconds: number) => new Date(clock + offsetSeconds * 1000).toISOString();
 
-const setup = (opts: { config?: Partial<EvaluatorConfig> } = {}) =>
+const setup = (opts: { config?: Partial<EvaluatorConfig>; tally?: boolean } = {}) =>
   evaluatorHarness({ now: () => clock, ...opts });
 
 const isType = (type: string) => (r: DynamoDBRecord) =>
@@ -572,13 +572,22 @@ describe('evaluator review: unusual but legal data', () => {
     expect(await t.memberItems('bitlocker-key-backup-successful')).toEqual(['contoso/LAPTOP-1']);
   });
 
-  it('does not invoke itself: only job records follow an evaluation, and they end', async () => {
-    const t = await setup();
+  it('does not invoke itself: only the counted transitions follow an evaluation, and they end', async () => {
+    const t = await setup({ tally: true });
     await t.settle();
     await t.report('LAPTOP-1', 1, { [STATUS]: FAILED });
     await t.report('LAPTOP-1', 2, {}, { companyId: 'fabrikam' });
     await t.deliver(await t.stream.next());
-    const followUps = batchOf(await t.stream.next(), EVALUATE_FILTERS).Records;
-    expect(followUps).toEqual([]);
+    // The status page's counters read the Failed transition back from the stream (decisions §22);
+    // what they write (markers, counters) passes no evaluate filter, so the chain ends there.
+    const followUps = await t.stream.next();
+    const kinds = batchOf(followUps, EVALUATE_FILTERS).Records.map((r) => [
+      r.dynamodb?.NewImage?.type?.S,
+      r.dynamodb?.NewImage?.groupId?.S,
+    ]);
+    expect(kinds).toEqual([['TRANSITION', 'bitlocker-key-backup-failed']]);
+    const res = await t.deliver(followUps);
+    expect(res?.batchItemFailures ?? []).toEqual([]);
+    expect(batchOf(await t.stream.next(), EVALUATE_FILTERS).Records).toEqual([]);
   });
 });

@@ -2,11 +2,12 @@
 // cycle, a DELETE cannot race a new reference. Real table, the query use cases called directly.
 import { describe, expect, it } from 'vitest';
 import { documentClient } from '#adapters/clients.ts';
+import { createFieldStore, storedCatalogue } from '#adapters/field-store.ts';
 import { createGroupStore, GroupSetChangedError, type GroupStore } from '#adapters/group-store.ts';
 import { createQueryStore } from '#adapters/query-store.ts';
 import { createRepository } from '#adapters/repository.ts';
 import { ValidationError } from '#core/errors.ts';
-import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
+import { SHIPPED_FIELDS } from '#core/shipped-catalogue.ts';
 import { putGroup } from '#functions/admin/queries.ts';
 import { freshTable } from '#test/helpers/dynamo.ts';
 
@@ -23,11 +24,12 @@ async function setup() {
   const { client, tableName } = await freshTable();
   const doc = documentClient(client);
   const groups = createGroupStore(doc, tableName);
+  for (const f of SHIPPED_FIELDS) await groups.putFieldIfAbsent(f, new Date().toISOString());
   const deps = (store: GroupStore) => ({
     repo: createRepository(doc, tableName),
     groups: store,
     reads: createQueryStore(doc, tableName),
-    catalogue: SHIPPED_CATALOGUE,
+    catalogue: storedCatalogue(createFieldStore(doc, tableName)),
     nowMs: Date.now,
   });
   return { groups, deps };

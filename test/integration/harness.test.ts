@@ -153,7 +153,7 @@ describe('startDynamoDbLocal', () => {
 });
 
 describe('createTable', () => {
-  it('creates the keywatch table once, with its stream, its four GSIs and TTL', async () => {
+  it('creates the keywatch table once, with its stream, its five GSIs and TTL', async () => {
     const { client, tableName } = await freshTable();
 
     await createTable(client, tableName);
@@ -179,9 +179,10 @@ describe('createTable', () => {
         { name: 'GSI2', keys: ['GSI2PK', 'GSI2SK'], projection: 'ALL' },
         { name: 'GSI3', keys: ['GSI3PK', 'GSI3SK'], projection: 'KEYS_ONLY' },
         { name: 'GSI4', keys: ['GSI4PK', 'GSI4SK'], projection: 'KEYS_ONLY' },
+        { name: 'GSI5', keys: ['GSI5PK', 'GSI5SK'], projection: 'KEYS_ONLY' },
       ]),
     );
-    expect(indexes).toHaveLength(4);
+    expect(indexes).toHaveLength(5);
     expect(ttl.TimeToLiveDescription).toMatchObject({
       AttributeName: 'expiresAt',
       TimeToLiveStatus: 'ENABLED',

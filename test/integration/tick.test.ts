@@ -261,10 +261,10 @@ describe('minute tick over the due index', () => {
     await t.report('LAPTOP-1', 0);
     t.requests.reset();
     await t.settle();
-    // Evaluated (a group reads Last Report: the group list, reloaded after a day, and the endpoint's
-    // company and site are read), membership unchanged, and the stored due instant is earlier than
-    // the new one: no write at all.
-    expect(t.requests.snapshot()).toEqual({ Query: 1, BatchGetItem: 1 });
+    // Evaluated (a group reads Last Report: the group list and the field catalogue, reloaded after a
+    // day, and the endpoint's company and site are read), membership unchanged, and the stored due
+    // instant is earlier than the new one: no write at all.
+    expect(t.requests.snapshot()).toEqual({ Query: 2, BatchGetItem: 1 });
     expect((await t.repo.getEndpoint('LAPTOP-1', true))?.dueMs).toBe(first);
 
     clock = (first as number) + 60_000;

@@ -20,7 +20,13 @@ export const helpers = {
     return String(v).toLowerCase();
   },
   blank(v: unknown): boolean {
-    return v === undefined || v === null || v === '';
+    return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
+  },
+  /** A multi-valued fact's elements, lower-cased: empty when unset. */
+  lows(v: unknown): string[] {
+    if (Array.isArray(v)) return v.map((e) => String(e).toLowerCase());
+    if (v === undefined || v === null || v === '') return [];
+    return [String(v).toLowerCase()];
   },
   /** Case-insensitive equality of a non-identical fact with a lower-cased value (length -1: unknown). */
   eqi(v: unknown, lower: string, length: number): boolean {
@@ -96,6 +102,61 @@ export interface CodeScope {
   textVar(key: string): string;
   /** A reader created once per set that parses Date facts of a key (epoch ms, instant key). */
   instantVar(key: string): string;
+  /** A local holding the lower-cased elements of a multi-valued fact key, computed on first use. */
+  listVar(key: string): string;
+}
+
+/**
+ * A criterion on a multi-valued built-in (a list of texts). A list without elements is an empty
+ * field (the single-valued rules apply to ""); otherwise the criterion holds when it holds for one
+ * element (`Contains all of`: each value is contained by some element; `Equal`: some element equals
+ * some value), and the negated operators hold when the positive one holds for none.
+ */
+function listExpression(leaf: Criterion, key: string, scope: CodeScope): string {
+  const fact = `f[${lit(key)}]`;
+  const list = `(${scope.listVar(key)} ??= h.lows(${fact}))`;
+  const values = (leaf.values ?? []).map((v) => v.toLowerCase());
+  const hasEmpty = values.includes('');
+  const some = (test: (v: string) => string, vs: readonly string[]) =>
+    `${list}.some((s) => ${or(vs.map(test))})`;
+  const includes = (v: string) => `s.includes(${lit(v)})`;
+  /** The positive test: on an empty list, what it is on the empty text ("" holds for ""). */
+  const positive = (nonEmpty: string, onEmpty: boolean) =>
+    `(${list}.length === 0 ? ${onEmpty} : ${nonEmpty})`;
+  const equals = positive(
+    some((v) => `s === ${lit(v)}`, values),
+    hasEmpty,
+  );
+  const contains = positive(some(includes, values), hasEmpty);
+  switch (leaf.operator) {
+    case 'Is Blank':
+      return values[0] === 'true' ? `(${list}.length === 0)` : `(${list}.length !== 0)`;
+    case 'Equal':
+      return equals;
+    case 'Not Equal':
+      return `!${equals}`;
+    case 'Contains any of':
+      return contains;
+    case 'Does Not Contain any of':
+      return `!${contains}`;
+    case 'Contains all of':
+      return positive(
+        and(values.map((v) => some(includes, [v]))),
+        values.every((v) => v === ''),
+      );
+    case 'Begins with':
+      return positive(
+        some((v) => `s.startsWith(${lit(v)})`, values),
+        hasEmpty,
+      );
+    case 'Ends with':
+      return positive(
+        some((v) => `s.endsWith(${lit(v)})`, values),
+        hasEmpty,
+      );
+    default:
+      throw new Error(`"${leaf.operator}" on the multi-valued field "${leaf.field}"`);
+  }
 }
 
 /**
@@ -108,6 +169,7 @@ export function fieldExpression(
   key: string,
   scope: CodeScope,
 ): string {
+  if (def.multiValued === true) return listExpression(leaf, key, scope);
   const fact = `f[${lit(key)}]`;
   const values = leaf.values ?? [];
   const first = values[0] ?? '';

@@ -130,9 +130,11 @@ function build(order: readonly GroupPlan[], fields: FieldsByName): CompiledGroup
   const indexOf = new Map(order.map((p, i) => [p.definition.id, i]));
   const textVars = new Map<string, string>();
   const instantVars = new Map<string, string>();
+  const listVars = new Map<string, string>();
   const scope: CodeScope = {
     textVar: (key) => nameFor(textVars, key, 't'),
     instantVar: (key) => nameFor(instantVars, key, 'd'),
+    listVar: (key) => nameFor(listVars, key, 'l'),
   };
 
   const groups: CompiledGroup[] = [];
@@ -182,7 +184,9 @@ function build(order: readonly GroupPlan[], fields: FieldsByName): CompiledGroup
     '"use strict";',
     ...[...instantVars.values()].map((name) => `const ${name} = h.instantReader();`),
     'return function evaluateGroups(f, now, r, m) {',
-    ...(textVars.size > 0 ? [`  let ${[...textVars.values()].join(', ')};`] : []),
+    ...(textVars.size + listVars.size > 0
+      ? [`  let ${[...textVars.values(), ...listVars.values()].join(', ')};`]
+      : []),
     ...statements,
     '};',
   ].join('\n');

@@ -31,7 +31,7 @@ export function criteriaOf(def: GroupDefinition): CriteriaNode {
  */
 const GROUP_KEYS = new Set(['id', 'name', 'description', 'criteria', 'blocks', 'alert']);
 /** Properties the API adds when it answers a group (GET, PUT, the list). */
-const READ_ONLY_KEYS = new Set(['updatedAt', 'memberCount']);
+const READ_ONLY_KEYS = new Set(['updatedAt', 'memberCount', 'warnings']);
 
 export function parseGroupDefinition(id: string, input: unknown, catalogue: Catalogue): GroupDefinition {
   const problems: ProblemDetail[] = [];

@@ -1,5 +1,5 @@
 // Types of dynamic-group definitions (DESIGN §2) and of the facts the compiled criteria read.
-import type { FieldValue, Level } from '../catalogue.ts';
+import type { FactValue, Level } from '../catalogue.ts';
 
 export const OPERATORS = [
   'Equal',
@@ -76,9 +76,10 @@ export type GroupDefinition = GroupDefinitionBase &
  *   `Site`, `Last Report` as the ISO `observedAt`);
  * - a field without value is `undefined` (absent) and evaluates as empty.
  * Value types follow the catalogue: Flag → boolean, Number → number, Date → ISO-8601 string,
- * Text/Dropdown → string (Dropdowns in their canonical option spelling).
+ * Text/Dropdown → string (Dropdowns in their canonical option spelling); a multi-valued built-in →
+ * an array of strings.
  */
-export type Facts = Readonly<Record<string, FieldValue | undefined>>;
+export type Facts = Readonly<Record<string, FactValue | undefined>>;
 
 export interface CompiledGroup {
   readonly id: string;

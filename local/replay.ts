@@ -1,0 +1,167 @@
+// Re-driving parked stream batches: for each on-failure message (the local parking file, or the SQS
+// on-failure queue's messages on AWS), read the batch's records back from the table's stream — from
+// its start sequence number to its end, within the stream's 24 h retention — and deliver them to the
+// same consumer through the real handlers, with the same filters, batching and retries as the stream
+// poller. Replaying is idempotent: evaluate's writes are guarded by the endpoint's revisions and
+// notify publishes once per transition id, so a batch replayed twice records and alerts nothing new.
+import {
+  type DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ResourceNotFoundException,
+  TrimmedDataAccessException,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { TABLE_SCHEMA } from '#adapters/keys.ts';
+import { consumerOf, type OnFailureMessage } from './parking.ts';
+import {
+  type ConsumerStats,
+  deliverRecords,
+  errorText,
+  type FailedBatch,
+  type StreamConsumer,
+} from './stream-delivery.ts';
+import { toLambdaRecord } from './stream-records.ts';
+
+export type ReplayOutcome =
+  /** Every record of the batch was delivered and handled. */
+  | 'replayed'
+  /** Some records failed again: their batch is parked again (a new message). */
+  | 'failed-again'
+  /** The records are no longer in the stream (older than its 24 h, or the stream is gone). */
+  | 'expired'
+  /** The message names no consumer this replay knows. */
+  | 'unknown-consumer';
+
+export interface ReplayedBatch {
+  readonly message: OnFailureMessage;
+  readonly outcome: ReplayOutcome;
+  /** Records read back from the stream between the batch's sequence numbers (before filtering). */
+  readonly records: number;
+  readonly parkedAgain: readonly FailedBatch[];
+}
+
+export interface ReplayOptions {
+  readonly streams: DynamoDBStreamsClient;
+  readonly consumers: readonly StreamConsumer[];
+  /** Called for a batch that fails its retries again (park it again, as the stream poller would). */
+  readonly onFailedBatch?: (failure: FailedBatch) => void;
+  readonly retryBackoffMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+const MAX_BACKOFF_MS = 2_000;
+/** Empty pages in a row before giving up on reaching the end sequence number (an open shard). */
+const MAX_EMPTY_PAGES = 3;
+
+export async function replayBatches(
+  messages: readonly OnFailureMessage[],
+  opts: ReplayOptions,
+): Promise<ReplayedBatch[]> {
+  const results: ReplayedBatch[] = [];
+  for (const message of messages) results.push(await replayBatch(message, opts));
+  return results;
+}
+
+export async function replayBatch(message: OnFailureMessage, opts: ReplayOptions): Promise<ReplayedBatch> {
+  const log = opts.log ?? (() => undefined);
+  const info = message.DDBStreamBatchInfo;
+  const name = consumerOf(
+    message,
+    opts.consumers.map((c) => c.name),
+  );
+  const consumer = opts.consumers.find((c) => c.name === name);
+  if (consumer === undefined) {
+    log(`replay: no consumer for ${message.requestContext.functionArn}; left alone`);
+    return { message, outcome: 'unknown-consumer', records: 0, parkedAgain: [] };
+  }
+  let records: DynamoDBRecord[];
+  try {
+    records = await readRange(
+      opts.streams,
+      info.streamArn,
+      info.shardId,
+      info.startSequenceNumber,
+      info.endSequenceNumber,
+    );
+  } catch (e: unknown) {
+    if (e instanceof TrimmedDataAccessException || e instanceof ResourceNotFoundException) {
+      log(
+        `replay: ${consumer.name} batch ${info.startSequenceNumber}…${info.endSequenceNumber} is no longer in the stream ` +
+          `(${errorText(e)}); re-evaluate the fleet instead (PUT a group again)`,
+      );
+      return { message, outcome: 'expired', records: 0, parkedAgain: [] };
+    }
+    throw e;
+  }
+  const parkedAgain: FailedBatch[] = [];
+  const stats: ConsumerStats = {
+    invocations: 0,
+    recordsDelivered: 0,
+    failedInvocations: 0,
+    batchesGivenUp: 0,
+  };
+  const backoffMs = opts.retryBackoffMs ?? 100;
+  await deliverRecords(
+    {
+      consumer,
+      shardId: info.shardId,
+      streamArn: info.streamArn,
+      partitionKey: TABLE_SCHEMA.partitionKey,
+      stats,
+      running: () => true,
+      backoff: (attempt) => sleep(Math.min(backoffMs * 2 ** (attempt - 1), MAX_BACKOFF_MS)),
+      onFailedBatch: (failure) => {
+        parkedAgain.push(failure);
+        opts.onFailedBatch?.(failure);
+      },
+    },
+    records,
+  );
+  const outcome = parkedAgain.length === 0 ? 'replayed' : 'failed-again';
+  log(
+    `replay: ${consumer.name} batch ${info.startSequenceNumber}…${info.endSequenceNumber}: ${records.length} records read, ` +
+      `${stats.invocations} invocations, ${outcome}`,
+  );
+  return { message, outcome, records: records.length, parkedAgain };
+}
+
+/** The shard's records from `start` to `end` inclusive, as Lambda hands them to a function. */
+export async function readRange(
+  streams: DynamoDBStreamsClient,
+  streamArn: string,
+  shardId: string,
+  start: string,
+  end: string,
+): Promise<DynamoDBRecord[]> {
+  const last = BigInt(end);
+  const out: DynamoDBRecord[] = [];
+  let iterator = (
+    await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shardId,
+        ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+        SequenceNumber: start,
+      }),
+    )
+  ).ShardIterator;
+  let empty = 0;
+  while (iterator !== undefined) {
+    const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+    const records = page.Records ?? [];
+    for (const r of records) {
+      const seq = r.dynamodb?.SequenceNumber;
+      if (seq === undefined) continue;
+      if (BigInt(seq) > last) return out;
+      out.push(toLambdaRecord(r, streamArn));
+      if (BigInt(seq) === last) return out;
+    }
+    empty = records.length === 0 ? empty + 1 : 0;
+    if (empty >= MAX_EMPTY_PAGES) break;
+    iterator = page.NextShardIterator;
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

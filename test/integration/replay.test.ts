@@ -1,0 +1,181 @@
+// Parking and replay: a stream batch that fails its retries is parked in the shape Lambda sends to the
+// on-failure queue (coordinates, no records), and `npm run replay`'s engine reads its records back from
+// the real stream (DynamoDB Local) and re-drives them through the real handlers: the transitions and
+// alerts it was holding are produced exactly once, and replaying again changes nothing.
+import { DescribeStreamCommand, DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { PublishCommandInput } from '@aws-sdk/client-sns';
+import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDynamoClient } from '#adapters/clients.ts';
+import { createNotifyHandler } from '#functions/notify/notify.ts';
+import { STREAM_CONSUMERS } from '#infra/stream-settings.ts';
+import { faultError } from '#local/faults.ts';
+import { consumerOf, type OnFailureMessage, onFailureMessage } from '#local/parking.ts';
+import { replayBatches } from '#local/replay.ts';
+import {
+  type ConsumerStats,
+  deliverRecords,
+  type FailedBatch,
+  type StreamConsumer,
+} from '#local/stream-delivery.ts';
+import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
+import { evaluatorHarness } from '#test/helpers/evaluator.ts';
+
+// No CloudWatch here: Powertools Metrics would print one EMF line per notify invocation.
+beforeAll(() => {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+});
+afterAll(() => {
+  delete process.env.POWERTOOLS_METRICS_DISABLED;
+});
+
+const FAILED_GROUP = 'bitlocker-key-backup-failed';
+const STATUS = 'BitLocker Key Backup Status';
+const clock = Date.parse('2026-11-26T10:00:00Z');
+
+let streams: DynamoDBStreamsClient;
+beforeAll(() => {
+  streams = new DynamoDBStreamsClient({
+    endpoint: inject('dynamodbEndpoint'),
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+});
+
+const stats = (): ConsumerStats => ({
+  invocations: 0,
+  recordsDelivered: 0,
+  failedInvocations: 0,
+  batchesGivenUp: 0,
+});
+
+/** Delivers records as the stream poller does (filters, batches, retries) with one retry; returns what was parked. */
+async function deliverParking(consumer: StreamConsumer, records: DynamoDBRecord[], streamArn: string) {
+  const parked: FailedBatch[] = [];
+  const shards = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+  await deliverRecords(
+    {
+      consumer,
+      shardId: shards.StreamDescription?.Shards?.[0]?.ShardId ?? '',
+      streamArn,
+      partitionKey: 'PK',
+      stats: stats(),
+      running: () => true,
+      backoff: async () => undefined,
+      onFailedBatch: (f) => parked.push(f),
+    },
+    records,
+  );
+  return parked;
+}
+
+describe('parking and replay', () => {
+  it('parks a batch that exhausts its retries in the on-failure message shape, and replays it exactly once', async () => {
+    const t = await evaluatorHarness({ now: () => clock });
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { [STATUS]: SCRIPT_OUTPUT.failed });
+    const records = await t.stream.next();
+    // An evaluator whose membership writes are throttled every time.
+    const broken = t.instance({
+      writer: (w) => ({
+        ...w,
+        apply: async () => {
+          throw faultError('dynamodb', 'throttle', 'TransactWriteItemsCommand');
+        },
+      }),
+    });
+    const consumer = (deliver: (r: DynamoDBRecord[]) => Promise<unknown>): StreamConsumer => ({
+      name: 'evaluate',
+      ...STREAM_CONSUMERS.evaluate,
+      retryAttempts: 1,
+      handler: (event: DynamoDBStreamEvent) => deliver(event.Records),
+    });
+
+    const parked = await deliverParking(consumer(broken.deliver), records, t.stream.streamArn);
+
+    expect(parked).toHaveLength(1);
+    expect(await t.transitions(FAILED_GROUP)).toEqual([]);
+    const message: OnFailureMessage = JSON.parse(JSON.stringify(onFailureMessage(parked[0]!, 'req-1')));
+    expect(message).toMatchObject({
+      requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 2 },
+      version: '1.0',
+      DDBStreamBatchInfo: {
+        shardId: expect.stringContaining('shardId-'),
+        startSequenceNumber: records[0]?.dynamodb?.SequenceNumber,
+        endSequenceNumber: records.at(-1)?.dynamodb?.SequenceNumber,
+        batchSize: 1,
+        streamArn: t.stream.streamArn,
+      },
+    });
+    expect(message).not.toHaveProperty('records');
+    expect(consumerOf(message, ['evaluate', 'notify'])).toBe('evaluate');
+
+    const healthy = [consumer(t.main.deliver)];
+    const first = await replayBatches([message], { streams, consumers: healthy });
+    expect(first.map((r) => [r.outcome, r.records])).toEqual([['replayed', 1]]);
+    expect((await t.transitions(FAILED_GROUP)).map((i) => i.event)).toEqual(['entered']);
+    expect(await t.groupsOf('LAPTOP-1')).toEqual([FAILED_GROUP]);
+
+    const second = await replayBatches([message], { streams, consumers: healthy });
+    expect(second.map((r) => r.outcome)).toEqual(['replayed']);
+    expect((await t.transitions(FAILED_GROUP)).map((i) => i.event)).toEqual(['entered']);
+
+    // The transition's own record, for notify: parked while publishing fails, then replayed.
+    const transitionRecords = await t.stream.next();
+    const published: PublishCommandInput[] = [];
+    let snsDown = true;
+    const notify = createNotifyHandler({
+      publisher: {
+        async publish(input) {
+          if (snsDown) throw faultError('sns', 'error', 'PublishCommand');
+          published.push(input);
+        },
+      },
+      topicArn: 'arn:aws:sns:local:000000000000:alerts',
+      table: { client: createDynamoClient(inject('dynamodbEndpoint')), tableName: t.tableName },
+    });
+    const notifyConsumer: StreamConsumer = {
+      name: 'notify',
+      ...STREAM_CONSUMERS.notify,
+      retryAttempts: 1,
+      handler: notify as unknown as StreamConsumer['handler'],
+    };
+    const parkedAlerts = await deliverParking(notifyConsumer, transitionRecords, t.stream.streamArn);
+    expect(parkedAlerts).toHaveLength(1);
+    expect(published).toHaveLength(0);
+
+    snsDown = false;
+    const alertMessage = onFailureMessage(parkedAlerts[0]!, 'req-2');
+    await replayBatches([alertMessage], { streams, consumers: [notifyConsumer] });
+    await replayBatches([alertMessage, alertMessage], { streams, consumers: [notifyConsumer] });
+    expect(published).toHaveLength(1);
+    expect(published[0]?.Subject).toContain('LAPTOP-1');
+  });
+
+  it('says a batch is gone when its records are no longer in the stream', async () => {
+    const t = await evaluatorHarness({ now: () => clock });
+    const shards = await streams.send(new DescribeStreamCommand({ StreamArn: t.stream.streamArn }));
+    const message = onFailureMessage(
+      {
+        consumer: 'evaluate',
+        requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 6 },
+        DDBStreamBatchInfo: {
+          shardId: 'shardId-00000000000000000000-00000000',
+          startSequenceNumber: '000000000000000000100',
+          endSequenceNumber: '000000000000000000200',
+          batchSize: 1,
+          streamArn: t.stream.streamArn,
+        },
+        error: 'x',
+        records: [],
+      },
+      'req-3',
+    );
+    expect(shards.StreamDescription?.Shards?.length).toBeGreaterThan(0);
+    const [result] = await replayBatches([message], {
+      streams,
+      consumers: [{ name: 'evaluate', batchSize: 50, handler: async () => undefined }],
+    });
+    expect(result?.outcome).toBe('expired');
+  });
+});
