@@ -1,13 +1,31 @@
-// A uniquely named table on the run's shared DynamoDB Local, so test files never see each other's data.
+// Each test file's own DynamoDB Local (started on first use, stopped after the file) and uniquely named
+// tables on it. One JVM shared by the whole run slowed down as the run went on (its in-memory engine
+// keeps every table's and stream's data): evaluate.test.ts took 15 s alone but 68 s late in a full run,
+// and the run 410 s. A JVM per file costs about 3 s of start-up, only in files that use DynamoDB.
 import { randomBytes } from 'node:crypto';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { inject } from 'vitest';
 import { createDynamoClient } from '#adapters/clients.ts';
 import { createTable } from '#local/create-table.ts';
+import { type DynamoDbLocal, startDynamoDbLocal } from '#local/dynamodb-local.ts';
+
+let local: Promise<DynamoDbLocal> | undefined;
+
+/** This test file's DynamoDB Local endpoint, starting it on first use. */
+export async function dynamoEndpoint(): Promise<string> {
+  local ??= startDynamoDbLocal();
+  return (await local).endpoint;
+}
+
+/** Stops this file's DynamoDB Local, if it started one (test/helpers/file-dynamo.ts, after the file). */
+export async function stopFileDynamo(): Promise<void> {
+  const started = local;
+  local = undefined;
+  if (started !== undefined) await (await started).stop();
+}
 
 export async function freshTable(): Promise<{ client: DynamoDBClient; tableName: string; endpoint: string }> {
-  const endpoint = inject('dynamodbEndpoint');
+  const endpoint = await dynamoEndpoint();
   const client = createDynamoClient(endpoint);
   const tableName = `t-${randomBytes(6).toString('hex')}`;
   await createTable(client, tableName);

@@ -1,19 +1,7 @@
-// vitest globalSetup: one DynamoDB Local for the whole run. Test files reach it through
-// `inject('dynamodbEndpoint')` (or DYNAMODB_ENDPOINT) and isolate themselves with `freshTable()`.
-import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from '#local/dynamodb-local.ts';
+// vitest globalSetup: makes sure DynamoDB Local is downloaded and cached once, before any test file
+// starts its own (test/helpers/dynamo.ts), so that parallel files never download it side by side.
+import { ensureDynamoDbLocal } from '#local/dynamodb-local-install.ts';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    dynamodbEndpoint: string;
-  }
-}
-
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const dynamodb = await startDynamoDbLocal();
-  project.provide('dynamodbEndpoint', dynamodb.endpoint);
-  process.env.DYNAMODB_ENDPOINT = dynamodb.endpoint;
-  return async () => {
-    await dynamodb.stop();
-  };
+export default async function setup(): Promise<void> {
+  await ensureDynamoDbLocal();
 }

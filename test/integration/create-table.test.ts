@@ -1,14 +1,15 @@
 // The local table creator: a table kept in a data directory from before an index existed gets it.
 import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDynamoClient } from '#adapters/clients.ts';
 import { INDEX, TABLE_SCHEMA } from '#adapters/keys.ts';
 import { createTable } from '#local/create-table.ts';
+import { dynamoEndpoint } from '#test/helpers/dynamo.ts';
 
 describe('createTable', () => {
   it('adds the indexes an existing table lacks (the due index to a table made before it)', async () => {
-    const client = createDynamoClient(inject('dynamodbEndpoint'));
+    const client = createDynamoClient(await dynamoEndpoint());
     const tableName = `t-${randomBytes(6).toString('hex')}`;
     const older = TABLE_SCHEMA.indexes.filter((i) => i.name !== INDEX.due);
     await client.send(

@@ -4,10 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, createClient } from '#local/client.ts';
 import { type Pipeline, startPipeline } from '#local/pipeline.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
+import { dynamoEndpoint } from '#test/helpers/dynamo.ts';
 
 const FAILED = SCRIPT_OUTPUT.failed;
 const SUCCESS = SCRIPT_OUTPUT.success;
@@ -53,7 +54,7 @@ beforeAll(async () => {
   alertsFile = join(await mkdtemp(join(tmpdir(), 'keywatch-e2e-')), 'alerts.jsonl');
   pipeline = await startPipeline({
     port: 0,
-    dynamodbEndpoint: inject('dynamodbEndpoint'),
+    dynamodbEndpoint: await dynamoEndpoint(),
     tableName: `e2e-${randomBytes(4).toString('hex')}`,
     secret: 'e2e-secret',
     alertsFile,

@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, createClient } from '#local/client.ts';
 import { type Pipeline, startPipeline } from '#local/pipeline.ts';
+import { dynamoEndpoint } from '#test/helpers/dynamo.ts';
 
 let pipeline: Pipeline;
 let client: Client;
@@ -57,7 +58,7 @@ async function members(groupId: string): Promise<{ endpointId: string; companyId
 beforeAll(async () => {
   pipeline = await startPipeline({
     port: 0,
-    dynamodbEndpoint: inject('dynamodbEndpoint'),
+    dynamodbEndpoint: await dynamoEndpoint(),
     tableName: `preview-${randomBytes(4).toString('hex')}`,
     secret: 'preview-secret',
     alertsFile: join(await mkdtemp(join(tmpdir(), 'keywatch-preview-')), 'alerts.jsonl'),

@@ -5,7 +5,7 @@
 import { DescribeStreamCommand, DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { PublishCommandInput } from '@aws-sdk/client-sns';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClient } from '#adapters/clients.ts';
 import { createNotifyHandler } from '#functions/notify/notify.ts';
 import { STREAM_CONSUMERS } from '#infra/stream-settings.ts';
@@ -19,6 +19,7 @@ import {
   type StreamConsumer,
 } from '#local/stream-delivery.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
+import { dynamoEndpoint } from '#test/helpers/dynamo.ts';
 import { evaluatorHarness } from '#test/helpers/evaluator.ts';
 
 // No CloudWatch here: Powertools Metrics would print one EMF line per notify invocation.
@@ -34,9 +35,9 @@ const STATUS = 'BitLocker Key Backup Status';
 const clock = Date.parse('2026-11-26T10:00:00Z');
 
 let streams: DynamoDBStreamsClient;
-beforeAll(() => {
+beforeAll(async () => {
   streams = new DynamoDBStreamsClient({
-    endpoint: inject('dynamodbEndpoint'),
+    endpoint: await dynamoEndpoint(),
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
@@ -132,7 +133,7 @@ describe('parking and replay', () => {
         },
       },
       topicArn: 'arn:aws:sns:local:000000000000:alerts',
-      table: { client: createDynamoClient(inject('dynamodbEndpoint')), tableName: t.tableName },
+      table: { client: createDynamoClient(await dynamoEndpoint()), tableName: t.tableName },
     });
     const notifyConsumer: StreamConsumer = {
       name: 'notify',

@@ -2,12 +2,13 @@
 // (first reports, company moves, transitions of Failed and Key Missing), idempotent under redelivery,
 // the hourly not-reporting census, a company's endpoints, and the session cookie's limits.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createTallyStore } from '#adapters/tally-store.ts';
 import { type Client, createClient } from '#local/client.ts';
 import { type Pipeline, startPipeline } from '#local/pipeline.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
+import { dynamoEndpoint } from '#test/helpers/dynamo.ts';
 
 let pipeline: Pipeline;
 let client: Client;
@@ -40,7 +41,7 @@ async function companies() {
 beforeAll(async () => {
   pipeline = await startPipeline({
     port: 0,
-    dynamodbEndpoint: inject('dynamodbEndpoint'),
+    dynamodbEndpoint: await dynamoEndpoint(),
     tableName,
     secret: 'status-secret',
     pollIntervalMs: 50,

@@ -6,11 +6,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, createClient } from '#local/client.ts';
 import { type Pipeline, startPipeline } from '#local/pipeline.ts';
 import { ensureWebBuild } from '#local/web-build.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
+import { dynamoEndpoint } from '#test/helpers/dynamo.ts';
 
 const SECRET = `ui-${randomBytes(12).toString('hex')}`;
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -49,7 +50,7 @@ beforeAll(async () => {
   const staticDir = await ensureWebBuild();
   pipeline = await startPipeline({
     port: 0,
-    dynamodbEndpoint: inject('dynamodbEndpoint'),
+    dynamodbEndpoint: await dynamoEndpoint(),
     tableName: `ui-${randomBytes(4).toString('hex')}`,
     secret: SECRET,
     staticDir,

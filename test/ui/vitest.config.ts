@@ -8,6 +8,7 @@ export default defineConfig({
   test: {
     include: ['test/ui/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],
+    setupFiles: ['test/helpers/file-dynamo.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,
