@@ -14,6 +14,7 @@ import {
 import { InternalErrorException, type SNSClient, ThrottledException } from '@aws-sdk/client-sns';
 import type { InitializeHandlerOptions, InitializeMiddleware, MetadataBearer } from '@smithy/types';
 import type { AlertPublisher } from '#adapters/alert-publisher.ts';
+import { seededRandom } from './random.ts';
 
 export const FAULT_KINDS = ['throttle', 'timeout', 'error', 'lost'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -117,7 +118,7 @@ export function createFaultInjector(spec: FaultSpec): FaultInjector {
   if (process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined) {
     throw new Error('fault injection is for the local runtime only; refusing inside Lambda');
   }
-  const random = mulberry32(spec.seed);
+  const random = seededRandom(spec.seed);
   const zero = () => Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   const calls: Record<FaultService, number> = { dynamodb: 0, sns: 0 };
   const injected: Record<FaultService, Record<FaultKind, number>> = { dynamodb: zero(), sns: zero() };
@@ -154,18 +155,6 @@ export function createFaultInjector(spec: FaultSpec): FaultInjector {
 }
 
 const pct = (x: number) => `${Number((x * 100).toFixed(2))} %`;
-
-/** mulberry32: small and seedable; the decisions need to be repeatable, not unpredictable. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** The error a caller sees for a fault, shaped as the SDK shapes that service's failure. */
 export function faultError(service: FaultService, kind: FaultKind, operation: string): Error {

@@ -1,15 +1,2 @@
-// A seeded generator shared by tests and benchmarks, so a failing order or load can be replayed.
-
-export type Random = () => number;
-
-/** mulberry32: small, fast and good enough to order test inputs; not for anything secret. */
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+// Tests and benchmarks use the local runtime's seeded generator (local/random.ts).
+export { type Random, seededRandom } from '#local/random.ts';
