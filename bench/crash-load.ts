@@ -236,3 +236,26 @@ export async function alertLines(
   }
   return { byTransition, corrupt };
 }
+
+/** Recorded transitions against those the applied reports imply, keyed `endpoint|group|event`. */
+export function compareTransitions(
+  expected: ReadonlyMap<string, number>,
+  recorded: readonly RecordedTransition[],
+): { missing: number; extra: number; missingKeys: string[] } {
+  const counts = new Map<string, number>();
+  for (const t of recorded) {
+    const key = `${t.endpointId}|${t.groupId}|${t.event}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  let missing = 0;
+  let extra = 0;
+  const missingKeys: string[] = [];
+  for (const key of new Set([...expected.keys(), ...counts.keys()])) {
+    const diff = (expected.get(key) ?? 0) - (counts.get(key) ?? 0);
+    if (diff > 0) {
+      missing += diff;
+      if (missingKeys.length < 5) missingKeys.push(key);
+    } else extra -= diff;
+  }
+  return { missing, extra, missingKeys };
+}

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Random, seededRandom } from '#test/helpers/random.ts';
 import { createClient } from '../local/client.ts';
-import { alertLines, Fleet, recordedTransitions } from './crash-load.ts';
+import { alertLines, compareTransitions, Fleet, recordedTransitions } from './crash-load.ts';
 import { type Instance, startInstance } from './crash-process.ts';
 import type { BenchReport } from './run.ts';
 import { report, writeResult } from './support.ts';
@@ -50,18 +50,7 @@ async function check(
 ): Promise<Findings> {
   const expected = fleet.expectedTransitions();
   const recorded = await recordedTransitions(client);
-  const counts = new Map<string, number>();
-  for (const t of recorded) {
-    const key = `${t.endpointId}|${t.groupId}|${t.event}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  let missingTransitions = 0;
-  let extraTransitions = 0;
-  for (const key of new Set([...expected.keys(), ...counts.keys()])) {
-    const diff = (expected.get(key) ?? 0) - (counts.get(key) ?? 0);
-    if (diff > 0) missingTransitions += diff;
-    else extraTransitions -= diff;
-  }
+  const { missing: missingTransitions, extra: extraTransitions } = compareTransitions(expected, recorded);
   const alerted = new Set(recorded.filter((t) => t.alert).map((t) => t.transitionId));
   const lines = await alertLines(alertsFile);
   let missingAlerts = 0;

@@ -15,7 +15,14 @@ import { createFaultInjector, FAULT_KINDS, type FaultInjector } from '../local/f
 import { type OnFailureMessage, readParked } from '../local/parking.ts';
 import { streamConsumers } from '../local/pipeline.ts';
 import { replayBatches } from '../local/replay.ts';
-import { alertLines, Fleet, membershipOf, recordedTransitions, WATCHED } from './crash-load.ts';
+import {
+  alertLines,
+  compareTransitions,
+  Fleet,
+  membershipOf,
+  recordedTransitions,
+  WATCHED,
+} from './crash-load.ts';
 import type { BenchReport } from './run.ts';
 import { quietPipeline, RESULTS_DIR, report, writeResult } from './support.ts';
 
@@ -60,21 +67,11 @@ function retrying(client: Client): Client {
 async function check(fleet: Fleet, client: Client, alertsFile: string): Promise<Findings> {
   const expected = fleet.expectedTransitions();
   const recorded = await recordedTransitions(client);
-  const counts = new Map<string, number>();
-  for (const t of recorded) {
-    const key = `${t.endpointId}|${t.groupId}|${t.event}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  let missingTransitions = 0;
-  let extraTransitions = 0;
-  const missingKeys: string[] = [];
-  for (const key of new Set([...expected.keys(), ...counts.keys()])) {
-    const diff = (expected.get(key) ?? 0) - (counts.get(key) ?? 0);
-    if (diff > 0) {
-      missingTransitions += diff;
-      if (missingKeys.length < 5) missingKeys.push(key);
-    } else extraTransitions -= diff;
-  }
+  const {
+    missing: missingTransitions,
+    extra: extraTransitions,
+    missingKeys,
+  } = compareTransitions(expected, recorded);
   const alerted = new Set(recorded.filter((t) => t.alert).map((t) => t.transitionId));
   const lines = await alertLines(alertsFile);
   let missingAlerts = 0;

@@ -190,3 +190,11 @@ export async function evaluatorHarness(opts: {
 }
 
 export type EvaluatorHarness = Awaited<ReturnType<typeof evaluatorHarness>>;
+
+/** A group's recorded transitions as sorted `endpoint event` lines. */
+export const transitionEvents = async (t: EvaluatorHarness, groupId: string) =>
+  (await t.transitions(groupId)).map((i) => `${i.endpointId} ${i.event}`).sort();
+
+/** The endpoint records of a stream page (reports and walk requests). */
+export const endpointRecords = (records: DynamoDBRecord[]) =>
+  records.filter((r) => r.dynamodb?.NewImage?.type?.S === 'ENDPOINT');

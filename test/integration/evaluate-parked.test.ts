@@ -7,7 +7,7 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
-import { evaluatorHarness } from '#test/helpers/evaluator.ts';
+import { endpointRecords, evaluatorHarness, transitionEvents } from '#test/helpers/evaluator.ts';
 
 const FAILED = SCRIPT_OUTPUT.failed;
 const SUCCESS = SCRIPT_OUTPUT.success;
@@ -19,11 +19,7 @@ const STATUS = 'BitLocker Key Backup Status';
 let clock = Date.parse('2026-11-26T10:00:00Z');
 const setup = () => evaluatorHarness({ now: () => clock });
 
-const events = async (t: Awaited<ReturnType<typeof setup>>, groupId: string) =>
-  (await t.transitions(groupId)).map((i) => `${i.endpointId} ${i.event}`).sort();
-
-const endpointRecords = (records: DynamoDBRecord[]) =>
-  records.filter((r) => r.dynamodb?.NewImage?.type?.S === 'ENDPOINT');
+const events = transitionEvents;
 
 describe('evaluator: a report whose batch was parked', () => {
   beforeEach(() => {
