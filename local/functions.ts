@@ -123,7 +123,9 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
     topicArn: config.topicArn,
     table: { client: config.client, tableName },
     logger: notifyLogger,
-    metrics: withoutCloudWatch(() => new Metrics({ namespace: 'Keywatch', serviceName: 'keywatch-notify' })),
+    metrics: withoutCloudWatch(
+      () => new Metrics({ namespace: 'Keywatch', serviceName: 'keywatch-notify', logger: QUIET_METRICS }),
+    ),
   });
 
   // middy's handler types carry its own context and callback shapes; the calls are the same.
@@ -134,6 +136,18 @@ export function localFunctions(config: LocalFunctionsConfig): LocalFunctions {
     notify: notify as unknown as LocalFunctions['notify'],
   };
 }
+
+/**
+ * Metrics' own warnings. Local shards run notify invocations side by side on one Metrics object, so
+ * one invocation's flush can take the other's metrics and the other warns "No application metrics to
+ * publish", once per batch: with metrics switched off here, that says nothing.
+ */
+const QUIET_METRICS = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (...args: unknown[]) => console.error(...args),
+};
 
 /**
  * There is no CloudWatch here, and each EMF line would flood the console. Powertools Metrics reads

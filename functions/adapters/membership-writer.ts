@@ -306,6 +306,37 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
      * job checks once per page that the group is still absent (a check inside each transaction would
      * make every purge transaction conflict on the group item).
      */
+    async recordLate(endpointId, grev, transitions, expiresAt): Promise<boolean> {
+      if (transitions.length === 0) return true;
+      const unchanged: TransactItem = {
+        ConditionCheck: {
+          TableName: tableName,
+          Key: keys.endpoint(endpointId),
+          ConditionExpression: 'grev = :grev',
+          ExpressionAttributeValues: { ':grev': grev },
+        },
+      };
+      const puts = transitions.map(
+        (t): TransactItem => ({
+          Put: {
+            TableName: tableName,
+            Item: transitionItem(t, expiresAt),
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        }),
+      );
+      if (puts.length + 1 > MAX_TRANSACTION_ACTIONS) {
+        throw new Error(`${puts.length} late transitions for ${endpointId}: more than one transaction holds`);
+      }
+      try {
+        await transact([unchanged, ...puts]);
+        return true;
+      } catch (e: unknown) {
+        if (e instanceof StaleEndpointError) return false;
+        throw e;
+      }
+    },
+
     async purgeMember(groupId: string, companyId: string, endpointId: string): Promise<void> {
       const deleteMember: TransactItem = {
         Delete: { TableName: tableName, Key: keys.member(groupId, companyId, endpointId) },

@@ -32,6 +32,7 @@ const TRANSITION_FIELDS = Object.keys(TransitionSchema.shape) as (keyof Transiti
 function transitionFromItem(item: Item): Transition {
   const out: Record<string, unknown> = {};
   for (const k of TRANSITION_FIELDS) out[k] = item[k] ?? null;
+  out.recordedLate = item.recordedLate === true;
   return out as unknown as Transition;
 }
 

@@ -1,7 +1,7 @@
 // DynamoDB access for the API functions: conditional report writes (one request per update, no
 // reads), company/site upserts and endpoint reads. Callers get domain records, never items.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   type EndpointRecord,
@@ -14,9 +14,10 @@ import {
   scopeKey,
 } from '#core/endpoint.ts';
 import type { FieldChanges } from '#core/fields.ts';
+import type { RecordedChange } from '#core/late-states.ts';
 import { batchGetAll } from './batch-get.ts';
 import { endpointFromItem, type Item, scopeFromItem } from './items.ts';
-import { FIELD_ATTR_PREFIX, ITEM, keys, WRITER } from './keys.ts';
+import { FIELD_ATTR_PREFIX, ITEM, keys, partitionQuery, WRITER } from './keys.ts';
 
 /** Builds SET / REMOVE clauses for custom fields with placeholder names that never collide. */
 class UpdateBuilder {
@@ -164,6 +165,39 @@ export function createRepository(doc: DynamoDBDocumentClient, tableName: string)
         new GetCommand({ TableName: tableName, Key: keys.endpoint(endpointId), ConsistentRead: consistent }),
       );
       return out.Item ? endpointFromItem(out.Item) : undefined;
+    },
+
+    /**
+     * Every transition recorded for an endpoint (its partition, read consistently), as much as a
+     * replay needs to reconcile passed-over reports with the history. Only replays read it.
+     */
+    async endpointHistory(endpointId: string): Promise<(RecordedChange & { occurredAt: string })[]> {
+      const out: (RecordedChange & { occurredAt: string })[] = [];
+      const q = partitionQuery({
+        partition: keys.endpoint(endpointId).PK,
+        sortPrefix: keys.transitionsPrefix,
+      });
+      const pages = paginateQuery(
+        { client: doc },
+        {
+          TableName: tableName,
+          ConsistentRead: true,
+          ...q,
+          ProjectionExpression: 'groupId, #event, reportRev, occurredAt',
+          ExpressionAttributeNames: { ...q.ExpressionAttributeNames, '#event': 'event' },
+        },
+      );
+      for await (const page of pages) {
+        for (const item of page.Items ?? []) {
+          out.push({
+            groupId: String(item.groupId),
+            event: item.event === 'entered' ? 'entered' : 'exited',
+            reportRev: typeof item.reportRev === 'number' ? item.reportRev : null,
+            occurredAt: String(item.occurredAt),
+          });
+        }
+      }
+      return out;
     },
 
     /** Company and site records in one BatchGetItem; absent ones are simply missing from the map. */

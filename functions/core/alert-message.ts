@@ -27,7 +27,9 @@ export type AlertPayload = Pick<
   | 'siteId'
   | 'occurredAt'
   | 'fields'
-> & { readonly type: 'keywatch.group.entered' | 'keywatch.group.exited' };
+> & { readonly recordedLate: boolean } & {
+  readonly type: 'keywatch.group.entered' | 'keywatch.group.exited';
+};
 
 export function buildAlert(t: Transition): AlertMessage {
   return {
@@ -56,6 +58,7 @@ function payloadFor(t: Transition): AlertPayload {
     siteId: t.siteId,
     occurredAt: t.occurredAt,
     fields: t.fields,
+    recordedLate: t.recordedLate === true,
   };
 }
 
@@ -163,6 +166,13 @@ function emailFor(t: Transition): string {
     ...adviceFor(t).map((line) => `  ${line}`),
   ];
   if (fieldLines.length > 0) lines.push('', 'Fields the group reads:', ...fieldLines);
+  if (t.recordedLate === true) {
+    lines.push(
+      '',
+      'Recorded late: this state was reported at the time above and has changed since; its evaluation',
+      'was held up by a failure and replayed. Check the endpoint for its current state.',
+    );
+  }
   lines.push('', `Transition ${t.transitionId}, sent by keywatch.`);
   return lines.join('\n');
 }

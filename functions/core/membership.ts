@@ -118,8 +118,16 @@ export function diffMembership(
   return { changes, dropped };
 }
 
-/** Deterministic id: the same membership change, replayed, always yields the same transition. */
-export function transitionId(endpointId: string, groupId: string, event: TransitionEvent, grev: number) {
+/**
+ * Deterministic id: the same membership change, replayed, always yields the same transition. A state
+ * recorded late (late-states.ts) is named by its report revision instead, `late:<rev>`.
+ */
+export function transitionId(
+  endpointId: string,
+  groupId: string,
+  event: TransitionEvent,
+  grev: number | `late:${number}`,
+) {
   const h = createHash('sha256').update(`${endpointId}\u0000${groupId}\u0000${event}\u0000${grev}`);
   return `tr_${h.digest('base64url').slice(0, 22)}`;
 }
@@ -132,6 +140,8 @@ export interface TransitionContext {
   readonly occurredAt: string;
   /** Membership revision this change produces. */
   readonly grev: number;
+  /** Set for a state recorded after the fact (late-states.ts): named by the report, not by `grev`. */
+  readonly late?: boolean;
 }
 
 export function buildTransition(
@@ -150,7 +160,12 @@ export function buildTransition(
   const status =
     ruleset.catalogue.statusKey === undefined ? undefined : ctx.facts[ruleset.catalogue.statusKey];
   return {
-    transitionId: transitionId(e.endpointId, change.groupId, change.event, ctx.grev),
+    transitionId: transitionId(
+      e.endpointId,
+      change.groupId,
+      change.event,
+      ctx.late === true ? `late:${e.rev}` : ctx.grev,
+    ),
     groupId: group.id,
     groupName: group.definition.name,
     endpointId: e.endpointId,
@@ -165,5 +180,7 @@ export function buildTransition(
     severity: policy?.severity ?? null,
     fields,
     statusText: typeof status === 'string' ? status : null,
+    reportRev: e.rev,
+    recordedLate: ctx.late === true,
   };
 }

@@ -33,6 +33,16 @@ export const TransitionSchema = z.object({
   fields: z.record(z.string(), fieldValue),
   /** The text of the catalogue's status field at the time (BitLocker Key Backup Status), for the e-mail. */
   statusText: z.nullable(z.string()),
+  /**
+   * The endpoint's report revision the change was evaluated from (its `rev`); absent on transitions
+   * recorded before it was kept. A replay uses it to tell which reports' states the history holds.
+   */
+  reportRev: z.optional(z.nullable(z.number())),
+  /**
+   * True for a state recorded after the fact: its report was passed over while its stream batch sat in
+   * the on-failure queue, and the replay recorded it; `occurredAt` is then the report's `observedAt`.
+   */
+  recordedLate: z.optional(z.boolean()),
 });
 
 export type Transition = Readonly<z.infer<typeof TransitionSchema>>;

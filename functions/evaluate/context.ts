@@ -42,6 +42,7 @@ export type EvaluatorMetric =
   | 'EvaluationConflicts'
   | 'MembershipReads'
   | 'SkippedReportsEvaluated'
+  | 'LateTransitionsRecorded'
   | 'EvaluationsRequested'
   | 'JobsStarted'
   | 'JobPages';

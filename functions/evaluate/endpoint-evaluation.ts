@@ -3,6 +3,7 @@
 import { evaluate } from '#core/criteria/index.ts';
 import { nextDueMs } from '#core/due.ts';
 import { type EndpointRecord, type ScopeRecord, type ScopeRef, scopeKey } from '#core/endpoint.ts';
+import { missingChanges } from '#core/late-states.ts';
 import { buildTransition, diffMembership, factsFor } from '#core/membership.ts';
 import { type Ruleset, readsLastReport } from '#core/ruleset.ts';
 import { type EvaluatorContext, mapLimit } from './context.ts';
@@ -182,6 +183,7 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     walk = false,
     settle = true,
     before?: EndpointRecord,
+    onPassed?: () => void,
   ): Promise<number> {
     const done = (m: { mrev?: number }) => (m.mrev ?? -1) > image.rev - (walk ? 0 : 1);
     const skipped = walk ? 0 : await catchUp(image, before, scopes, rules, written);
@@ -191,7 +193,9 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     const current = start !== image || image.mrev === image.rev - (walk ? 0 : 1);
     return (
       skipped +
-      (await evaluateFrom(start, scopes, rules, { record: { image, written, current, done, walk, settle } }))
+      (await evaluateFrom(start, scopes, rules, {
+        record: { image, written, current, done, walk, settle, ...(onPassed ? { onPassed } : {}) },
+      }))
     );
   }
 
@@ -274,6 +278,8 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
             /** Whether a result without change records `mrev` (see below). */
             settle: boolean;
             done: (m: { mrev?: number }) => boolean;
+            /** Told when the stored membership was found evaluated past this report already. */
+            onPassed?: () => void;
           }
         | undefined;
     },
@@ -291,10 +297,12 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     /** Goes on from what is stored (read, or returned by a failed guarded write). */
     const adopt = async (stored: EndpointRecord | undefined) => {
       current = true;
+      const passed = stored !== undefined && record !== undefined && record.done(stored);
+      if (passed && !record.walk) record.onPassed?.();
       endpoint =
         stored === undefined || record === undefined
           ? stored
-          : record.done(stored)
+          : passed
             ? undefined
             : withMembership(record.image, stored);
       if (endpoint !== undefined) scopes = await loadScopes([endpoint]);
@@ -427,7 +435,77 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     return changed;
   }
 
-  return { evaluateEndpoint, evaluateRecord, evaluatePage, loadScopes };
+  /**
+   * Records the states of reports the stream passed over, once their parked batch is replayed (see
+   * core/late-states.ts for why the catch-up above cannot). `reports` are consecutive reports of one
+   * endpoint, oldest first: the replayed records' images and the old image of the first. Each report's
+   * state is evaluated with today's definitions, company and site, for the groups its data alone
+   * decides; the history (every transition of the endpoint, read consistently, only on this path) says
+   * which of their transitions are recorded; the missing ones are written at the reports they belong
+   * to (`recordedLate`, `occurredAt` = the report's `observedAt`), all or none, guarded by the
+   * membership revision read. They come in pairs per group (a state entered and left again), so the
+   * membership itself does not change.
+   */
+  async function recordLateStates(
+    reports: readonly EndpointRecord[],
+    scopes: Map<string, ScopeRecord>,
+    startRules: Ruleset,
+  ): Promise<number> {
+    const first = reports[0];
+    if (first === undefined) return 0;
+    let rules = startRules;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const stored = await deps.reads.getEndpoint(first.endpointId, true);
+      if (stored === undefined) return 0;
+      const history = await deps.reads.endpointHistory(first.endpointId);
+      const window = reports.filter(
+        (r) => r.rev <= (stored.mrev ?? -1) && r.companyId === stored.companyId && r.siteId === stored.siteId,
+      );
+      const start = window[0];
+      if (start === undefined) return 0;
+      // Transitions recorded before report revisions were kept cannot be placed among the reports.
+      const startIso = new Date(start.observedAtMs).toISOString();
+      if (history.some((t) => t.reportRev === null && t.occurredAt >= startIso)) return 0;
+      const site = scopes.get(scopeKey({ companyId: stored.companyId, siteId: stored.siteId }));
+      const company = scopes.get(scopeKey({ companyId: stored.companyId }));
+      const decided = new Set<string>();
+      for (const g of rules.groups.groups) {
+        if (!g.timeBased && g.dependsOn.every((d) => decided.has(d))) decided.add(g.id);
+      }
+      const facts = new Map(window.map((r) => [r.rev, factsFor(rules.catalogue, r, site, company)]));
+      const states = window.map((r) => ({
+        rev: r.rev,
+        groups: evaluate(rules.groups, facts.get(r.rev) ?? {}, r.observedAtMs),
+      }));
+      const missing = missingChanges(states, new Set(Object.keys(stored.groups)), history, decided);
+      if (missing.length === 0) return 0;
+      const transitions = missing.map((m) => {
+        const report = window.find((r) => r.rev === m.rev) as EndpointRecord;
+        return buildTransition(m, rules, {
+          endpoint: report,
+          site,
+          company,
+          facts: facts.get(m.rev) ?? {},
+          occurredAt: new Date(report.observedAtMs).toISOString(),
+          grev: stored.grev,
+          late: true,
+        });
+      });
+      if (await deps.writer.recordLate(stored.endpointId, stored.grev, transitions, historyExpiry())) {
+        ctx.count('LateTransitionsRecorded', transitions.length);
+        ctx.logger.warn('states of passed-over reports recorded late', {
+          endpointId: stored.endpointId,
+          transitions: missing,
+        });
+        return transitions.length;
+      }
+      ctx.count('EvaluationConflicts');
+      rules = await deps.rules.get(true);
+    }
+    throw new Error(`endpoint ${first.endpointId} kept changing while its late states were recorded`);
+  }
+
+  return { evaluateEndpoint, evaluateRecord, evaluatePage, loadScopes, recordLateStates };
 }
 
 export type EndpointEvaluation = ReturnType<typeof createEndpointEvaluation>;

@@ -72,6 +72,13 @@ export interface PreparedBatch {
   readonly relevant: Set<string>;
   readonly scopes: Map<string, ScopeRecord>;
   readonly written: WrittenInBatch;
+  /**
+   * Per endpoint, its reports in this batch, oldest first (the first record's old image, then each
+   * report record's image), and the id of its last report record: where a replay reconciles them.
+   */
+  readonly reports: Map<string, { readonly images: EndpointRecord[]; readonly lastId: string }>;
+  /** Endpoints with a report found already evaluated past (a replay, or a redelivery). */
+  readonly passed: Set<string>;
 }
 
 type EndpointChangeRecord = ChangeRecord & { change: Extract<Change, { kind: 'endpoint' }> };
@@ -130,6 +137,30 @@ export function createEvaluator(deps: EvaluatorDeps) {
     return changed !== 'all' && changed.every((k) => k === held.catalogue.lastReportKey);
   }
 
+  /** One report (or walk) record of an endpoint, evaluated from its images when it can matter. */
+  async function evaluateReport(
+    id: string,
+    change: Extract<Change, { kind: 'endpoint' }>,
+    batch: PreparedBatch,
+  ): Promise<void> {
+    if (!batch.relevant.has(id)) return;
+    const ruleset = await rules.get();
+    // A report that moves only Last Report (the routine daily one, relevant when a group reads
+    // it) must stay free of writes when it changes nothing: it does not record its `mrev`.
+    const changed = changedEndpointFacts(ruleset.catalogue, change.before, change.after);
+    const onlyLastReport = changed !== 'all' && changed.every((k) => k === ruleset.catalogue.lastReportKey);
+    await evaluation.evaluateRecord(
+      change.after,
+      batch.scopes,
+      ruleset,
+      batch.written,
+      change.walk === true,
+      !onlyLastReport,
+      change.before,
+      () => batch.passed.add(change.after.endpointId),
+    );
+  }
+
   return {
     config,
 
@@ -156,29 +187,39 @@ export function createEvaluator(deps: EvaluatorDeps) {
       );
       ctx.count('IrrelevantChanges', endpointChanges.length - relevant.length);
       const scopes = await evaluation.loadScopes(relevant.map((r) => r.change.after));
-      return { relevant: new Set(relevant.map((r) => r.id)), scopes, written: new Map() };
+      const reports: PreparedBatch['reports'] = new Map();
+      for (const r of endpointChanges) {
+        if (r.change.walk === true) continue;
+        const { before, after } = r.change;
+        const run = reports.get(after.endpointId);
+        if (run === undefined) {
+          const images = before !== undefined && before.rev === after.rev - 1 ? [before, after] : [after];
+          reports.set(after.endpointId, { images, lastId: r.id });
+        } else {
+          if ((run.images[run.images.length - 1] as EndpointRecord).rev < after.rev) run.images.push(after);
+          reports.set(after.endpointId, { images: run.images, lastId: r.id });
+        }
+      }
+      return {
+        relevant: new Set(relevant.map((r) => r.id)),
+        scopes,
+        written: new Map(),
+        reports,
+        passed: new Set(),
+      };
     },
 
     async handle(record: ChangeRecord, batch: PreparedBatch): Promise<void> {
       const change = record.change;
       switch (change.kind) {
         case 'endpoint': {
-          if (!batch.relevant.has(record.id)) return;
-          const ruleset = await rules.get();
-          // A report that moves only Last Report (the routine daily one, relevant when a group reads
-          // it) must stay free of writes when it changes nothing: it does not record its `mrev`.
-          const changed = changedEndpointFacts(ruleset.catalogue, change.before, change.after);
-          const onlyLastReport =
-            changed !== 'all' && changed.every((k) => k === ruleset.catalogue.lastReportKey);
-          await evaluation.evaluateRecord(
-            change.after,
-            batch.scopes,
-            ruleset,
-            batch.written,
-            change.walk === true,
-            !onlyLastReport,
-            change.before,
-          );
+          await evaluateReport(record.id, change, batch);
+          const run = batch.reports.get(change.after.endpointId);
+          if (run?.lastId === record.id && batch.passed.has(change.after.endpointId)) {
+            // A replayed batch (or a redelivered one): record the states of its reports that the
+            // stream passed over while it was parked, once, after the endpoint's last record in it.
+            await evaluation.recordLateStates(run.images, batch.scopes, await rules.get());
+          }
           return;
         }
         case 'scope': {

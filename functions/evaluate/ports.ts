@@ -4,6 +4,7 @@
 import type { FieldDefinition } from '#core/catalogue.ts';
 import type { GroupDefinition } from '#core/criteria/types.ts';
 import type { EndpointRecord, ScopeRecord, ScopeRef } from '#core/endpoint.ts';
+import type { RecordedChange } from '#core/late-states.ts';
 import type { MembershipChange } from '#core/membership.ts';
 import type { Transition } from '#core/transition.ts';
 
@@ -114,6 +115,8 @@ export interface GroupReads {
 
 export interface EndpointReads {
   getEndpoint(endpointId: string, consistent: boolean): Promise<EndpointRecord | undefined>;
+  /** Every transition recorded for the endpoint (consistent): replays reconcile passed-over reports. */
+  endpointHistory(endpointId: string): Promise<(RecordedChange & { readonly occurredAt: string })[]>;
   /** Keyed by `scopeKey`; absent companies and sites are missing from the map. */
   getScopes(refs: readonly ScopeRef[], consistent: boolean): Promise<Map<string, ScopeRecord>>;
 }
@@ -154,6 +157,17 @@ export interface MembershipWriter {
    * stored now (undefined when the endpoint is gone), so the caller needs no read to go on.
    */
   settle(e: EndpointRecord): Promise<true | { readonly stored: EndpointRecord | undefined }>;
+  /**
+   * Records transitions of states passed over (late-states.ts), all or none, guarded by the endpoint's
+   * membership revision `grev` as the history was read: false when it moved on or one was recorded
+   * meanwhile (read again and reconcile afresh).
+   */
+  recordLate(
+    endpointId: string,
+    grev: number,
+    transitions: readonly Transition[],
+    expiresAt: number,
+  ): Promise<boolean>;
   /** Removes a deleted group from one endpoint, without a transition. */
   purgeMember(groupId: string, companyId: string, endpointId: string): Promise<void>;
 }

@@ -20,6 +20,13 @@ let clock = Date.parse('2026-11-26T10:00:00Z');
 const setup = () => evaluatorHarness({ now: () => clock });
 
 const events = transitionEvents;
+const SUCCESSFUL_GROUP = 'bitlocker-key-backup-successful';
+
+/** A group's transitions in report order: `<event>@<report revision>`, late ones marked. */
+const history = async (t: Awaited<ReturnType<typeof setup>>, groupId: string) =>
+  (await t.transitions(groupId))
+    .sort((a, b) => Number(a.reportRev) - Number(b.reportRev))
+    .map((i) => `${i.event}@${i.reportRev}${i.recordedLate === true ? ' late' : ''}`);
 
 describe('evaluator: a report whose batch was parked', () => {
   beforeEach(() => {
@@ -73,5 +80,83 @@ describe('evaluator: a report whose batch was parked', () => {
     await main.deliver([next]);
     expect(main.requests.snapshot().GetItem ?? 0).toBe(0);
     expect(await events(t, FAILED_GROUP)).toEqual(['LAPTOP-1 entered', 'LAPTOP-1 exited']);
+  });
+
+  it('records both states when two consecutive reports were parked together', async () => {
+    const t = await setup();
+    await t.report('LAPTOP-1', 1, { [STATUS]: SUCCESS });
+    await t.settle();
+    await t.report('LAPTOP-1', 2, { [STATUS]: FAILED });
+    await t.report('LAPTOP-1', 3, { [STATUS]: SUCCESS });
+    await t.report('LAPTOP-1', 4, { [STATUS]: MISSING });
+    const [r2, r3, r4] = endpointRecords(await t.stream.next()) as [
+      DynamoDBRecord,
+      DynamoDBRecord,
+      DynamoDBRecord,
+    ];
+
+    // Reports 2 and 3 are parked together; the stream moves on to 4, whose old image is report 3:
+    // report 2's FAILED is in no image the evaluator sees until the replay.
+    await t.deliver([r4]);
+    expect(await history(t, FAILED_GROUP)).toEqual([]);
+    // The replay records it, at the reports it belongs to; a second replay records nothing more.
+    await t.deliver([r2, r3]);
+    await t.deliver([r2, r3]);
+    await t.settle();
+    expect(await history(t, FAILED_GROUP)).toEqual(['entered@2 late', 'exited@3 late']);
+    expect(await history(t, SUCCESSFUL_GROUP)).toEqual([
+      'entered@1',
+      'exited@2 late',
+      'entered@3 late',
+      'exited@4',
+    ]);
+    expect(await history(t, MISSING_GROUP)).toEqual(['entered@4']);
+    expect(await t.groupsOf('LAPTOP-1')).toEqual([MISSING_GROUP]);
+    const late = (await t.transitions(FAILED_GROUP)).find((i) => i.event === 'entered');
+    expect(late?.occurredAt).toBe(new Date(Date.parse(t.at(2))).toISOString());
+  });
+
+  it('records them when the parked reports come back in separate batches', async () => {
+    const t = await setup();
+    await t.report('LAPTOP-1', 1, { [STATUS]: SUCCESS });
+    await t.settle();
+    await t.report('LAPTOP-1', 2, { [STATUS]: FAILED });
+    await t.report('LAPTOP-1', 3, { [STATUS]: SUCCESS });
+    await t.report('LAPTOP-1', 4, { [STATUS]: FAILED });
+    await t.report('LAPTOP-1', 5, { [STATUS]: MISSING });
+    const [r2, r3, r4, r5] = endpointRecords(await t.stream.next()) as DynamoDBRecord[];
+
+    // 2 and 3 end one parked batch, 4 starts the next; 5 catches up 4 from its old image.
+    await t.deliver([r5 as DynamoDBRecord]);
+    expect(await history(t, FAILED_GROUP)).toEqual(['entered@4', 'exited@5']);
+    await t.deliver([r2 as DynamoDBRecord, r3 as DynamoDBRecord]);
+    await t.deliver([r4 as DynamoDBRecord]);
+    await t.settle();
+    expect(await history(t, FAILED_GROUP)).toEqual([
+      'entered@2 late',
+      'exited@3 late',
+      'entered@4',
+      'exited@5',
+    ]);
+    expect(await history(t, SUCCESSFUL_GROUP)).toEqual([
+      'entered@1',
+      'exited@2 late',
+      'entered@3 late',
+      'exited@4',
+    ]);
+    expect(await t.groupsOf('LAPTOP-1')).toEqual([MISSING_GROUP]);
+  });
+
+  it('records nothing late for a redelivered batch that was evaluated in order', async () => {
+    const t = await setup();
+    await t.report('LAPTOP-1', 1, { [STATUS]: SUCCESS });
+    await t.report('LAPTOP-1', 2, { [STATUS]: FAILED });
+    await t.report('LAPTOP-1', 3, { [STATUS]: SUCCESS });
+    const records = endpointRecords(await t.stream.next());
+    await t.deliver(records);
+    await t.deliver(records);
+    await t.settle();
+    expect(await history(t, FAILED_GROUP)).toEqual(['entered@2', 'exited@3']);
+    expect(await history(t, SUCCESSFUL_GROUP)).toEqual(['entered@1', 'exited@2', 'entered@3']);
   });
 });

@@ -111,7 +111,15 @@ describe('buildAlert', () => {
         siteId: 'hq',
         occurredAt: '2025-05-01T10:00:00.000Z',
         fields: { 'ENDPOINT:BitLocker Key Backup Status': FAILED_STATUS },
+        recordedLate: false,
       });
+    });
+
+    it('says when a state was recorded late, in the payload and the e-mail', () => {
+      const alert = buildAlert(transition({ recordedLate: true }));
+      expect((JSON.parse(alert.message.default) as { recordedLate: boolean }).recordedLate).toBe(true);
+      expect(alert.message.email).toContain('Recorded late');
+      expect(buildAlert(transition()).message.email).not.toContain('Recorded late');
     });
 
     it('uses the exited type for an exit and keeps a null hostname and unicode as they are', () => {
