@@ -297,8 +297,8 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     /** Goes on from what is stored (read, or returned by a failed guarded write). */
     const adopt = async (stored: EndpointRecord | undefined) => {
       current = true;
-      const passed = stored !== undefined && record !== undefined && record.done(stored);
-      if (passed && !record.walk) record.onPassed?.();
+      const passed = stored !== undefined && record?.done(stored) === true;
+      if (passed && record?.walk === false) record.onPassed?.();
       endpoint =
         stored === undefined || record === undefined
           ? stored

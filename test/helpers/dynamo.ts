@@ -1,19 +1,23 @@
-// Each test file's own DynamoDB Local (started on first use, stopped after the file) and uniquely named
+// Each test file's own DynamoDB Local (leased on first use, stopped after the file) and uniquely named
 // tables on it. One JVM shared by the whole run slowed down as the run went on (its in-memory engine
 // keeps every table's and stream's data): evaluate.test.ts took 15 s alone but 68 s late in a full run,
-// and the run 410 s. A JVM per file costs about 3 s of start-up, only in files that use DynamoDB.
+// and the run 410 s. A JVM per file costs about 3 s of start-up, which the global setup's pool
+// (dynamo-pool.ts) spends ahead of the file; outside vitest's run (no pool) the file starts its own.
 import { randomBytes } from 'node:crypto';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { inject } from 'vitest';
 import { createDynamoClient } from '#adapters/clients.ts';
 import { createTable } from '#local/create-table.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from '#local/dynamodb-local.ts';
+import { leaseFromPool } from './dynamo-pool.ts';
 
 let local: Promise<DynamoDbLocal> | undefined;
 
 /** This test file's DynamoDB Local endpoint, starting it on first use. */
 export async function dynamoEndpoint(): Promise<string> {
-  local ??= startDynamoDbLocal();
+  const pool = inject('dynamoPool');
+  local ??= pool === undefined ? startDynamoDbLocal() : leaseFromPool(pool);
   return (await local).endpoint;
 }
 

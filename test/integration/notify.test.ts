@@ -145,6 +145,7 @@ describe('notify handler', () => {
       siteId: t.siteId,
       occurredAt: t.occurredAt,
       fields: t.fields,
+      recordedLate: false,
     });
     expect(message.email).toContain(STATUS);
     expect(Array.from(message.sms!).length).toBeLessThanOrEqual(140);
