@@ -108,6 +108,7 @@ export async function replayBatch(message: OnFailureMessage, opts: ReplayOptions
       shardId: info.shardId,
       streamArn: info.streamArn,
       partitionKey: TABLE_SCHEMA.partitionKey,
+      replay: true,
       stats,
       running: () => true,
       backoff: (attempt) => sleep(Math.min(backoffMs * 2 ** (attempt - 1), MAX_BACKOFF_MS)),

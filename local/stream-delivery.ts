@@ -63,6 +63,9 @@ export interface ConsumerStats {
   batchesGivenUp: number;
 }
 
+/** A stream event; a replay of a parked batch says so (the evaluator then records passed-over states). */
+export type ReplayableStreamEvent = DynamoDBStreamEvent & { readonly keywatchReplay?: true };
+
 export interface DeliveryContext {
   readonly consumer: StreamConsumer;
   readonly shardId: string;
@@ -75,6 +78,8 @@ export interface DeliveryContext {
   readonly backoff: (attempt: number) => Promise<void>;
   readonly onFailedBatch: (failure: FailedBatch) => void;
   readonly nowMs?: () => number;
+  /** Marks each invocation's event as a replay of a parked batch (`keywatchReplay: true`). */
+  readonly replay?: boolean;
 }
 
 /**
@@ -121,7 +126,7 @@ async function deliverBatch(
   let pending = batch;
   for (let attempt = 1; ctx.running(); attempt++) {
     stats.invocations++;
-    const outcome = await invoke(ctx.consumer, settings, pending);
+    const outcome = await invoke(ctx.consumer, settings, pending, ctx.replay === true);
     if (outcome.kind === 'ok') {
       stats.recordsDelivered += pending.length;
       return;
@@ -178,13 +183,15 @@ async function invoke(
   consumer: StreamConsumer,
   settings: DeliverySettings,
   records: readonly DynamoDBRecord[],
+  replay: boolean,
 ): Promise<Outcome> {
   let response: unknown;
   try {
     // The timeout is reported through the context, not enforced: a handler cannot be stopped
     // in-process, and failing it while it still runs would process its records twice at once.
     const context = lambdaContext(consumer.name, settings.timeoutSeconds * 1000);
-    response = await consumer.handler({ Records: [...records] }, context);
+    const event: ReplayableStreamEvent = { Records: [...records], ...(replay ? { keywatchReplay: true } : {}) };
+    response = await consumer.handler(event, context);
   } catch (e: unknown) {
     return { kind: 'error', error: errorText(e) };
   }

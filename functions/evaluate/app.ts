@@ -14,6 +14,12 @@ import type { Evaluator } from './evaluate.ts';
 import { toChangeRecords } from './records.ts';
 import { tallyRecord } from './tally-records.ts';
 
+/**
+ * A stream batch; `keywatchReplay` marks a parked batch re-driven by an operator (docs/deploy.md,
+ * "Replaying parked batches"; `npm run replay` locally). Lambda's own deliveries never carry it.
+ */
+export type EvaluateStreamEvent = DynamoDBStreamEvent & { readonly keywatchReplay?: boolean };
+
 export interface TickEvent {
   readonly source: 'keywatch.tick';
 }
@@ -31,7 +37,7 @@ export function createEvaluateHandler(deps: {
   /** The status page's per-company counters, kept from the same records (and censused on the tick). */
   tally?: TallyStore;
 }) {
-  const handler = middy(async (event: DynamoDBStreamEvent | TickEvent, context: Context) => {
+  const handler = middy(async (event: EvaluateStreamEvent | TickEvent, context: Context) => {
     // Every invocation reports at least this, so no invocation logs "no metrics to publish".
     deps.metrics?.addMetric(
       isTick(event) ? 'Ticks' : 'StreamRecords',
@@ -49,7 +55,10 @@ export function createEvaluateHandler(deps: {
     // A throttled or failed call is tried again in place, a few times, before the record (or here the
     // whole batch) fails: a failed record holds back its item's later ones, and a batch that keeps
     // failing is parked. Records are safe to repeat: each is built for redelivery.
-    const batch = await retryTransient(() => deps.evaluator.prepare(changes));
+    // A parked batch re-driven by an operator (docs/deploy.md, `npm run replay`) says so: only then
+    // may its reports' states have been passed over by the stream, and need recording late.
+    const replay = event.keywatchReplay === true;
+    const batch = await retryTransient(() => deps.evaluator.prepare(changes, { replay }));
     // Order per item matters, as the stream keeps it (one endpoint's reports, one job's pages): each
     // item's records run one after another, and once one fails the item's later records are left for
     // the retry, which resumes from the lowest failed record. Different items run side by side; the

@@ -77,8 +77,10 @@ export interface PreparedBatch {
    * report record's image), and the id of its last report record: where a replay reconciles them.
    */
   readonly reports: Map<string, { readonly images: EndpointRecord[]; readonly lastId: string }>;
-  /** Endpoints with a report found already evaluated past (a replay, or a redelivery). */
+  /** Endpoints with a report found already evaluated past. */
   readonly passed: Set<string>;
+  /** A parked batch replayed by an operator: passed-over reports' states are recorded late. */
+  readonly replay: boolean;
 }
 
 type EndpointChangeRecord = ChangeRecord & { change: Extract<Change, { kind: 'endpoint' }> };
@@ -174,7 +176,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
      * group can see cost nothing) and reads their companies and sites once for the whole batch.
      * `handle` then takes the records in stream order with the context returned here.
      */
-    async prepare(records: readonly ChangeRecord[]): Promise<PreparedBatch> {
+    async prepare(records: readonly ChangeRecord[], opts: { replay?: boolean } = {}): Promise<PreparedBatch> {
       const endpointChanges = records.filter((r): r is EndpointChangeRecord => r.change.kind === 'endpoint');
       const pending = endpointChanges.filter((r) => !isRoutine(r));
       const ruleset = pending.length > 0 ? await rules.get() : undefined;
@@ -206,6 +208,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
         written: new Map(),
         reports,
         passed: new Set(),
+        replay: opts.replay === true,
       };
     },
 
@@ -215,9 +218,10 @@ export function createEvaluator(deps: EvaluatorDeps) {
         case 'endpoint': {
           await evaluateReport(record.id, change, batch);
           const run = batch.reports.get(change.after.endpointId);
-          if (run?.lastId === record.id && batch.passed.has(change.after.endpointId)) {
-            // A replayed batch (or a redelivered one): record the states of its reports that the
-            // stream passed over while it was parked, once, after the endpoint's last record in it.
+          if (batch.replay && run?.lastId === record.id && batch.passed.has(change.after.endpointId)) {
+            // A replayed batch: record the states of its reports that the stream passed over while
+            // it was parked, once, after the endpoint's last record in it. Only replays: a parked
+            // batch comes back no other way, and a redelivery by the stream costs no history read.
             await evaluation.recordLateStates(run.images, batch.scopes, await rules.get());
           }
           return;

@@ -85,10 +85,14 @@ export async function evaluatorHarness(opts: {
       logger,
       ...(opts.tally === true ? { tally: createTallyStore(evalDoc, tableName) } : {}),
     });
-    const deliver = async (records: DynamoDBRecord[]) => {
+    /** One invocation with these records (filtered as deployed); `replay`: an operator's replay. */
+    const deliver = async (records: DynamoDBRecord[], opts: { replay?: boolean } = {}) => {
       const event = batchOf(records, EVALUATE_FILTERS);
       if (event.Records.length === 0) return { batchItemFailures: [] };
-      return handler(event, lambdaContext('keywatch-evaluate'));
+      return handler(
+        opts.replay === true ? { ...event, keywatchReplay: true } : event,
+        lambdaContext('keywatch-evaluate'),
+      );
     };
     return { evaluator, deliver, requests };
   };
