@@ -190,7 +190,10 @@ async function invoke(
     // The timeout is reported through the context, not enforced: a handler cannot be stopped
     // in-process, and failing it while it still runs would process its records twice at once.
     const context = lambdaContext(consumer.name, settings.timeoutSeconds * 1000);
-    const event: ReplayableStreamEvent = { Records: [...records], ...(replay ? { keywatchReplay: true } : {}) };
+    const event: ReplayableStreamEvent = {
+      Records: [...records],
+      ...(replay ? { keywatchReplay: true } : {}),
+    };
     response = await consumer.handler(event, context);
   } catch (e: unknown) {
     return { kind: 'error', error: errorText(e) };
