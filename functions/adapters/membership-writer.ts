@@ -35,7 +35,11 @@ const LEGACY_RECHECK_MS = 60_000;
  * finds it empty (after `npm run migrate`, or once its members have all left), it stays empty and
  * is not read again by this instance; one that is not empty is read again after a minute.
  */
-export function legacyMembers(doc: DynamoDBDocumentClient, tableName: string, nowMs: () => number = Date.now) {
+export function legacyMembers(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  nowMs: () => number = Date.now,
+) {
   const emptied = new Set<string>();
   const heldUntil = new Map<string, number>();
   return {
@@ -340,7 +344,9 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
           items.push({ Delete: { TableName: tableName, Key: old } });
         }
         if (held.has(groupId)) {
-          items.push({ Delete: { TableName: tableName, Key: keys.legacyMember(groupId, from, e.endpointId) } });
+          items.push({
+            Delete: { TableName: tableName, Key: keys.legacyMember(groupId, from, e.endpointId) },
+          });
         }
         items.push({ Put: { TableName: tableName, Item: memberItem(groupId, e, since) } });
       }

@@ -151,7 +151,8 @@ export async function mergedPage(
     for (const s of sources) {
       const head = s.buffer[0];
       if (head === undefined) continue;
-      if (best === undefined || sign * compareKeys(sortOf(head), sortOf(best.buffer[0] as Item)) < 0) best = s;
+      if (best === undefined || sign * compareKeys(sortOf(head), sortOf(best.buffer[0] as Item)) < 0)
+        best = s;
     }
     if (best === undefined) break;
     const item = best.buffer.shift() as Item;
