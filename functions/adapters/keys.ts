@@ -155,10 +155,9 @@ export const keys = {
    * `GROUP#<g>#<s>`, hashed by endpoint, and first the one partition `GROUP#<g>` that versions before
    * the shards wrote (readers merge it until `npm run migrate` has emptied it; decisions §27).
    */
-  groupPartitions: (groupId: string) => [
-    `GROUP#${groupId}`,
-    ...Array.from({ length: GROUP_SHARDS }, (_, s) => `GROUP#${groupId}#${s}`),
-  ],
+  groupPartitions: (groupId: string) => [`GROUP#${groupId}`, ...keys.groupShards(groupId)],
+  /** The GROUP_SHARDS shards of a group alone (see groupPartitions). */
+  groupShards: (groupId: string) => Array.from({ length: GROUP_SHARDS }, (_, s) => `GROUP#${groupId}#${s}`),
   /** The pre-shard partition of a group's members and transitions (see groupPartitions). */
   legacyGroupPartition: (groupId: string) => `GROUP#${groupId}`,
   /** The shard of a group an endpoint's member item and group transitions are written to. */

@@ -11,6 +11,11 @@ export interface MergedList {
   readonly index?: IndexName;
   /** Every partition the list is written over. */
   readonly partitions: readonly string[];
+  /**
+   * Partitions read as well but expected to hold few items (one that older versions wrote, now
+   * only emptied): not counted when a page is shared out among the partitions.
+   */
+  readonly leftovers?: readonly string[];
   /** Only sort keys starting with this (it must end in a character ids cannot hold, like `#`). */
   readonly sortPrefix?: string;
   /** Descending sort keys (time-ordered lists, newest first); ascending otherwise. */
@@ -54,6 +59,7 @@ function prefixEnd(prefix: string): string {
 
 interface Source {
   readonly partition: string;
+  readonly leftover: boolean;
   readonly buffer: Item[];
   next: Record<string, unknown> | undefined;
   done: boolean;
@@ -129,12 +135,10 @@ export async function mergedPage(
     source.done = out.LastEvaluatedKey === undefined;
   }
 
-  const sources: Source[] = list.partitions.map((partition) => ({
-    partition,
-    buffer: [],
-    next: undefined,
-    done: false,
-  }));
+  const sources: Source[] = [
+    ...list.partitions.map((partition) => ({ partition, leftover: false })),
+    ...(list.leftovers ?? []).map((partition) => ({ partition, leftover: true })),
+  ].map((s) => ({ ...s, buffer: [], next: undefined, done: false }));
   const sign = list.descending ? -1 : 1;
   const wanted = limit + 1;
   const items: Item[] = [];
@@ -143,7 +147,7 @@ export async function mergedPage(
     // Every partition that may hold more must show its next item before the smallest is taken.
     const empty = sources.filter((s) => s.buffer.length === 0 && !s.done);
     if (empty.length > 0) {
-      const size = batchSize(wanted - items.length, sources.filter((s) => !s.done).length);
+      const size = batchSize(wanted - items.length, sources.filter((s) => !s.done && !s.leftover).length);
       await Promise.all(empty.map((s) => read(s, size)));
       continue;
     }

@@ -71,7 +71,8 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
         doc,
         tableName,
         {
-          partitions: keys.groupPartitions(groupId),
+          partitions: keys.groupShards(groupId),
+          leftovers: [keys.legacyGroupPartition(groupId)],
           sortPrefix: keys.membersPrefix(companyId),
           descending: false,
         },
@@ -122,7 +123,8 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
       } else if (filter.groupId !== undefined) {
         const list = {
           index: INDEX.byParent,
-          partitions: keys.groupPartitions(filter.groupId),
+          partitions: keys.groupShards(filter.groupId),
+          leftovers: [keys.legacyGroupPartition(filter.groupId)],
           sortPrefix: keys.transitionsPrefix,
           descending: true,
         };
