@@ -8,6 +8,7 @@
 import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
+import { createGroupStore } from '#adapters/group-store.ts';
 import { GROUP_SHARDS, INDEX, keys, partitionQuery } from '#adapters/keys.ts';
 import { migrateGroupMembers } from '#adapters/member-migration.ts';
 import { transitionItem } from '#adapters/membership-writer.ts';
@@ -17,6 +18,7 @@ import { parseGroupDefinition } from '#core/criteria/index.ts';
 import { SHIPPED_GROUP_IDS } from '#core/group-pack.ts';
 import { SHIPPED_CATALOGUE } from '#core/shipped-catalogue.ts';
 import type { Transition } from '#core/transition.ts';
+import type { PageCursor } from '#functions/evaluate/ports.ts';
 import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { useApi } from '#test/helpers/api.ts';
 import { dynamoEndpoint } from '#test/helpers/dynamo.ts';
@@ -189,6 +191,29 @@ describe('a group spread over its shards, read through the API', () => {
     const res = await api.client.request('GET', '/v1/groups');
     const groups = (res.body as { groups: { id: string; memberCount: number }[] }).groups;
     expect(groups.find((g) => g.id === GROUP)?.memberCount).toBe(members.length);
+  });
+
+  it('pages a purge through every partition, continuing a cursor written before the shards', async () => {
+    const store = createGroupStore(api.seeder, api.tableName);
+    const legacy = members.filter((m) => m.legacy);
+    const [first] = [...legacy].sort((a, b) => compareKeys(sortKeyOf(a), sortKeyOf(b)));
+    // A purge job's checkpoint from the version before the shards: the pre-shard partition's last key.
+    let cursor: PageCursor | null = {
+      key: { PK: keys.legacyGroupPartition(GROUP), SK: sortKeyOf(first as (typeof members)[number]) },
+    };
+    const seen: string[] = [];
+    for (let pages = 0; cursor !== null && pages < 100; pages++) {
+      const page = await store.memberPage(GROUP, cursor, 4);
+      seen.push(...page.items.map((m) => m.endpointId));
+      cursor = page.next;
+    }
+    expect(cursor).toBeNull();
+    expect(seen.sort()).toEqual(
+      members
+        .filter((m) => m !== first)
+        .map((m) => m.endpointId)
+        .sort(),
+    );
   });
 
   it('reads about a page of items per page, one Query per partition', async () => {
