@@ -64,7 +64,7 @@ async function main(): Promise<number> {
       log: (line) => console.log(line),
     });
     console.log(
-      `${ids.length} groups: ${result.moved} member items moved to their shards, ${result.removed} stale ones deleted, ${result.left} left (run again)`,
+      `${ids.length} groups: ${result.moved} member items moved to their shards, ${result.removed} stale ones deleted, ${result.left} left${result.left > 0 ? ' (run again)' : ''}`,
     );
     return result.left > 0 ? 1 : 0;
   } finally {
