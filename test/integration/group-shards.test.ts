@@ -5,7 +5,7 @@
 // written before the shards hold members in one partition per group: those are merged too, deleted
 // when their member leaves or the group is purged, moved on a company move, and moved to their shards
 // by `npm run migrate` (member-migration.ts).
-import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
@@ -415,5 +415,49 @@ describe('upgrading a table written before the shards', () => {
     await t.report('LAPTOP-1', 2, { [STATUS]: SCRIPT_OUTPUT.success });
     await t.settle();
     expect(await t.memberItems(GROUP)).toEqual(ids.slice(1).map((id) => `contoso/${id}`));
+  });
+
+  it('npm run migrate never puts back a member that leaves during its move', async () => {
+    const t = await evaluatorHarness({ now: clock });
+    await t.settle();
+    await t.report('LAPTOP-1', 1, { [STATUS]: SCRIPT_OUTPUT.failed });
+    await t.settle();
+    await unshard(t, GROUP, 'contoso', 'LAPTOP-1');
+    // The migration's own client: just before its first transaction, the endpoint leaves the group
+    // the way an evaluation does (membership map, revision, and the item in both places).
+    const client = createDynamoClient(await dynamoEndpoint());
+    let raced = false;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand' && !raced) {
+          raced = true;
+          await t.doc.send(
+            new UpdateCommand({
+              TableName: t.tableName,
+              Key: keys.endpoint('LAPTOP-1'),
+              UpdateExpression: 'REMOVE #groups.#g SET grev = grev + :one',
+              ExpressionAttributeNames: { '#groups': 'groups', '#g': GROUP },
+              ExpressionAttributeValues: { ':one': 1 },
+            }),
+          );
+          await t.doc.send(
+            new DeleteCommand({
+              TableName: t.tableName,
+              Key: keys.legacyMember(GROUP, 'contoso', 'LAPTOP-1'),
+            }),
+          );
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'concurrentLeave' },
+    );
+
+    const result = await migrateGroupMembers(documentClient(client), t.tableName, [GROUP]);
+    client.destroy();
+
+    expect(raced).toBe(true);
+    expect(result).toEqual({ moved: 0, removed: 1, left: 0 });
+    expect(await t.memberItems(GROUP)).toEqual([]);
+    expect(await legacyItems(t, GROUP)).toEqual([]);
   });
 });
