@@ -205,42 +205,61 @@ export function createGroupStore(doc: DynamoDBDocumentClient, tableName: string)
       return out.Item !== undefined;
     },
 
-    /** Member items of a group, one page (a purge removes those of a deleted group). */
+    /**
+     * Member items of a group, one page (a purge removes those of a deleted group): its partitions
+     * (keys.groupPartitions) one after another, the cursor's `shard` naming which. A cursor without
+     * one (written before the shards) continues the pre-shard partition, which comes first.
+     */
     async memberPage(
       groupId: string,
       cursor: PageCursor | null,
       limit: number,
     ): Promise<Page<{ endpointId: string; companyId: string }>> {
+      const partitions = keys.groupPartitions(groupId);
+      const shard = cursor?.shard ?? 0;
       const out = await doc.send(
         new QueryCommand({
           TableName: tableName,
-          ...partitionQuery({ partition: keys.groupPartition(groupId), sortPrefix: keys.membersPrefix() }),
+          ...partitionQuery({ partition: partitions[shard] as string, sortPrefix: keys.membersPrefix() }),
           ExclusiveStartKey: cursor?.key,
           Limit: limit,
         }),
       );
+      const next: PageCursor | null = out.LastEvaluatedKey
+        ? { shard, key: out.LastEvaluatedKey }
+        : shard + 1 < partitions.length
+          ? { shard: shard + 1 }
+          : null;
       return {
         items: (out.Items ?? []).map((i) => ({
           endpointId: String(i.endpointId),
           companyId: String(i.companyId),
         })),
-        next: out.LastEvaluatedKey ? { key: out.LastEvaluatedKey } : null,
+        next,
       };
     },
 
-    /** Members counted with a key-only COUNT query: always exact, no counter to contend on. */
+    /**
+     * Members counted with key-only COUNT queries of each of the group's partitions, summed: always
+     * exact, no counter to contend on.
+     */
     async memberCount(groupId: string): Promise<number> {
-      let count = 0;
-      const pages = paginateQuery(
-        { client: doc },
-        {
-          TableName: tableName,
-          ...partitionQuery({ partition: keys.groupPartition(groupId), sortPrefix: keys.membersPrefix() }),
-          Select: 'COUNT',
-        },
+      const counts = await Promise.all(
+        keys.groupPartitions(groupId).map(async (partition) => {
+          let count = 0;
+          const pages = paginateQuery(
+            { client: doc },
+            {
+              TableName: tableName,
+              ...partitionQuery({ partition, sortPrefix: keys.membersPrefix() }),
+              Select: 'COUNT',
+            },
+          );
+          for await (const page of pages) count += page.Count ?? 0;
+          return count;
+        }),
       );
-      for await (const page of pages) count += page.Count ?? 0;
-      return count;
+      return counts.reduce((a, b) => a + b, 0);
     },
   };
 }

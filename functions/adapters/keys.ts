@@ -40,6 +40,15 @@ export const TRANSITION_SHARDS = 8;
  */
 export const TALLY_SHARDS = 4;
 
+/**
+ * Number of partitions a group's member items and its GSI1 transition list are each written over
+ * (hashed by endpoint id, so one endpoint's member item and its transitions of that group share a
+ * shard). A change moving the whole fleet into one group in 10 minutes writes 1,667 members a second
+ * at 2 WRU each: over four partitions that is 833 WRU/s each, under the 1,000 a partition takes
+ * (docs/scale.md section 2). Changing it moves every member key: it needs a migration of its own.
+ */
+export const GROUP_SHARDS = 4;
+
 /** Prefix of custom-field attributes: each field is a top-level attribute `F#<name>`. */
 export const FIELD_ATTR_PREFIX = 'F#';
 
@@ -141,23 +150,43 @@ export const keys = {
   /** Custom field definitions in one partition: read whole, consistently, with the group list. */
   field: (level: string, name: string) => ({ PK: 'FIELDS', SK: `FIELD#${level}#${name}` }),
   fieldsPartition: 'FIELDS',
-  /** The partition of a group's member items and (GSI1) its transitions. */
-  groupPartition: (groupId: string) => `GROUP#${groupId}`,
+  /**
+   * The partitions of a group's member items and (GSI1) its transitions: GROUP_SHARDS shards
+   * `GROUP#<g>#<s>`, hashed by endpoint, and first the one partition `GROUP#<g>` that versions before
+   * the shards wrote (readers merge it until `npm run migrate` has emptied it; decisions §27).
+   */
+  groupPartitions: (groupId: string) => [`GROUP#${groupId}`, ...keys.groupShards(groupId)],
+  /** The GROUP_SHARDS shards of a group alone (see groupPartitions). */
+  groupShards: (groupId: string) => Array.from({ length: GROUP_SHARDS }, (_, s) => `GROUP#${groupId}#${s}`),
+  /** The pre-shard partition of a group's members and transitions (see groupPartitions). */
+  legacyGroupPartition: (groupId: string) => `GROUP#${groupId}`,
+  /** The shard of a group an endpoint's member item and group transitions are written to. */
+  groupShard: (groupId: string, endpointId: string) =>
+    `GROUP#${groupId}#${hashShard(endpointId, GROUP_SHARDS)}`,
   /** The company part is case-folded: `?companyId=` matches ignoring case, like every id comparison. */
   member: (groupId: string, companyId: string, endpointId: string) => ({
+    PK: `GROUP#${groupId}#${hashShard(endpointId, GROUP_SHARDS)}`,
+    SK: `MEMBER#${companyId.toLowerCase()}#${endpointId}`,
+  }),
+  /** Where the same member item was stored before the shards (deleted with it until migrated). */
+  legacyMember: (groupId: string, companyId: string, endpointId: string) => ({
     PK: `GROUP#${groupId}`,
     SK: `MEMBER#${companyId.toLowerCase()}#${endpointId}`,
   }),
   membersPrefix: (companyId?: string) =>
     companyId === undefined ? 'MEMBER#' : `MEMBER#${companyId.toLowerCase()}#`,
   /** Transitions live in their endpoint's partition (newest first by SK) and are indexed by group
-   *  (GSI1) and globally (GSI2), both newest first. */
+   *  (GSI1, on the endpoint's group shard) and globally (GSI2), both newest first. */
   transition: (endpointId: string, occurredAt: string, transitionId: string) => ({
     PK: `ENDPOINT#${endpointId}`,
     SK: `TRANSITION#${occurredAt}#${transitionId}`,
   }),
-  transitionByGroup: (groupId: string, occurredAt: string, transitionId: string) =>
-    gsi(INDEX.byParent, `GROUP#${groupId}`, `TRANSITION#${occurredAt}#${transitionId}`),
+  transitionByGroup: (groupId: string, endpointId: string, occurredAt: string, transitionId: string) =>
+    gsi(
+      INDEX.byParent,
+      `GROUP#${groupId}#${hashShard(endpointId, GROUP_SHARDS)}`,
+      `TRANSITION#${occurredAt}#${transitionId}`,
+    ),
   /** GSI2, written over TRANSITION_SHARDS partitions (hashed by id); readers merge them. */
   transitionInCollection: (occurredAt: string, transitionId: string) =>
     gsi(

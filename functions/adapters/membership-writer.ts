@@ -5,6 +5,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
+  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -19,16 +20,97 @@ import {
   type Written,
 } from '#functions/evaluate/ports.ts';
 import { endpointFromItem } from './items.ts';
-import { INDEX, ITEM, indexKeys, keys, WRITER } from './keys.ts';
+import { INDEX, ITEM, indexKeys, keys, partitionQuery, WRITER } from './keys.ts';
 
 /** DynamoDB allows 100 actions per transaction. */
 const MAX_TRANSACTION_ACTIONS = 100;
+
+/** How long a group found to hold pre-shard member items is taken to still hold them. */
+const LEGACY_RECHECK_MS = 60_000;
+
+/**
+ * Which groups may still hold member items in their pre-shard partition (`GROUP#<g>`, written by
+ * versions before the shards; decisions §27). A member leaving such a group has that key deleted
+ * too, so nothing is stranded there. Nothing writes the partition any more: once a consistent read
+ * finds it empty (after `npm run migrate`, or once its members have all left), it stays empty and
+ * is not read again by this instance; one that is not empty is read again after a minute.
+ */
+export function legacyMembers(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  nowMs: () => number = Date.now,
+) {
+  const emptied = new Set<string>();
+  const heldUntil = new Map<string, number>();
+  return {
+    /** False only when the group's pre-shard partition is known to be empty (no read). */
+    maybe: (groupId: string) => !emptied.has(groupId),
+    /** The groups among these whose pre-shard partition holds member items. */
+    async pending(groupIds: Iterable<string>): Promise<Set<string>> {
+      const out = new Set<string>();
+      const now = nowMs();
+      await Promise.all(
+        [...new Set(groupIds)].map(async (groupId) => {
+          if (emptied.has(groupId)) return;
+          if ((heldUntil.get(groupId) ?? 0) > now) {
+            out.add(groupId);
+            return;
+          }
+          const found = await doc.send(
+            new QueryCommand({
+              TableName: tableName,
+              ...partitionQuery({
+                partition: keys.legacyGroupPartition(groupId),
+                sortPrefix: keys.membersPrefix(),
+              }),
+              ConsistentRead: true,
+              Limit: 1,
+              ProjectionExpression: 'PK',
+            }),
+          );
+          if ((found.Items ?? []).length === 0) {
+            emptied.add(groupId);
+            heldUntil.delete(groupId);
+          } else {
+            heldUntil.set(groupId, now + LEGACY_RECHECK_MS);
+            out.add(groupId);
+          }
+        }),
+      );
+      return out;
+    },
+  };
+}
 
 type TransactItem = NonNullable<
   ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
 >[number];
 
 export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: string): MembershipWriter {
+  const legacy = legacyMembers(doc, tableName);
+
+  /** The groups an endpoint's write leaves (or drops) whose pre-shard partition holds members. */
+  const legacyOf = (writes: readonly ApplyInput[]) =>
+    legacy.pending(
+      writes.flatMap((w) => [
+        ...w.dropped,
+        ...w.changes.filter((c) => c.event !== 'entered').map((c) => c.groupId),
+      ]),
+    );
+
+  /** A member item's delete: its shard, and its pre-shard key while that partition holds members. */
+  const memberDeletes = (
+    held: ReadonlySet<string>,
+    groupId: string,
+    companyId: string,
+    endpointId: string,
+  ): TransactItem[] => [
+    { Delete: { TableName: tableName, Key: keys.member(groupId, companyId, endpointId) } },
+    ...(held.has(groupId)
+      ? [{ Delete: { TableName: tableName, Key: keys.legacyMember(groupId, companyId, endpointId) } }]
+      : []),
+  ];
+
   async function transact(items: TransactItem[]) {
     try {
       await doc.send(new TransactWriteCommand({ TransactItems: items }));
@@ -113,8 +195,14 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
     since,
   });
 
-  /** Actions one endpoint's write needs: its update, a delete per dropped group, two per change. */
-  const actionsOf = (w: ApplyInput) => 1 + w.dropped.length + 2 * w.changes.length;
+  /**
+   * Actions one endpoint's write may need: its update, a delete per dropped group, two per change,
+   * and a pre-shard delete per group left that may still hold pre-shard members.
+   */
+  const actionsOf = (w: ApplyInput) =>
+    1 +
+    w.dropped.reduce((n, id) => n + (legacy.maybe(id) ? 2 : 1), 0) +
+    w.changes.reduce((n, c) => n + (c.event !== 'entered' && legacy.maybe(c.groupId) ? 3 : 2), 0);
 
   /** The actions for one endpoint's membership revision `grev` → `grev + 1`. */
   function writeActions(
@@ -124,6 +212,7 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
     changes: readonly MembershipChange[],
     groups: Record<string, string>,
     grev: number,
+    held: ReadonlySet<string>,
   ): TransactItem[] {
     const e = w.endpoint;
     for (const c of changes) {
@@ -131,15 +220,11 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
       else delete groups[c.groupId];
     }
     const items: TransactItem[] = [endpointUpdate(e, groups, grev, w.requireRev, w.mrev, w)];
-    for (const id of dropped) {
-      items.push({ Delete: { TableName: tableName, Key: keys.member(id, e.companyId, e.endpointId) } });
-    }
+    for (const id of dropped) items.push(...memberDeletes(held, id, e.companyId, e.endpointId));
     for (const c of changes) {
-      items.push(
-        c.event === 'entered'
-          ? { Put: { TableName: tableName, Item: memberItem(c.groupId, e, w.nowIso) } }
-          : { Delete: { TableName: tableName, Key: keys.member(c.groupId, e.companyId, e.endpointId) } },
-      );
+      if (c.event === 'entered') {
+        items.push({ Put: { TableName: tableName, Item: memberItem(c.groupId, e, w.nowIso) } });
+      } else items.push(...memberDeletes(held, c.groupId, e.companyId, e.endpointId));
     }
     for (const t of w.transitions(chunk, changes)) {
       items.push({
@@ -163,6 +248,7 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
      * each guarded by the next `grev`.
      */
     async apply(w: ApplyInput): Promise<Written> {
+      const held = await legacyOf([w]);
       const groups: Record<string, string> = { ...w.endpoint.groups };
       for (const id of w.dropped) delete groups[id];
       type Chunk = { dropped: string[]; changes: MembershipChange[] };
@@ -176,11 +262,11 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
         used += cost;
         return chunks[chunks.length - 1] as Chunk;
       };
-      for (const id of w.dropped) room(1).dropped.push(id);
-      for (const c of w.changes) room(2).changes.push(c);
+      for (const id of w.dropped) room(held.has(id) ? 2 : 1).dropped.push(id);
+      for (const c of w.changes) room(c.event !== 'entered' && held.has(c.groupId) ? 3 : 2).changes.push(c);
       let grev = w.endpoint.grev;
       for (const [n, chunk] of chunks.entries()) {
-        await transact(writeActions(w, n, chunk.dropped, chunk.changes, groups, grev));
+        await transact(writeActions(w, n, chunk.dropped, chunk.changes, groups, grev, held));
         grev += 1;
       }
       const mrev = w.mrev ?? w.endpoint.mrev;
@@ -228,23 +314,26 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
         await writer.apply(batch[0]);
         return;
       }
+      const held = await legacyOf(batch);
       const items: TransactItem[] = [];
       for (const w of batch) {
         const groups: Record<string, string> = { ...w.endpoint.groups };
         for (const id of w.dropped) delete groups[id];
-        items.push(...writeActions(w, 0, w.dropped, w.changes, groups, w.endpoint.grev));
+        items.push(...writeActions(w, 0, w.dropped, w.changes, groups, w.endpoint.grev, held));
       }
       await transact(items);
     },
 
     /**
      * Moves an endpoint's member items to the company it now belongs to (member keys carry the
-     * company), in one transaction guarded like `apply`. No transition: membership is unchanged.
+     * company), in one transaction guarded like `apply`. No transition: membership is unchanged. An
+     * item still in its group's pre-shard partition moves to its shard on the way.
      */
     async rehome(e: EndpointRecord, requireRev: boolean): Promise<void> {
       const from = e.groupsCompanyId ?? e.companyId;
       const entries = Object.entries(e.groups);
-      if (1 + 2 * entries.length > MAX_TRANSACTION_ACTIONS) {
+      const held = await legacy.pending(Object.keys(e.groups));
+      if (1 + 2 * entries.length + held.size > MAX_TRANSACTION_ACTIONS) {
         throw new Error(`endpoint ${e.endpointId} is in ${entries.length} groups: too many to move at once`);
       }
       const items: TransactItem[] = [endpointUpdate(e, { ...e.groups }, e.grev, requireRev)];
@@ -253,6 +342,11 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
         // A change of case only keeps the key (it is case-folded): the Put alone rewrites the item.
         if (old.SK !== keys.member(groupId, e.companyId, e.endpointId).SK) {
           items.push({ Delete: { TableName: tableName, Key: old } });
+        }
+        if (held.has(groupId)) {
+          items.push({
+            Delete: { TableName: tableName, Key: keys.legacyMember(groupId, from, e.endpointId) },
+          });
         }
         items.push({ Put: { TableName: tableName, Item: memberItem(groupId, e, since) } });
       }
@@ -338,9 +432,12 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
     },
 
     async purgeMember(groupId: string, companyId: string, endpointId: string): Promise<void> {
-      const deleteMember: TransactItem = {
-        Delete: { TableName: tableName, Key: keys.member(groupId, companyId, endpointId) },
-      };
+      const [deleteMember, ...deleteLegacy] = memberDeletes(
+        await legacy.pending([groupId]),
+        groupId,
+        companyId,
+        endpointId,
+      ) as [TransactItem, ...TransactItem[]];
       const removeFromEndpoint: TransactItem = {
         Update: {
           TableName: tableName,
@@ -352,14 +449,16 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
         },
       };
       try {
-        await doc.send(new TransactWriteCommand({ TransactItems: [deleteMember, removeFromEndpoint] }));
+        await doc.send(
+          new TransactWriteCommand({ TransactItems: [deleteMember, removeFromEndpoint, ...deleteLegacy] }),
+        );
       } catch (e: unknown) {
         const reasons = e instanceof TransactionCanceledException ? (e.CancellationReasons ?? []) : [];
         if (reasons[1]?.Code !== 'ConditionalCheckFailed') throw e;
         // The endpoint no longer lists the group (or is gone): only the member item is left.
-        await doc.send(
-          new DeleteCommand({ TableName: tableName, Key: keys.member(groupId, companyId, endpointId) }),
-        );
+        for (const d of [deleteMember, ...deleteLegacy]) {
+          await doc.send(new DeleteCommand(d.Delete as NonNullable<TransactItem['Delete']>));
+        }
       }
     },
   };
@@ -369,7 +468,7 @@ export function createMembershipWriter(doc: DynamoDBDocumentClient, tableName: s
 export function transitionItem(t: Transition, expiresAt: number) {
   return {
     ...keys.transition(t.endpointId, t.occurredAt, t.transitionId),
-    ...keys.transitionByGroup(t.groupId, t.occurredAt, t.transitionId),
+    ...keys.transitionByGroup(t.groupId, t.endpointId, t.occurredAt, t.transitionId),
     ...keys.transitionInCollection(t.occurredAt, t.transitionId),
     type: ITEM.transition,
     ...t,

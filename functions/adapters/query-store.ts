@@ -9,15 +9,8 @@ import type { GroupDefinition } from '#core/criteria/types.ts';
 import { type Transition, TransitionSchema } from '#core/transition.ts';
 import { batchGetAll } from './batch-get.ts';
 import type { Item } from './items.ts';
-import {
-  INDEX,
-  type IndexName,
-  indexKeys,
-  keyAttributes,
-  keys,
-  partitionQuery,
-  TRANSITION_SHARDS,
-} from './keys.ts';
+import { INDEX, type IndexName, keyAttributes, keys, partitionQuery, TRANSITION_SHARDS } from './keys.ts';
+import { mergedPage } from './merged-query.ts';
 
 type QueryInput = Omit<QueryCommandInput, 'TableName'>;
 
@@ -57,52 +50,6 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
     return { items: page, lastKey: Object.fromEntries(keyNames.map((k) => [k, last[k]])) };
   }
 
-  /**
-   * The fleet-wide list, newest first, merged from its TRANSITION_SHARDS partitions: each is read
-   * from the cursor on for one page, and the newest `limit` of them all are the page. The cursor is
-   * the sort key of its last item, so no partition's own position has to be carried. A page costs
-   * one Query per partition, reading up to `limit + 1` items each.
-   */
-  async function mergedCollection(limit: number, start: Record<string, unknown> | undefined) {
-    const { partitionKey, sortKey } = indexKeys(INDEX.byCollection);
-    const before = start?.[sortKey];
-    const shards = await Promise.all(
-      Array.from({ length: TRANSITION_SHARDS }, (_, shard) => {
-        const partition = partitionQuery({
-          index: INDEX.byCollection,
-          partition: keys.transitionsCollection(shard),
-        });
-        return query(
-          typeof before === 'string'
-            ? {
-                ...partition,
-                ScanIndexForward: false,
-                KeyConditionExpression: '#pk = :pk AND #sk < :before',
-                ExpressionAttributeNames: { '#pk': partitionKey, '#sk': sortKey },
-                ExpressionAttributeValues: { ...partition.ExpressionAttributeValues, ':before': before },
-              }
-            : { ...partition, ScanIndexForward: false },
-          limit,
-        );
-      }),
-    );
-    const sorted = shards
-      .flatMap((p) => p.items)
-      .sort((a, b) => (String(a[sortKey]) < String(b[sortKey]) ? 1 : -1));
-    // Each partition read one item past the page when it had one: more exist exactly when the merge
-    // holds more than a page.
-    const more = sorted.length > limit;
-    const items = sorted.slice(0, limit);
-    const last = items[items.length - 1];
-    return {
-      items,
-      lastKey:
-        more && last !== undefined
-          ? { [partitionKey]: last[partitionKey], [sortKey]: last[sortKey] }
-          : undefined,
-    };
-  }
-
   return {
     async getGroup(groupId: string): Promise<{ definition: GroupDefinition; updatedAt: string } | undefined> {
       const out = await doc.send(new GetCommand({ TableName: tableName, Key: keys.group(groupId) }));
@@ -111,23 +58,28 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
         : undefined;
     },
 
+    /**
+     * One page of a group's members (of one company with `companyId`), ordered by company and
+     * endpoint, merged from the group's shards and its pre-shard partition (keys.groupPartitions).
+     */
     async members(
       groupId: string,
       companyId: string | undefined,
       limit: number,
       start?: Record<string, unknown>,
     ) {
-      const page = await query(
+      return mergedPage(
+        doc,
+        tableName,
         {
-          ...partitionQuery({
-            partition: keys.groupPartition(groupId),
-            sortPrefix: keys.membersPrefix(companyId),
-          }),
-          ExclusiveStartKey: start,
+          partitions: keys.groupShards(groupId),
+          leftovers: [keys.legacyGroupPartition(groupId)],
+          sortPrefix: keys.membersPrefix(companyId),
+          descending: false,
         },
         limit,
+        start,
       );
-      return page;
     },
 
     /** Endpoint items by id (hostname and site are read fresh for member lists). */
@@ -140,7 +92,10 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
       return new Map(items.map((item) => [String(item.endpointId), item]));
     },
 
-    /** Newest first, by endpoint (its partition), by group (GSI1) or across the fleet (GSI2). */
+    /**
+     * Newest first, by endpoint (its partition), by group (GSI1, merged from the group's shards) or
+     * across the fleet (GSI2, merged from its TRANSITION_SHARDS partitions).
+     */
     async transitions(
       filter: { groupId?: string; endpointId?: string },
       limit: number,
@@ -167,19 +122,18 @@ export function createQueryStore(doc: DynamoDBDocumentClient, tableName: string)
           limit,
         );
       } else if (filter.groupId !== undefined) {
-        page = await query(
-          {
-            ...base,
-            ...partitionQuery({
-              index: INDEX.byParent,
-              partition: keys.groupPartition(filter.groupId),
-              sortPrefix: keys.transitionsPrefix,
-            }),
-          },
-          limit,
-        );
+        const list = {
+          index: INDEX.byParent,
+          partitions: keys.groupShards(filter.groupId),
+          leftovers: [keys.legacyGroupPartition(filter.groupId)],
+          sortPrefix: keys.transitionsPrefix,
+          descending: true,
+        };
+        page = await mergedPage(doc, tableName, list, limit, start);
       } else {
-        page = await mergedCollection(limit, start);
+        const partitions = Array.from({ length: TRANSITION_SHARDS }, (_, s) => keys.transitionsCollection(s));
+        const list = { index: INDEX.byCollection, partitions, descending: true };
+        page = await mergedPage(doc, tableName, list, limit, start);
       }
       return { items: page.items.map(transitionFromItem), lastKey: page.lastKey };
     },

@@ -132,29 +132,39 @@ export async function evaluatorHarness(opts: {
       },
       at(seconds),
     );
+  /** A group's transitions (GSI1), from each of its partitions (keys.groupPartitions), oldest first. */
   const transitions = async (groupId: string) => {
-    const out = await adminDoc.send(
-      new QueryCommand({
-        TableName: tableName,
-        ...partitionQuery({
-          index: INDEX.byParent,
-          partition: keys.groupPartition(groupId),
-          sortPrefix: keys.transitionsPrefix,
-        }),
+    const parts = await Promise.all(
+      keys.groupPartitions(groupId).map(async (partition) => {
+        const out = await adminDoc.send(
+          new QueryCommand({
+            TableName: tableName,
+            ...partitionQuery({ index: INDEX.byParent, partition, sortPrefix: keys.transitionsPrefix }),
+          }),
+        );
+        return out.Items ?? [];
       }),
     );
-    return out.Items ?? [];
+    return parts.flat().sort((a, b) => (String(a.GSI1SK) < String(b.GSI1SK) ? -1 : 1));
   };
-  /** Member items of a group, as `<companyId>/<endpointId>`. */
+  /** Member items of a group, as `<companyId>/<endpointId>`, from each of its partitions. */
   const memberItems = async (groupId: string) => {
-    const out = await adminDoc.send(
-      new QueryCommand({
-        TableName: tableName,
-        ...partitionQuery({ partition: keys.groupPartition(groupId), sortPrefix: keys.membersPrefix() }),
-        ConsistentRead: true,
+    const parts = await Promise.all(
+      keys.groupPartitions(groupId).map(async (partition) => {
+        const out = await adminDoc.send(
+          new QueryCommand({
+            TableName: tableName,
+            ...partitionQuery({ partition, sortPrefix: keys.membersPrefix() }),
+            ConsistentRead: true,
+          }),
+        );
+        return out.Items ?? [];
       }),
     );
-    return (out.Items ?? []).map((i) => `${i.companyId}/${i.endpointId}`).sort();
+    return parts
+      .flat()
+      .map((i) => `${i.companyId}/${i.endpointId}`)
+      .sort();
   };
   const groupsOf = async (id: string) => Object.keys((await repo.getEndpoint(id, true))?.groups ?? {}).sort();
   const setCompany = (companyId: string, fields: Record<string, unknown>, seconds: number) =>
