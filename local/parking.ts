@@ -5,6 +5,7 @@
 // given up still finds it parked.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import * as z from 'zod/mini';
 import type { FailedBatch } from './stream-delivery.ts';
 
 /** Lambda's on-failure record for a DynamoDB Streams batch (SQS message body). */
@@ -31,6 +32,50 @@ export interface OnFailureMessage {
     readonly batchSize: number;
     readonly streamArn: string;
   };
+}
+
+const sequenceNumber = z.string().check(z.regex(/^\d{1,40}$/, 'a decimal sequence number'));
+
+/**
+ * What a replay relies on in an on-failure message: whose batch it was and where its records are.
+ * The other fields are carried as Lambda wrote them (loose objects), so a field Lambda adds one day
+ * does not make a parked batch unreadable.
+ */
+const OnFailureMessageSchema = z.looseObject({
+  requestContext: z.looseObject({ requestId: z.string(), functionArn: z.string() }),
+  DDBStreamBatchInfo: z
+    .looseObject({
+      shardId: z.string().check(z.minLength(1)),
+      startSequenceNumber: sequenceNumber,
+      endSequenceNumber: sequenceNumber,
+      streamArn: z.string().check(z.startsWith('arn:')),
+    })
+    .check(
+      z.refine((b) => BigInt(b.startSequenceNumber) <= BigInt(b.endSequenceNumber), {
+        message: 'startSequenceNumber is after endSequenceNumber',
+      }),
+    ),
+});
+
+/**
+ * Parses one on-failure message (a parking-file line or an SQS message body); the reason when it is
+ * not one: not JSON, or the batch's coordinates missing or malformed.
+ */
+export function parseOnFailureMessage(
+  text: string,
+): { ok: true; message: OnFailureMessage } | { ok: false; error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'not JSON' };
+  }
+  const parsed = OnFailureMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`);
+    return { ok: false, error: `not a stream on-failure message (${issues.join('; ')})` };
+  }
+  return { ok: true, message: parsed.data as unknown as OnFailureMessage };
 }
 
 /** The function ARN the local runtime gives each consumer (its Lambda context names it the same way). */
@@ -110,11 +155,9 @@ export function readParked(path: string): OnFailureMessage[] {
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line, i) => {
-      const message = JSON.parse(line) as OnFailureMessage;
-      if (message.DDBStreamBatchInfo?.startSequenceNumber === undefined) {
-        throw new Error(`${path}:${i + 1} is not a stream on-failure message`);
-      }
-      return message;
+      const parsed = parseOnFailureMessage(line);
+      if (!parsed.ok) throw new Error(`${path}:${i + 1}: ${parsed.error}`);
+      return parsed.message;
     });
 }
 

@@ -2,7 +2,8 @@
 // evaluate and notify handlers (local/replay.ts), then leaves in the file only what failed again.
 // Works against a running `npm start` (found through .keywatch/local.json) or, when none runs, a
 // DynamoDB Local started on KEYWATCH_DATA_DIR. On AWS the parked batches are messages in the stack's
-// SQS on-failure queues: see docs/deploy.md ("Replaying parked batches").
+// SQS on-failure queues: `npm run replay -- --aws --stack NAME` replays them (local/aws-replay-cli.ts;
+// docs/deploy.md, "Replaying parked batches").
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +21,9 @@ import { replayBatches } from './replay.ts';
 const USAGE = `usage: npm run replay [-- --file PATH] [--keep]
   re-drives the stream batches parked in PATH (default: the running npm start's, else
   $KEYWATCH_DATA_DIR/parked.jsonl, else .keywatch/parked.jsonl) through evaluate and notify;
-  --keep leaves the file as it was (replaying again is harmless: it records and alerts nothing twice)`;
+  --keep leaves the file as it was (replaying again is harmless: it records and alerts nothing twice)
+       npm run replay -- --aws --stack NAME [...]
+  replays a deployed stack's SQS on-failure queues instead (npm run replay -- --aws --help)`;
 
 interface LocalInstance {
   readonly dynamodbEndpoint?: string;
@@ -120,7 +123,11 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main().catch((e: unknown) => {
+// The AWS mode is loaded only when asked for: the local mode needs none of its clients.
+const run = process.argv.includes('--aws')
+  ? async () => (await import('./aws-replay-cli.ts')).main(process.argv.slice(2))
+  : main;
+process.exitCode = await run().catch((e: unknown) => {
   console.error(`replay failed: ${e instanceof Error ? e.message : String(e)}`);
   return 1;
 });

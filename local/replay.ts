@@ -38,6 +38,8 @@ export interface ReplayedBatch {
   readonly outcome: ReplayOutcome;
   /** Records read back from the stream between the batch's sequence numbers (before filtering). */
   readonly records: number;
+  /** Invocations of the consumer (batches of the records that pass its filters). */
+  readonly invocations: number;
   readonly parkedAgain: readonly FailedBatch[];
 }
 
@@ -65,7 +67,6 @@ export async function replayBatches(
 
 export async function replayBatch(message: OnFailureMessage, opts: ReplayOptions): Promise<ReplayedBatch> {
   const log = opts.log ?? (() => undefined);
-  const info = message.DDBStreamBatchInfo;
   const name = consumerOf(
     message,
     opts.consumers.map((c) => c.name),
@@ -73,8 +74,22 @@ export async function replayBatch(message: OnFailureMessage, opts: ReplayOptions
   const consumer = opts.consumers.find((c) => c.name === name);
   if (consumer === undefined) {
     log(`replay: no consumer for ${message.requestContext.functionArn}; left alone`);
-    return { message, outcome: 'unknown-consumer', records: 0, parkedAgain: [] };
+    return { message, outcome: 'unknown-consumer', records: 0, invocations: 0, parkedAgain: [] };
   }
+  return replayRange(message, consumer, opts);
+}
+
+/**
+ * Replays one batch through the given consumer, whichever function the message names (the AWS replay
+ * knows the consumer from the queue the message came from: local/aws-replay.ts).
+ */
+export async function replayRange(
+  message: OnFailureMessage,
+  consumer: StreamConsumer,
+  opts: Omit<ReplayOptions, 'consumers'>,
+): Promise<ReplayedBatch> {
+  const log = opts.log ?? (() => undefined);
+  const info = message.DDBStreamBatchInfo;
   let records: DynamoDBRecord[];
   try {
     records = await readRange(
@@ -90,7 +105,7 @@ export async function replayBatch(message: OnFailureMessage, opts: ReplayOptions
         `replay: ${consumer.name} batch ${info.startSequenceNumber}…${info.endSequenceNumber} is no longer in the stream ` +
           `(${errorText(e)}); re-evaluate the fleet instead (PUT a group again)`,
       );
-      return { message, outcome: 'expired', records: 0, parkedAgain: [] };
+      return { message, outcome: 'expired', records: 0, invocations: 0, parkedAgain: [] };
     }
     throw e;
   }
@@ -124,7 +139,7 @@ export async function replayBatch(message: OnFailureMessage, opts: ReplayOptions
     `replay: ${consumer.name} batch ${info.startSequenceNumber}…${info.endSequenceNumber}: ${records.length} records read, ` +
       `${stats.invocations} invocations, ${outcome}`,
   );
-  return { message, outcome, records: records.length, parkedAgain };
+  return { message, outcome, records: records.length, invocations: stats.invocations, parkedAgain };
 }
 
 /** The shard's records from `start` to `end` inclusive, as Lambda hands them to a function. */
