@@ -12,6 +12,7 @@ import {
   type QueueBatchResult,
   REPLAY_FUNCTIONS,
   type ReplayFunction,
+  type ReplayTarget,
   replayQueue,
   resolveStack,
 } from './aws-replay.ts';
@@ -77,7 +78,7 @@ export async function main(argv: readonly string[], io: Io = CONSOLE): Promise<n
         })),
       );
     }
-    for (const line of summary(results, values['dry-run'] === true)) io.out(line);
+    for (const line of summary(targets, results, values['dry-run'] === true)) io.out(line);
     const ok = values['dry-run'] ? ['readable'] : ['replayed'];
     return results.every((r) => ok.includes(r.outcome) || r.deleted) ? 0 : 1;
   } catch (e: unknown) {
@@ -110,12 +111,18 @@ function usage(io: Io, problem: string): number {
   return 2;
 }
 
-function summary(results: readonly QueueBatchResult[], dryRun: boolean): string[] {
-  if (results.length === 0) return ['nothing parked: the queues are empty'];
+function summary(
+  targets: readonly ReplayTarget[],
+  results: readonly QueueBatchResult[],
+  dryRun: boolean,
+): string[] {
   const lines: string[] = [];
-  for (const name of REPLAY_FUNCTIONS) {
+  for (const { name } of targets) {
     const mine = results.filter((r) => r.target === name);
-    if (mine.length === 0) continue;
+    if (mine.length === 0) {
+      lines.push(`${name}: nothing parked`);
+      continue;
+    }
     const count = (o: QueueBatchResult['outcome']) => mine.filter((r) => r.outcome === o).length;
     const deleted = mine.filter((r) => r.deleted).length;
     lines.push(
