@@ -34,7 +34,9 @@ export interface OnFailureMessage {
   };
 }
 
-const sequenceNumber = z.string().check(z.regex(/^\d{1,40}$/, 'a decimal sequence number'));
+const SEQUENCE = /^\d{1,40}$/;
+const isSequence = (value: unknown) => typeof value === 'string' && SEQUENCE.test(value);
+const sequenceNumber = z.string().check(z.regex(SEQUENCE, 'a decimal sequence number'));
 
 /**
  * What a replay relies on in an on-failure message: whose batch it was and where its records are.
@@ -51,9 +53,15 @@ const OnFailureMessageSchema = z.looseObject({
       streamArn: z.string().check(z.startsWith('arn:')),
     })
     .check(
-      z.refine((b) => BigInt(b.startSequenceNumber) <= BigInt(b.endSequenceNumber), {
-        message: 'startSequenceNumber is after endSequenceNumber',
-      }),
+      // Runs even when a field check above failed: compare only two well-formed numbers.
+      z.refine(
+        (b) =>
+          !(isSequence(b.startSequenceNumber) && isSequence(b.endSequenceNumber)) ||
+          BigInt(b.startSequenceNumber) <= BigInt(b.endSequenceNumber),
+        {
+          message: 'startSequenceNumber is after endSequenceNumber',
+        },
+      ),
     ),
 });
 

@@ -23,7 +23,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '#local/aws-replay-cli.ts';
-import type { OnFailureMessage } from '#local/parking.ts';
+import { type OnFailureMessage, parseOnFailureMessage } from '#local/parking.ts';
 
 const cloudFormation = mockClient(CloudFormationClient);
 const sqs = mockClient(SQSClient);
@@ -439,5 +439,24 @@ describe('replay --aws', () => {
     expect((await run('--max', '0')).code).toBe(2);
     expect((await run('--bogus')).code).toBe(2);
     expect(cloudFormation.calls()).toHaveLength(0);
+  });
+});
+
+describe('parseOnFailureMessage', () => {
+  it('accepts Lambda’s record with fields it does not know, and refuses coordinates that cannot be read', () => {
+    const withExtra = { ...parked(100, 101), somethingNew: 1 };
+    const ok = parseOnFailureMessage(JSON.stringify(withExtra));
+    expect(ok.ok && ok.message.DDBStreamBatchInfo.endSequenceNumber).toBe('101');
+    const backwards = parseOnFailureMessage(JSON.stringify(parked(101, 100)));
+    expect(backwards).toEqual({
+      ok: false,
+      error: expect.stringContaining('startSequenceNumber is after endSequenceNumber'),
+    });
+    const notDigits = {
+      ...parked(100, 100),
+      DDBStreamBatchInfo: { ...parked(100, 100).DDBStreamBatchInfo, endSequenceNumber: '1e5' },
+    };
+    expect(parseOnFailureMessage(JSON.stringify(notDigits))).toMatchObject({ ok: false });
+    expect(parseOnFailureMessage('[]')).toMatchObject({ ok: false });
   });
 });
