@@ -162,6 +162,9 @@ export async function replayQueue(
       if (seen.has(messageId)) {
         // Its visibility timeout ran out during this run: everything else has been handled once.
         left.push(m.ReceiptHandle);
+        opts.log(
+          `${target.name}: message ${messageId} came round again; stopping here (run again for any left)`,
+        );
         break;
       }
       seen.add(messageId);

@@ -400,8 +400,14 @@ describe('replay --aws', () => {
     queue(NOTIFY_Q, []);
     // The same message comes round again (its visibility timeout ran out): the run stops there.
     queue(EVALUATE_Q, [once, once]);
-    expect((await run()).code).toBe(1);
+    const again = await run();
+    expect(again.code).toBe(1);
     expect(invokedEvents()).toHaveLength(1);
+    expect(again.err).toMatch(/message m1 came round again; stopping here/);
+    expect(madeVisible()).toEqual([
+      ['receipt-m1', 0],
+      ['receipt-m1', 0],
+    ]);
   });
 
   it('replaying the same message in two runs invokes the function twice (the functions are idempotent)', async () => {
