@@ -121,6 +121,7 @@ export function createFaultInjector(spec: FaultSpec): FaultInjector {
   const random = seededRandom(spec.seed);
   const zero = () => Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   const calls: Record<FaultService, number> = { dynamodb: 0, sns: 0 };
+  const byOperation = new Map<string, number>();
   const injected: Record<FaultService, Record<FaultKind, number>> = { dynamodb: zero(), sns: zero() };
   let enabled = true;
   return {
@@ -128,9 +129,10 @@ export function createFaultInjector(spec: FaultSpec): FaultInjector {
     setEnabled(on) {
       enabled = on;
     },
-    decide(service) {
+    decide(service, operation) {
       if (!enabled) return undefined;
       calls[service]++;
+      byOperation.set(operation, (byOperation.get(operation) ?? 0) + 1);
       let u = random();
       for (const kind of KINDS_OF[service]) {
         if (u < spec.rates[kind]) {
@@ -149,7 +151,11 @@ export function createFaultInjector(spec: FaultSpec): FaultInjector {
         const kinds = FAULT_KINDS.map((k) => `${injected[s][k]} ${k}`).join(', ');
         return `${s} ${n} of ${calls[s]} calls (${kinds})`;
       };
-      return `faults (seed ${spec.seed}; ${rates}): ${per('dynamodb')}; ${per('sns')}`;
+      const ops = [...byOperation]
+        .sort((a, b) => b[1] - a[1])
+        .map(([op, n]) => `${op.replace(/Command$/, '')} ${n}`)
+        .join(', ');
+      return `faults (seed ${spec.seed}; ${rates}): ${per('dynamodb')}; ${per('sns')}; calls by operation: ${ops}`;
     },
   };
 }

@@ -454,6 +454,10 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     const first = reports[0];
     if (first === undefined) return 0;
     let rules = startRules;
+    // Nothing can be missing where no report in the window differs from the others for a group the
+    // data decides (the usual replay of reports that were evaluated in order and changed nothing, or
+    // moved only time-based groups): decided from the images, without reading the history.
+    if (!statesDiffer(reports, scopes, rules)) return 0;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const stored = await deps.reads.getEndpoint(first.endpointId, true);
       if (stored === undefined) return 0;
@@ -468,16 +472,17 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
       if (history.some((t) => t.reportRev === null && t.occurredAt >= startIso)) return 0;
       const site = scopes.get(scopeKey({ companyId: stored.companyId, siteId: stored.siteId }));
       const company = scopes.get(scopeKey({ companyId: stored.companyId }));
-      const decided = new Set<string>();
-      for (const g of rules.groups.groups) {
-        if (!g.timeBased && g.dependsOn.every((d) => decided.has(d))) decided.add(g.id);
-      }
       const facts = new Map(window.map((r) => [r.rev, factsFor(rules.catalogue, r, site, company)]));
       const states = window.map((r) => ({
         rev: r.rev,
         groups: evaluate(rules.groups, facts.get(r.rev) ?? {}, r.observedAtMs),
       }));
-      const missing = missingChanges(states, new Set(Object.keys(stored.groups)), history, decided);
+      const missing = missingChanges(
+        states,
+        new Set(Object.keys(stored.groups)),
+        history,
+        decidedByData(rules),
+      );
       if (missing.length === 0) return 0;
       const transitions = missing.map((m) => {
         const report = window.find((r) => r.rev === m.rev) as EndpointRecord;
@@ -503,6 +508,36 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
       rules = await deps.rules.get(true);
     }
     throw new Error(`endpoint ${first.endpointId} kept changing while its late states were recorded`);
+  }
+
+  /** Groups whose membership a report's data alone decides: no time-based criteria, in themselves or below. */
+  function decidedByData(rules: Ruleset): Set<string> {
+    const decided = new Set<string>();
+    for (const g of rules.groups.groups) {
+      if (!g.timeBased && g.dependsOn.every((d) => decided.has(d))) decided.add(g.id);
+    }
+    return decided;
+  }
+
+  /** Whether the reports' states differ for some group their data decides (with their own scopes). */
+  function statesDiffer(
+    reports: readonly EndpointRecord[],
+    scopes: Map<string, ScopeRecord>,
+    rules: Ruleset,
+  ): boolean {
+    const decided = decidedByData(rules);
+    let previous: string | undefined;
+    for (const r of reports) {
+      const site = scopes.get(scopeKey({ companyId: r.companyId, siteId: r.siteId }));
+      const company = scopes.get(scopeKey({ companyId: r.companyId }));
+      const state = [...evaluate(rules.groups, factsFor(rules.catalogue, r, site, company), r.observedAtMs)]
+        .filter((id) => decided.has(id))
+        .sort()
+        .join('\u0000');
+      if (previous !== undefined && state !== previous) return true;
+      previous = state;
+    }
+    return false;
   }
 
   return { evaluateEndpoint, evaluateRecord, evaluatePage, loadScopes, recordLateStates };
