@@ -5,7 +5,7 @@
 // other processes); the pool stops a JVM when its file releases it, and every JVM at teardown.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type DynamoDbLocal, startDynamoDbLocal } from '#local/dynamodb-local.ts';
+import { type DynamoDbLocal, startDynamoDbLocal, TEST_JVM_OPTIONS } from '#local/dynamodb-local.ts';
 
 export interface DynamoPool {
   readonly url: string;
@@ -16,7 +16,7 @@ export async function startDynamoPool(spares: number): Promise<DynamoPool> {
   const ready: Promise<DynamoDbLocal>[] = [];
   const leased = new Map<number, DynamoDbLocal>();
   const start = () => {
-    const starting = startDynamoDbLocal();
+    const starting = startDynamoDbLocal({ jvmOptions: TEST_JVM_OPTIONS });
     // A start that fails is reported to the file that leases it; never as an unhandled rejection.
     starting.catch(() => undefined);
     return starting;

@@ -9,7 +9,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { inject } from 'vitest';
 import { createDynamoClient } from '#adapters/clients.ts';
 import { createTable } from '#local/create-table.ts';
-import { type DynamoDbLocal, startDynamoDbLocal } from '#local/dynamodb-local.ts';
+import { type DynamoDbLocal, startDynamoDbLocal, TEST_JVM_OPTIONS } from '#local/dynamodb-local.ts';
 import { leaseFromPool } from './dynamo-pool.ts';
 
 let local: Promise<DynamoDbLocal> | undefined;
@@ -17,7 +17,7 @@ let local: Promise<DynamoDbLocal> | undefined;
 /** This test file's DynamoDB Local endpoint, starting it on first use. */
 export async function dynamoEndpoint(): Promise<string> {
   const pool = inject('dynamoPool');
-  local ??= pool === undefined ? startDynamoDbLocal() : leaseFromPool(pool);
+  local ??= pool === undefined ? startDynamoDbLocal({ jvmOptions: TEST_JVM_OPTIONS }) : leaseFromPool(pool);
   return (await local).endpoint;
 }
 
