@@ -9,7 +9,7 @@ import { DescribeTableCommand, DescribeTimeToLiveCommand, ListTablesCommand } fr
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDynamoClient } from '#adapters/clients.ts';
 import { createTable } from '#local/create-table.ts';
-import { type DynamoDbLocal, startDynamoDbLocal } from '#local/dynamodb-local.ts';
+import { type DynamoDbLocal, startDynamoDbLocal, TEST_JVM_OPTIONS } from '#local/dynamodb-local.ts';
 import { freshTable } from '#test/helpers/dynamo.ts';
 
 const harness = pathToFileURL(join(import.meta.dirname, '../../local/dynamodb-local.ts')).href;
@@ -50,7 +50,7 @@ describe('startDynamoDbLocal', () => {
   });
 
   it('answers requests once started and leaves no JVM after stop', async () => {
-    const ddb = await startDynamoDbLocal();
+    const ddb = await startDynamoDbLocal({ jvmOptions: TEST_JVM_OPTIONS });
     started.push(ddb);
 
     const client = createDynamoClient(ddb.endpoint);
@@ -66,14 +66,14 @@ describe('startDynamoDbLocal', () => {
   it('keeps tables across restarts when given a data directory', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'keywatch-ddb-data-'));
     try {
-      const first = await startDynamoDbLocal({ dataDir: join(dataDir, 'db') });
+      const first = await startDynamoDbLocal({ dataDir: join(dataDir, 'db'), jvmOptions: TEST_JVM_OPTIONS });
       started.push(first);
       const client1 = createDynamoClient(first.endpoint);
       await createTable(client1, 'persisted');
       client1.destroy();
       await first.stop();
 
-      const second = await startDynamoDbLocal({ dataDir: join(dataDir, 'db') });
+      const second = await startDynamoDbLocal({ dataDir: join(dataDir, 'db'), jvmOptions: TEST_JVM_OPTIONS });
       started.push(second);
       const client2 = createDynamoClient(second.endpoint);
       const tables = await client2.send(new ListTablesCommand({}));
