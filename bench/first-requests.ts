@@ -6,11 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { fieldItem } from '../functions/adapters/field-store.ts';
 import { groupItem } from '../functions/adapters/group-store.ts';
 import { FIELD_ATTR_PREFIX, ITEM, keys, WRITER } from '../functions/adapters/keys.ts';
 import { shippedGroupDefinitions } from '../functions/core/group-pack.ts';
 import { generateIngestKey, hashIngestKey } from '../functions/core/ingest-key.ts';
 import { instantKey } from '../functions/core/instant.ts';
+import { SHIPPED_FIELDS } from '../functions/core/shipped-catalogue.ts';
 import { sign } from '../functions/core/signing.ts';
 import type { AwsStubData } from './aws-stub.ts';
 
@@ -123,6 +125,8 @@ export function firstRequests(): { requests: FirstRequest[]; data: AwsStubData }
       rev: 1,
     }),
     ...shippedGroupDefinitions().map((g) => item(groupItem(g, '2026-01-01T00:00:00.000Z'))),
+    // The field catalogue is stored data, seeded at deploy: ingest validates reports against it.
+    ...SHIPPED_FIELDS.map((f) => item(fieldItem(f, '2026-01-01T00:00:00.000Z'))),
   ];
 
   const report = JSON.stringify({
