@@ -233,3 +233,14 @@ function hashShard(key: string, shards: number): number {
   }
   return (h >>> 0) % shards;
 }
+
+/**
+ * A consistent Query of the member items a group still has in its pre-shard partition `GROUP#<g>`
+ * (the upgrade's leftovers: the writer checks for them, the migration moves them).
+ */
+export function legacyMembersQuery(groupId: string) {
+  return {
+    ...partitionQuery({ partition: keys.legacyGroupPartition(groupId), sortPrefix: keys.membersPrefix() }),
+    ConsistentRead: true,
+  };
+}

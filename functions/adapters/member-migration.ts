@@ -8,7 +8,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll } from './batch-get.ts';
 import { endpointFromItem, type Item } from './items.ts';
-import { keys, partitionQuery } from './keys.ts';
+import { keys, legacyMembersQuery } from './keys.ts';
 
 export interface MigrationResult {
   /** Member items now in their shard. */
@@ -100,11 +100,7 @@ export async function migrateGroupMembers(
       const page = await doc.send(
         new QueryCommand({
           TableName: tableName,
-          ...partitionQuery({
-            partition: keys.legacyGroupPartition(groupId),
-            sortPrefix: keys.membersPrefix(),
-          }),
-          ConsistentRead: true,
+          ...legacyMembersQuery(groupId),
           Limit: PAGE,
           ExclusiveStartKey: start,
         }),

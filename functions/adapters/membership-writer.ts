@@ -20,7 +20,7 @@ import {
   type Written,
 } from '#functions/evaluate/ports.ts';
 import { endpointFromItem } from './items.ts';
-import { INDEX, ITEM, indexKeys, keys, partitionQuery, WRITER } from './keys.ts';
+import { INDEX, ITEM, indexKeys, keys, legacyMembersQuery, WRITER } from './keys.ts';
 
 /** DynamoDB allows 100 actions per transaction. */
 const MAX_TRANSACTION_ACTIONS = 100;
@@ -59,11 +59,7 @@ export function legacyMembers(
           const found = await doc.send(
             new QueryCommand({
               TableName: tableName,
-              ...partitionQuery({
-                partition: keys.legacyGroupPartition(groupId),
-                sortPrefix: keys.membersPrefix(),
-              }),
-              ConsistentRead: true,
+              ...legacyMembersQuery(groupId),
               Limit: 1,
               ProjectionExpression: 'PK',
             }),

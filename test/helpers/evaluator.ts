@@ -21,7 +21,9 @@ import { instantKey } from '#core/instant.ts';
 import { createEvaluateHandler } from '#functions/evaluate/app.ts';
 import { createEvaluator, type EvaluatorConfig } from '#functions/evaluate/evaluate.ts';
 import type { JobStore, MembershipWriter } from '#functions/evaluate/ports.ts';
+import { faultError } from '#local/faults.ts';
 import { lambdaContext } from '#local/lambda-context.ts';
+import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { freshTable } from './dynamo.ts';
 import { countRequests } from './request-counter.ts';
 import { batchOf, streamReader } from './stream.ts';
@@ -212,3 +214,23 @@ export const transitionEvents = async (t: EvaluatorHarness, groupId: string) =>
 /** The endpoint records of a stream page (reports and walk requests). */
 export const endpointRecords = (records: DynamoDBRecord[]) =>
   records.filter((r) => r.dynamodb?.NewImage?.type?.S === 'ENDPOINT');
+
+/**
+ * A harness with one FAILED report waiting in the stream, and an evaluator instance whose membership
+ * writes are always throttled: delivered to it, the report's batch exhausts its retries and is parked.
+ */
+export async function harnessWithUnwritableReport(now: () => number) {
+  const t = await evaluatorHarness({ now });
+  await t.settle();
+  await t.report('LAPTOP-1', 1, { 'BitLocker Key Backup Status': SCRIPT_OUTPUT.failed });
+  const records = await t.stream.next();
+  const broken = t.instance({
+    writer: (w) => ({
+      ...w,
+      apply: async () => {
+        throw faultError('dynamodb', 'throttle', 'TransactWriteItemsCommand');
+      },
+    }),
+  });
+  return { t, records, broken };
+}

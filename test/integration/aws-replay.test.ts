@@ -3,7 +3,7 @@
 // payload an Invoke carries (SQS and Lambda mocked at the SDK boundary, the fake Lambda running the
 // real handler on the decoded payload), and its transition is recorded; replaying the same message
 // again invokes again and records nothing twice.
-import { DescribeStreamCommand, DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   DeleteMessageCommand,
@@ -16,15 +16,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { STREAM_CONSUMERS } from '#infra/stream-settings.ts';
 import { replayQueue } from '#local/aws-replay.ts';
-import { faultError } from '#local/faults.ts';
 import { onFailureMessage } from '#local/parking.ts';
-import { type ConsumerStats, deliverRecords, type FailedBatch } from '#local/stream-delivery.ts';
-import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { dynamoEndpoint } from '#test/helpers/dynamo.ts';
-import { evaluatorHarness } from '#test/helpers/evaluator.ts';
+import { harnessWithUnwritableReport } from '#test/helpers/evaluator.ts';
+import { deliverParking } from '#test/helpers/parking.ts';
 
 const FAILED_GROUP = 'bitlocker-key-backup-failed';
-const STATUS = 'BitLocker Key Backup Status';
 const clock = Date.parse('2026-12-07T10:00:00Z');
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/Keywatch-test-ProcessingEvaluateFailures-x';
 const FUNCTION = 'Keywatch-test-ProcessingEvaluateFunction-y';
@@ -39,45 +36,18 @@ beforeAll(async () => {
 });
 afterAll(() => streams.destroy());
 
-const stats = (): ConsumerStats => ({
-  invocations: 0,
-  recordsDelivered: 0,
-  failedInvocations: 0,
-  batchesGivenUp: 0,
-});
-
 it('replays a parked evaluate batch from the real stream through the real handler, once per message, recording once', async () => {
-  const t = await evaluatorHarness({ now: () => clock });
-  await t.settle();
-  await t.report('LAPTOP-1', 1, { [STATUS]: SCRIPT_OUTPUT.failed });
-  const records = await t.stream.next();
-  const broken = t.instance({
-    writer: (w) => ({
-      ...w,
-      apply: async () => {
-        throw faultError('dynamodb', 'throttle', 'TransactWriteItemsCommand');
-      },
-    }),
-  });
-  const parked: FailedBatch[] = [];
-  const shards = await streams.send(new DescribeStreamCommand({ StreamArn: t.stream.streamArn }));
-  await deliverRecords(
+  const { t, records, broken } = await harnessWithUnwritableReport(() => clock);
+  const parked = await deliverParking(
+    streams,
     {
-      consumer: {
-        name: 'evaluate',
-        ...STREAM_CONSUMERS.evaluate,
-        retryAttempts: 1,
-        handler: (event: DynamoDBStreamEvent) => broken.deliver(event.Records),
-      },
-      shardId: shards.StreamDescription?.Shards?.[0]?.ShardId ?? '',
-      streamArn: t.stream.streamArn,
-      partitionKey: 'PK',
-      stats: stats(),
-      running: () => true,
-      backoff: async () => undefined,
-      onFailedBatch: (f) => parked.push(f),
+      name: 'evaluate',
+      ...STREAM_CONSUMERS.evaluate,
+      retryAttempts: 1,
+      handler: (event: DynamoDBStreamEvent) => broken.deliver(event.Records),
     },
     records,
+    t.stream.streamArn,
   );
   expect(parked).toHaveLength(1);
   expect(await t.transitions(FAILED_GROUP)).toEqual([]);

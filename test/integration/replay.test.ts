@@ -12,15 +12,10 @@ import { STREAM_CONSUMERS } from '#infra/stream-settings.ts';
 import { faultError } from '#local/faults.ts';
 import { consumerOf, type OnFailureMessage, onFailureMessage } from '#local/parking.ts';
 import { replayBatches } from '#local/replay.ts';
-import {
-  type ConsumerStats,
-  deliverRecords,
-  type FailedBatch,
-  type StreamConsumer,
-} from '#local/stream-delivery.ts';
-import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
+import type { StreamConsumer } from '#local/stream-delivery.ts';
 import { dynamoEndpoint } from '#test/helpers/dynamo.ts';
-import { evaluatorHarness } from '#test/helpers/evaluator.ts';
+import { evaluatorHarness, harnessWithUnwritableReport } from '#test/helpers/evaluator.ts';
+import { deliverParking } from '#test/helpers/parking.ts';
 
 // No CloudWatch here: Powertools Metrics would print one EMF line per notify invocation.
 beforeAll(() => {
@@ -31,7 +26,6 @@ afterAll(() => {
 });
 
 const FAILED_GROUP = 'bitlocker-key-backup-failed';
-const STATUS = 'BitLocker Key Backup Status';
 const clock = Date.parse('2026-11-26T10:00:00Z');
 
 let streams: DynamoDBStreamsClient;
@@ -43,48 +37,10 @@ beforeAll(async () => {
   });
 });
 
-const stats = (): ConsumerStats => ({
-  invocations: 0,
-  recordsDelivered: 0,
-  failedInvocations: 0,
-  batchesGivenUp: 0,
-});
-
-/** Delivers records as the stream poller does (filters, batches, retries) with one retry; returns what was parked. */
-async function deliverParking(consumer: StreamConsumer, records: DynamoDBRecord[], streamArn: string) {
-  const parked: FailedBatch[] = [];
-  const shards = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-  await deliverRecords(
-    {
-      consumer,
-      shardId: shards.StreamDescription?.Shards?.[0]?.ShardId ?? '',
-      streamArn,
-      partitionKey: 'PK',
-      stats: stats(),
-      running: () => true,
-      backoff: async () => undefined,
-      onFailedBatch: (f) => parked.push(f),
-    },
-    records,
-  );
-  return parked;
-}
-
 describe('parking and replay', () => {
   it('parks a batch that exhausts its retries in the on-failure message shape, and replays it exactly once', async () => {
-    const t = await evaluatorHarness({ now: () => clock });
-    await t.settle();
-    await t.report('LAPTOP-1', 1, { [STATUS]: SCRIPT_OUTPUT.failed });
-    const records = await t.stream.next();
     // An evaluator whose membership writes are throttled every time.
-    const broken = t.instance({
-      writer: (w) => ({
-        ...w,
-        apply: async () => {
-          throw faultError('dynamodb', 'throttle', 'TransactWriteItemsCommand');
-        },
-      }),
-    });
+    const { t, records, broken } = await harnessWithUnwritableReport(() => clock);
     const consumer = (deliver: (r: DynamoDBRecord[]) => Promise<unknown>): StreamConsumer => ({
       name: 'evaluate',
       ...STREAM_CONSUMERS.evaluate,
@@ -92,7 +48,7 @@ describe('parking and replay', () => {
       handler: (event: DynamoDBStreamEvent) => deliver(event.Records),
     });
 
-    const parked = await deliverParking(consumer(broken.deliver), records, t.stream.streamArn);
+    const parked = await deliverParking(streams, consumer(broken.deliver), records, t.stream.streamArn);
 
     expect(parked).toHaveLength(1);
     expect(await t.transitions(FAILED_GROUP)).toEqual([]);
@@ -141,7 +97,7 @@ describe('parking and replay', () => {
       retryAttempts: 1,
       handler: notify as unknown as StreamConsumer['handler'],
     };
-    const parkedAlerts = await deliverParking(notifyConsumer, transitionRecords, t.stream.streamArn);
+    const parkedAlerts = await deliverParking(streams, notifyConsumer, transitionRecords, t.stream.streamArn);
     expect(parkedAlerts).toHaveLength(1);
     expect(published).toHaveLength(0);
 
