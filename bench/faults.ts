@@ -34,6 +34,8 @@ const PAUSE_MS = 20;
 /** A report answered 5xx is sent again, as the API tells clients to; this many times at most. */
 const CLIENT_RETRIES = 30;
 const SECRET = 'faults-bench-secret';
+/** Replay rounds with the faults still on before the bench gives up (each round shrinks the parked set). */
+const MAX_REPLAY_ROUNDS = 40;
 
 interface Findings {
   lostApplied: number;
@@ -199,9 +201,10 @@ async function oneRate(rate: number, seed: number, random: Random) {
     const replayedMessages = messages.length;
     let parkedAgain = 0;
     // The faults go on during the replay: what fails again is parked again and replayed next round.
-    while (messages.length > 0 && replayRounds < 10) {
+    while (messages.length > 0 && replayRounds < MAX_REPLAY_ROUNDS) {
       replayRounds++;
       const again: OnFailureMessage[] = [];
+      const started = performance.now();
       await replayBatches(messages, {
         streams,
         consumers,
@@ -210,6 +213,11 @@ async function oneRate(rate: number, seed: number, random: Random) {
       });
       await pipeline.drained();
       parkedAgain += again.length;
+      const left = again.reduce((n, m) => n + m.DDBStreamBatchInfo.batchSize, 0);
+      console.log(
+        `  replay round ${replayRounds}: ${messages.length} batches, ${again.length} parked again ` +
+          `(${left} records left) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
       messages = again;
     }
     await pipeline.drained();

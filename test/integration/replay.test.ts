@@ -13,8 +13,14 @@ import { faultError } from '#local/faults.ts';
 import { consumerOf, type OnFailureMessage, onFailureMessage } from '#local/parking.ts';
 import { replayBatches } from '#local/replay.ts';
 import type { StreamConsumer } from '#local/stream-delivery.ts';
+import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { dynamoEndpoint } from '#test/helpers/dynamo.ts';
-import { evaluatorHarness, harnessWithUnwritableReport } from '#test/helpers/evaluator.ts';
+import {
+  endpointRecords,
+  evaluatorHarness,
+  harnessWithUnwritableReport,
+  transitionEvents,
+} from '#test/helpers/evaluator.ts';
 import { deliverParking } from '#test/helpers/parking.ts';
 
 // No CloudWatch here: Powertools Metrics would print one EMF line per notify invocation.
@@ -109,6 +115,68 @@ describe('parking and replay', () => {
     expect(published[0]?.Subject).toContain('LAPTOP-1');
   });
 
+  it('replays a range in one lane and in order, and parks only its rest, once, when a record fails again', async () => {
+    const t = await evaluatorHarness({ now: () => clock });
+    await t.settle();
+    for (let i = 1; i <= 8; i++)
+      await t.report(`LAPTOP-${i}`, 1, { 'BitLocker Key Backup Status': SCRIPT_OUTPUT.failed });
+    const records = endpointRecords(await t.stream.next());
+    expect(records).toHaveLength(8);
+    const seq = (r: DynamoDBRecord | undefined) => r?.dynamodb?.SequenceNumber ?? '';
+    const poison = seq(records[3]);
+    const delivered: string[][] = [];
+    // Four lanes and bisecting, as deployed; a handler that always fails the fourth record.
+    const consumer: StreamConsumer = {
+      name: 'evaluate',
+      ...STREAM_CONSUMERS.evaluate,
+      batchSize: 2,
+      retryAttempts: 2,
+      handler: async (event: DynamoDBStreamEvent) => {
+        delivered.push(event.Records.map(seq));
+        const ok = event.Records.filter((r) => seq(r) !== poison);
+        await t.main.deliver(ok);
+        return { batchItemFailures: ok.length < event.Records.length ? [{ itemIdentifier: poison }] : [] };
+      },
+    };
+    const range = onFailureMessage(
+      {
+        consumer: 'evaluate',
+        requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 6 },
+        DDBStreamBatchInfo: {
+          shardId: await firstShard(t.stream.streamArn),
+          startSequenceNumber: seq(records[0]),
+          endSequenceNumber: seq(records[7]),
+          batchSize: 8,
+          streamArn: t.stream.streamArn,
+        },
+        error: 'x',
+        records: [],
+      },
+      'req-4',
+    );
+    const parkedAgain: string[][] = [];
+    const [result] = await replayBatches([range], {
+      streams,
+      consumers: [consumer],
+      retryBackoffMs: 0,
+      onFailedBatch: (f) =>
+        parkedAgain.push([f.DDBStreamBatchInfo.startSequenceNumber, f.DDBStreamBatchInfo.endSequenceNumber]),
+    });
+
+    // In order, in batches of two; the failing batch retried from the poisoned record, then no more.
+    expect(delivered).toEqual([
+      [seq(records[0]), seq(records[1])],
+      [seq(records[2]), poison],
+      [poison],
+      [poison],
+    ]);
+    expect(result?.outcome).toBe('failed-again');
+    expect(parkedAgain).toEqual([[poison, seq(records[7])]]);
+    expect(result?.parkedAgain.map((p) => p.DDBStreamBatchInfo.batchSize)).toEqual([5]);
+    // What came before the failure is done: the next round starts at the poisoned record.
+    expect((await transitionEvents(t, FAILED_GROUP)).length).toBe(3);
+  });
+
   it('says a batch is gone when its records are no longer in the stream', async () => {
     const t = await evaluatorHarness({ now: () => clock });
     const shards = await streams.send(new DescribeStreamCommand({ StreamArn: t.stream.streamArn }));
@@ -136,3 +204,8 @@ describe('parking and replay', () => {
     expect(result?.outcome).toBe('expired');
   });
 });
+
+async function firstShard(streamArn: string): Promise<string> {
+  const shards = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+  return shards.StreamDescription?.Shards?.[0]?.ShardId ?? '';
+}
