@@ -177,6 +177,55 @@ describe('parking and replay', () => {
     expect((await transitionEvents(t, FAILED_GROUP)).length).toBe(3);
   });
 
+  it('replays overlapping parked ranges of one shard once, as one range', async () => {
+    const t = await evaluatorHarness({ now: () => clock });
+    await t.settle();
+    for (let i = 1; i <= 8; i++)
+      await t.report(`LAPTOP-${i}`, 1, { 'BitLocker Key Backup Status': SCRIPT_OUTPUT.failed });
+    const records = endpointRecords(await t.stream.next());
+    const seq = (i: number) => records[i]?.dynamodb?.SequenceNumber ?? '';
+    const shardId = await firstShard(t.stream.streamArn);
+    const parked = (from: number, to: number, id: string) =>
+      onFailureMessage(
+        {
+          consumer: 'evaluate',
+          requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 6 },
+          DDBStreamBatchInfo: {
+            shardId,
+            startSequenceNumber: seq(from),
+            endSequenceNumber: seq(to),
+            batchSize: to - from + 1,
+            streamArn: t.stream.streamArn,
+          },
+          error: 'x',
+          records: [],
+        },
+        id,
+      );
+    const delivered: string[] = [];
+    const consumer: StreamConsumer = {
+      name: 'evaluate',
+      ...STREAM_CONSUMERS.evaluate,
+      handler: async (event: DynamoDBStreamEvent) => {
+        delivered.push(...event.Records.map((r) => r.dynamodb?.SequenceNumber ?? ''));
+        return t.main.deliver(event.Records);
+      },
+    };
+    // Two lanes' batches of one page (interleaved), and a later batch apart from them.
+    const results = await replayBatches([parked(6, 7, 'c'), parked(0, 4, 'a'), parked(2, 5, 'b')], {
+      streams,
+      consumers: [consumer],
+    });
+
+    expect(delivered).toEqual(records.map((_, i) => seq(i)));
+    expect(results.map((r) => [r.message.requestContext.requestId, r.outcome, r.records])).toEqual([
+      ['a', 'replayed', 6],
+      ['b', 'replayed', 0],
+      ['c', 'replayed', 2],
+    ]);
+    expect((await transitionEvents(t, FAILED_GROUP)).length).toBe(8);
+  });
+
   it('says a batch is gone when its records are no longer in the stream', async () => {
     const t = await evaluatorHarness({ now: () => clock });
     const shards = await streams.send(new DescribeStreamCommand({ StreamArn: t.stream.streamArn }));

@@ -27,7 +27,7 @@ function recorder(options: Partial<StreamConsumer> & { answer?: Answer } = {}) {
   return { consumer, batches };
 }
 
-async function deliver(consumer: StreamConsumer, records: DynamoDBRecord[]) {
+async function deliver(consumer: StreamConsumer, records: DynamoDBRecord[], retryFailedOnly = false) {
   const failures: FailedBatch[] = [];
   const stats: ConsumerStats = {
     invocations: 0,
@@ -45,6 +45,7 @@ async function deliver(consumer: StreamConsumer, records: DynamoDBRecord[]) {
       running: () => true,
       backoff: async () => undefined,
       onFailedBatch: (f) => failures.push(f),
+      retryFailedOnly,
     },
     records,
   );
@@ -100,6 +101,18 @@ describe('deliverRecords', () => {
       ['3', '4', '5'],
     ]);
     expect(stats).toEqual({ invocations: 2, recordsDelivered: 5, failedInvocations: 1, batchesGivenUp: 0 });
+  });
+
+  it('retries only the records reported failed when asked to (the replay)', async () => {
+    // 2 and 4 fail, then 4 keeps failing: 3 and 5 are not sent again, 2 is retried and done.
+    const answer: Answer = (event, call) => failing(call === 1 ? ['4', '2'] : ['4'])(event);
+    const { consumer, batches } = recorder({ answer, retryAttempts: 2 });
+
+    const { stats, failures } = await deliver(consumer, records(5), true);
+
+    expect(batches).toEqual([['1', '2', '3', '4', '5'], ['2', '4'], ['4']]);
+    expect(failures.map((f) => f.records.map(idOf))).toEqual([['4']]);
+    expect(stats).toEqual({ invocations: 3, recordsDelivered: 4, failedInvocations: 3, batchesGivenUp: 1 });
   });
 
   it('ignores batchItemFailures when partial batch responses are off, as Lambda does', async () => {
