@@ -10,7 +10,8 @@
 //
 // A sample is a pair of fresh processes, the minimal bundle and a function's, launched one right
 // after the other (in alternating order), with the Lambda environment of the function (dummy
-// credentials, us-east-1, NODE_OPTIONS=--enable-source-maps as the stack sets it); each times
+// credentials, us-east-1; NODE_OPTIONS=--enable-source-maps only with BUNDLES_SOURCE_MAPS=1, as the stack
+// sets it only with `-c sourceMaps=true`); each times
 // `await import(bundle)` with `performance.now()`. The budget is judged on the median of the pairs'
 // ratios: on a shared machine the load drifts by tens of percent within a minute, and a pair sees
 // nearly the same load, where medians of separately taken samples do not. Each span is timed twice:
@@ -53,7 +54,7 @@ const LAMBDA_ENV: Record<string, string> = {
   POWERTOOLS_SERVICE_NAME: 'keywatch',
   POWERTOOLS_METRICS_NAMESPACE: 'Keywatch',
   POWERTOOLS_LOG_LEVEL: 'INFO',
-  NODE_OPTIONS: '--enable-source-maps',
+  ...(process.env.BUNDLES_SOURCE_MAPS === '1' ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
   TABLE_NAME: 'keywatch-bench',
   SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:keywatch-signing-AbCdEf',
   KEY_SEAL_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000',

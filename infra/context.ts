@@ -33,6 +33,13 @@ export function readDeploymentConfig(tryGetContext: ContextReader): DeploymentCo
   };
 }
 
+/** A yes/no option: `-c key=true` (a string from the command line) or a boolean in cdk.json. */
+export function parseFlag(key: string, raw: unknown): boolean {
+  if (raw === undefined || raw === null || raw === '' || raw === false || raw === 'false') return false;
+  if (raw === true || raw === 'true') return true;
+  throw new ContextError(`Context "${key}" must be true or false; got ${JSON.stringify(raw)}`);
+}
+
 export function parseStage(raw: unknown): string {
   if (raw === undefined || raw === null || raw === '') return 'dev';
   if (typeof raw !== 'string' || !STAGE.test(raw)) {

@@ -1,6 +1,6 @@
 // Deployment context: stage naming, subscriptions only when asked for, and clear errors on bad input.
 import { describe, expect, it } from 'vitest';
-import { ContextError, parseList, parseStage, readDeploymentConfig } from '#infra/context.ts';
+import { ContextError, parseFlag, parseList, parseStage, readDeploymentConfig } from '#infra/context.ts';
 import { synth } from './synth.ts';
 
 describe('deployment context', () => {
@@ -28,6 +28,19 @@ describe('deployment context', () => {
     expect(read).toThrow(message);
   });
 
+  it('reads a flag from the command line or cdk.json, and refuses anything but true or false', () => {
+    expect([undefined, 'false', false, 'true', true].map((v) => parseFlag('sourceMaps', v))).toEqual([
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
+    expect(() => parseFlag('sourceMaps', 'yes')).toThrow(
+      /Context "sourceMaps" must be true or false; got "yes"/,
+    );
+  });
+
   it('accepts a lower-case stage with digits and dashes', () => {
     expect(parseStage('prod')).toBe('prod');
     expect(parseStage('test-2')).toBe('test-2');
@@ -51,6 +64,20 @@ describe('stack per context', () => {
     expect(
       Object.keys(template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'sms' } })),
     ).toHaveLength(3);
+  });
+
+  it('sets NODE_OPTIONS=--enable-source-maps on every function only with sourceMaps=true', () => {
+    const options = (context: Record<string, unknown>) => {
+      const { template } = synth(context);
+      return Object.values(template.findResources('AWS::Lambda::Function'))
+        .filter((f) => f.Properties?.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'keywatch')
+        .map((f) => f.Properties.Environment.Variables.NODE_OPTIONS);
+    };
+    const without = options({});
+    expect(without).toHaveLength(4);
+    expect(without).toEqual([undefined, undefined, undefined, undefined]);
+    expect(options({ sourceMaps: 'true' })).toEqual(Array(4).fill('--enable-source-maps'));
+    expect(() => synth({ sourceMaps: 'on' })).toThrow(/Context "sourceMaps" must be true or false/);
   });
 
   it('fails the synth on a malformed address', () => {

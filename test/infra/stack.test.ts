@@ -176,7 +176,6 @@ describe('functions', () => {
       POWERTOOLS_SERVICE_NAME: 'keywatch',
       POWERTOOLS_METRICS_NAMESPACE: 'Keywatch',
       POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
     };
     const table = { Ref: idOf(s.stack.storage.table) };
     const secret = { Ref: idOf(s.stack.api.secret) };
