@@ -36,6 +36,8 @@ const CLIENT_RETRIES = 30;
 const SECRET = 'faults-bench-secret';
 /** Replay rounds with the faults still on before the bench gives up (each round shrinks the parked set). */
 const MAX_REPLAY_ROUNDS = 40;
+/** Before the next round when a round made no progress (notify's timeout is 30 s). */
+const NO_PROGRESS_PAUSE_MS = 10_000;
 
 interface Findings {
   lostApplied: number;
@@ -200,24 +202,34 @@ async function oneRate(rate: number, seed: number, random: Random) {
     let messages = readParked(parkedFile);
     const replayedMessages = messages.length;
     let parkedAgain = 0;
+    let leftBefore = Number.POSITIVE_INFINITY;
     // The faults go on during the replay: what fails again is parked again and replayed next round.
     while (messages.length > 0 && replayRounds < MAX_REPLAY_ROUNDS) {
       replayRounds++;
       const again: OnFailureMessage[] = [];
+      const errors: string[] = [];
       const started = performance.now();
       await replayBatches(messages, {
         streams,
         consumers,
         retryBackoffMs: 20,
-        onFailedBatch: (failure) => again.push(pipeline.parking.park(failure)),
+        onFailedBatch: (failure) => {
+          errors.push(failure.error);
+          again.push(pipeline.parking.park(failure));
+        },
       });
       await pipeline.drained();
       parkedAgain += again.length;
       const left = again.reduce((n, m) => n + m.DDBStreamBatchInfo.batchSize, 0);
       console.log(
         `  replay round ${replayRounds}: ${messages.length} batches, ${again.length} parked again ` +
-          `(${left} records left) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+          `(${left} records left) in ${((performance.now() - started) / 1000).toFixed(1)} s` +
+          (again.length > 0 && again.length <= 3 ? `: ${errors.map((e) => e.slice(0, 160)).join('; ')}` : ''),
       );
+      // No progress: what holds the batch is time-bound, such as an alert whose idempotency record
+      // stayed in progress when its answer was lost, which notify may retry only after its timeout.
+      if (again.length > 0 && left >= leftBefore) await sleep(NO_PROGRESS_PAUSE_MS);
+      leftBefore = left;
       messages = again;
     }
     await pipeline.drained();
