@@ -121,6 +121,29 @@ async function wrongMembership(fleet: Fleet, client: Client): Promise<number> {
   return wrong;
 }
 
+/**
+ * For the first missing transition: the endpoint's applied reports (whether each puts it in the
+ * group) and what is recorded for it, so a gap can be traced to the reports around it.
+ */
+async function explainMissing(fleet: Fleet, client: Client, f: Findings): Promise<string | undefined> {
+  const key = f.missingKeys[0];
+  if (key === undefined) return undefined;
+  const [endpointId = '', groupId = ''] = key.split('|');
+  const reports = (fleet.reports.get(endpointId) ?? []).filter((r) => r.outcome === 'applied');
+  const states = reports
+    .map((r, i) => `${i + 1}:${membershipOf(r.status)[groupId as (typeof WATCHED)[number]] ? 'in' : '-'}`)
+    .join(' ');
+  const res = await client.request(
+    'GET',
+    `/v1/transitions?endpointId=${encodeURIComponent(endpointId)}&groupId=${encodeURIComponent(groupId)}&limit=500`,
+  );
+  const recorded = ((res.body as { transitions?: Record<string, unknown>[] }).transitions ?? [])
+    .reverse()
+    .map((t) => `${t.event}@${t.reportRev ?? '?'}${t.recordedLate === true ? ' (late)' : ''}`)
+    .join(', ');
+  return `${endpointId} in ${groupId}: applied reports ${states}; recorded ${recorded}`;
+}
+
 const clean = (f: Findings) =>
   f.lostApplied +
     f.missingTransitions +
@@ -234,9 +257,11 @@ async function oneRate(rate: number, seed: number, random: Random) {
     }
     await pipeline.drained();
     const after = await check(fleet, client, alertsFile);
+    const why = await explainMissing(fleet, client, after);
     console.log(
       `  replayed ${replayedMessages} parked batches in ${replayRounds} rounds (${parkedAgain} parked again); after: ${line(after)}`,
     );
+    if (why !== undefined) console.log(`  first missing: ${why}`);
     // Replaying everything again must change nothing (checked without faults, which would only
     // make it slower: what it could change is decided by the handlers' idempotency).
     faults.setEnabled(false);

@@ -93,7 +93,7 @@ type Step =
   | { kind: 'report'; report: typeof report extends fc.Arbitrary<infer R> ? R : never }
   | { kind: 'deliver'; take: number[]; order: number }
   | { kind: 'redeliver'; which: number }
-  | { kind: 'park'; endpoint: number; count: number }
+  | { kind: 'park'; endpoint: number; count: number; split: number }
   | { kind: 'company'; enable: string | null }
   | { kind: 'site'; disable: boolean | null };
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -110,7 +110,13 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { arbitrary: fc.nat().map((which) => ({ kind: 'redeliver' as const, which })), weight: 2 },
   {
     arbitrary: fc
-      .record({ endpoint: fc.nat({ max: ENDPOINTS.length - 1 }), count: fc.integer({ min: 1, max: 3 }) })
+      .record({
+        endpoint: fc.nat({ max: ENDPOINTS.length - 1 }),
+        count: fc.integer({ min: 1, max: 3 }),
+        // Where the replay's first invocation stops: the rest comes back in a later one (a retry of
+        // the records that failed, or the next round's replay of the range's rest).
+        split: fc.nat({ max: 3 }),
+      })
       .map((p) => ({ kind: 'park' as const, ...p })),
     weight: 1,
   },
@@ -225,7 +231,7 @@ async function deliverAndCheck(steps: Step[], totals: Totals, exact: boolean) {
   await t.settle();
   const queues = new Map<string, DynamoDBRecord[]>([...ENDPOINTS, SCOPES].map((id) => [id, []]));
   const delivered: DynamoDBRecord[][] = [];
-  const parked: DynamoDBRecord[][] = [];
+  const parked: { records: DynamoDBRecord[]; split: number }[] = [];
   const deliver = async (batch: DynamoDBRecord[], replay = false) => {
     const res = await t.deliver(batch, { replay });
     expect(res?.batchItemFailures ?? []).toEqual([]);
@@ -277,7 +283,7 @@ async function deliverAndCheck(steps: Step[], totals: Totals, exact: boolean) {
       await pull();
       const records = (queues.get(ENDPOINTS[s.endpoint] as string) ?? []).splice(0, s.count);
       if (records.length > 0) {
-        parked.push(records);
+        parked.push({ records, split: s.split });
         totals.parked += records.length;
       }
     } else if (s.kind === 'company') {
@@ -298,8 +304,12 @@ async function deliverAndCheck(steps: Step[], totals: Totals, exact: boolean) {
   await pull();
   for (const id of [SCOPES, ...ENDPOINTS]) await deliver(queues.get(id) ?? []);
   await t.settle();
-  // The operator replays the parked batches, oldest first, and (by mistake) once more.
-  for (const batch of [...parked, ...parked]) await deliver(batch, true);
+  // The operator replays the parked batches, oldest first, each in one invocation or two, and (by
+  // mistake) once more, whole.
+  for (const { records, split } of parked)
+    for (const part of [records.slice(0, split), records.slice(split)])
+      if (part.length > 0) await deliver(part, true);
+  for (const { records } of parked) await deliver(records, true);
   await t.settle();
   const scopes = await t.repo.getScopes(
     [{ companyId: 'contoso' }, { companyId: 'contoso', siteId: 'hq' }],
