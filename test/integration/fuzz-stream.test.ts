@@ -28,6 +28,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2_147_483_647);
 // reported as it is, not shrunk: each run is a whole scenario on DynamoDB Local, and shrinking one
 // outlasts the test timeout; FUZZ_SEED repeats it.
 const RUNS = Number(process.env.FUZZ_RUNS ?? 8);
+/** Long enough for FUZZ_RUNS runs on a loaded machine (a run takes 2–5 s). */
+const TIMEOUT_MS = Math.max(120_000, RUNS * 8_000);
 const ENDPOINTS = ['EP-1', 'EP-2', 'EP-3'];
 const ENABLE = 'Windows Workstation and Server';
 
@@ -372,58 +374,82 @@ async function deliverAndCheck(steps: Step[], totals: Totals, exact: boolean) {
 }
 
 describe('fuzzing stream delivery (fast-check, DynamoDB Local)', () => {
-  it('ends at the reference membership with each transition once, whatever the batching and redelivery', async () => {
-    console.log(`stream fuzz seed ${SEED} (FUZZ_SEED=${SEED} npm test -- fuzz-stream reproduces)`);
-    const started = performance.now();
-    const totals = { reports: 0, scopeChanges: 0, deliveries: 0, redeliveries: 0, parked: 0, transitions: 0 };
-    await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 6, maxLength: 24 }), (steps) =>
-        deliverAndCheck(steps, totals, false),
-      ),
-      { numRuns: RUNS, seed: SEED, endOnFailure: true },
-    );
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    console.log(`stream fuzz: ${RUNS} runs, ${JSON.stringify(totals)}, ${seconds} s`);
-    expect(totals.redeliveries).toBeGreaterThan(0);
-    expect(totals.scopeChanges).toBeGreaterThan(0);
-    expect(totals.transitions).toBeGreaterThan(RUNS);
-  }, 120_000);
+  it(
+    'ends at the reference membership with each transition once, whatever the batching and redelivery',
+    async () => {
+      console.log(`stream fuzz seed ${SEED} (FUZZ_SEED=${SEED} npm test -- fuzz-stream reproduces)`);
+      const started = performance.now();
+      const totals = {
+        reports: 0,
+        scopeChanges: 0,
+        deliveries: 0,
+        redeliveries: 0,
+        parked: 0,
+        transitions: 0,
+      };
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { minLength: 6, maxLength: 24 }), (steps) =>
+          deliverAndCheck(steps, totals, false),
+        ),
+        { numRuns: RUNS, seed: SEED, endOnFailure: true },
+      );
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      console.log(`stream fuzz: ${RUNS} runs, ${JSON.stringify(totals)}, ${seconds} s`);
+      expect(totals.redeliveries).toBeGreaterThan(0);
+      expect(totals.scopeChanges).toBeGreaterThan(0);
+      expect(totals.transitions).toBeGreaterThan(RUNS);
+    },
+    TIMEOUT_MS,
+  );
 
-  it('records every state an applied report produced, once, whatever the batching and redelivery', async () => {
-    const started = performance.now();
-    const totals = { reports: 0, scopeChanges: 0, deliveries: 0, redeliveries: 0, parked: 0, transitions: 0 };
-    // Statuses alone move the membership here, so a state and its undoing follow each other often.
-    const narrow = fc.record({
-      endpoint: fc.constantFrom(...ENDPOINTS),
-      // Mostly in order (a step is 1 s), so most reports apply and follow each other closely.
-      offset: fc.integer({ min: -1, max: 0 }),
-      status: fc.constantFrom<string | null | undefined>(
-        SCRIPT_OUTPUT.failed,
-        SCRIPT_OUTPUT.disabled,
-        SCRIPT_OUTPUT.success,
-      ),
-      disable: fc.constant(undefined),
-      hostname: fc.constant('pc-2'),
-      endpointType: fc.constant('Laptop'),
-    });
-    const reportsOnly = fc.oneof(
-      { arbitrary: narrow.map((r) => ({ kind: 'report' as const, report: r })), weight: 4 },
-      { arbitrary: step.filter((s) => s.kind === 'deliver' || s.kind === 'redeliver'), weight: 3 },
-      // Two or three consecutive reports parked together: the next one can catch up only the last.
-      {
-        arbitrary: step.filter((s) => s.kind === 'park').map((p) => ({ ...p, count: Math.max(2, p.count) })),
-        weight: 2,
-      },
-    );
-    await fc.assert(
-      fc.asyncProperty(fc.array(reportsOnly, { minLength: 6, maxLength: 24 }), (steps) =>
-        deliverAndCheck(steps, totals, true),
-      ),
-      { numRuns: RUNS, seed: SEED, endOnFailure: true },
-    );
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    console.log(`stream fuzz (reports only): ${RUNS} runs, ${JSON.stringify(totals)}, ${seconds} s`);
-    expect(totals.redeliveries).toBeGreaterThan(0);
-    expect(totals.transitions).toBeGreaterThan(RUNS);
-  }, 120_000);
+  it(
+    'records every state an applied report produced, once, whatever the batching and redelivery',
+    async () => {
+      const started = performance.now();
+      const totals = {
+        reports: 0,
+        scopeChanges: 0,
+        deliveries: 0,
+        redeliveries: 0,
+        parked: 0,
+        transitions: 0,
+      };
+      // Statuses alone move the membership here, so a state and its undoing follow each other often.
+      const narrow = fc.record({
+        endpoint: fc.constantFrom(...ENDPOINTS),
+        // Mostly in order (a step is 1 s), so most reports apply and follow each other closely.
+        offset: fc.integer({ min: -1, max: 0 }),
+        status: fc.constantFrom<string | null | undefined>(
+          SCRIPT_OUTPUT.failed,
+          SCRIPT_OUTPUT.disabled,
+          SCRIPT_OUTPUT.success,
+        ),
+        disable: fc.constant(undefined),
+        hostname: fc.constant('pc-2'),
+        endpointType: fc.constant('Laptop'),
+      });
+      const reportsOnly = fc.oneof(
+        { arbitrary: narrow.map((r) => ({ kind: 'report' as const, report: r })), weight: 4 },
+        { arbitrary: step.filter((s) => s.kind === 'deliver' || s.kind === 'redeliver'), weight: 3 },
+        // Two or three consecutive reports parked together: the next one can catch up only the last.
+        {
+          arbitrary: step
+            .filter((s) => s.kind === 'park')
+            .map((p) => ({ ...p, count: Math.max(2, p.count) })),
+          weight: 2,
+        },
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(reportsOnly, { minLength: 6, maxLength: 24 }), (steps) =>
+          deliverAndCheck(steps, totals, true),
+        ),
+        { numRuns: RUNS, seed: SEED, endOnFailure: true },
+      );
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      console.log(`stream fuzz (reports only): ${RUNS} runs, ${JSON.stringify(totals)}, ${seconds} s`);
+      expect(totals.redeliveries).toBeGreaterThan(0);
+      expect(totals.transitions).toBeGreaterThan(RUNS);
+    },
+    TIMEOUT_MS,
+  );
 });
