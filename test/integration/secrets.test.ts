@@ -7,6 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { secretsFromEnvironment } from '#adapters/secrets.ts';
 
 const secretsManager = mockClient(SecretsManagerClient);
+// The mock replaces the class's send for every instance; test files share a process (vitest.config.ts).
+afterAll(() => secretsManager.restore());
 const saved = { ...process.env };
 let arn = 0;
 /** A fresh ARN per test: Powertools caches values per name for the instance's life. */

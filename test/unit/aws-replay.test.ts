@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '#local/aws-replay-cli.ts';
 import { type OnFailureMessage, parseOnFailureMessage } from '#local/parking.ts';
 
@@ -29,6 +29,10 @@ const cloudFormation = mockClient(CloudFormationClient);
 const sqs = mockClient(SQSClient);
 const lambda = mockClient(LambdaClient);
 const streams = mockClient(DynamoDBStreamsClient);
+// The mocks replace the classes' send for every instance; test files share a process (vitest.config.ts).
+afterAll(() => {
+  for (const m of [cloudFormation, sqs, lambda, streams]) m.restore();
+});
 
 const STACK = 'Keywatch-prod';
 const STREAM_ARN = 'arn:aws:dynamodb:eu-west-1:123456789012:table/keywatch/stream/2026-12-01T00:00:00.000';

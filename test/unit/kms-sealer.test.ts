@@ -2,12 +2,14 @@
 // opening bind the same encryption context, and that a failed call is not remembered.
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { kmsSealer } from '#adapters/key-sealer.ts';
 
 const ARN = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000';
 const kms = mockClient(KMSClient);
 afterEach(() => kms.reset());
+// The mock replaces the class's send for every instance; test files share a process (vitest.config.ts).
+afterAll(() => kms.restore());
 
 describe('kmsSealer', () => {
   it('encrypts and decrypts with the key id and company as encryption context', async () => {
