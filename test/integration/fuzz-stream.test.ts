@@ -373,28 +373,34 @@ async function deliverAndCheck(steps: Step[], totals: Totals, exact: boolean) {
   totals.transitions += transitions.length;
 }
 
+/** Runs the property over `steps` (checked exactly or not), logs the totals, and returns them. */
+async function fuzz(label: string, steps: fc.Arbitrary<Step>, exact: boolean): Promise<Totals> {
+  const started = performance.now();
+  const totals: Totals = {
+    reports: 0,
+    scopeChanges: 0,
+    deliveries: 0,
+    redeliveries: 0,
+    parked: 0,
+    transitions: 0,
+  };
+  await fc.assert(
+    fc.asyncProperty(fc.array(steps, { minLength: 6, maxLength: 24 }), (run) =>
+      deliverAndCheck(run, totals, exact),
+    ),
+    { numRuns: RUNS, seed: SEED, endOnFailure: true },
+  );
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`${label}: ${RUNS} runs, ${JSON.stringify(totals)}, ${seconds} s`);
+  return totals;
+}
+
 describe('fuzzing stream delivery (fast-check, DynamoDB Local)', () => {
   it(
     'ends at the reference membership with each transition once, whatever the batching and redelivery',
     async () => {
       console.log(`stream fuzz seed ${SEED} (FUZZ_SEED=${SEED} npm test -- fuzz-stream reproduces)`);
-      const started = performance.now();
-      const totals = {
-        reports: 0,
-        scopeChanges: 0,
-        deliveries: 0,
-        redeliveries: 0,
-        parked: 0,
-        transitions: 0,
-      };
-      await fc.assert(
-        fc.asyncProperty(fc.array(step, { minLength: 6, maxLength: 24 }), (steps) =>
-          deliverAndCheck(steps, totals, false),
-        ),
-        { numRuns: RUNS, seed: SEED, endOnFailure: true },
-      );
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      console.log(`stream fuzz: ${RUNS} runs, ${JSON.stringify(totals)}, ${seconds} s`);
+      const totals = await fuzz('stream fuzz', step, false);
       expect(totals.redeliveries).toBeGreaterThan(0);
       expect(totals.scopeChanges).toBeGreaterThan(0);
       expect(totals.transitions).toBeGreaterThan(RUNS);
@@ -405,15 +411,6 @@ describe('fuzzing stream delivery (fast-check, DynamoDB Local)', () => {
   it(
     'records every state an applied report produced, once, whatever the batching and redelivery',
     async () => {
-      const started = performance.now();
-      const totals = {
-        reports: 0,
-        scopeChanges: 0,
-        deliveries: 0,
-        redeliveries: 0,
-        parked: 0,
-        transitions: 0,
-      };
       // Statuses alone move the membership here, so a state and its undoing follow each other often.
       const narrow = fc.record({
         endpoint: fc.constantFrom(...ENDPOINTS),
@@ -428,7 +425,7 @@ describe('fuzzing stream delivery (fast-check, DynamoDB Local)', () => {
         hostname: fc.constant('pc-2'),
         endpointType: fc.constant('Laptop'),
       });
-      const reportsOnly = fc.oneof(
+      const reportsOnly: fc.Arbitrary<Step> = fc.oneof(
         { arbitrary: narrow.map((r) => ({ kind: 'report' as const, report: r })), weight: 4 },
         { arbitrary: step.filter((s) => s.kind === 'deliver' || s.kind === 'redeliver'), weight: 3 },
         // Two or three consecutive reports parked together: the next one can catch up only the last.
@@ -439,14 +436,7 @@ describe('fuzzing stream delivery (fast-check, DynamoDB Local)', () => {
           weight: 2,
         },
       );
-      await fc.assert(
-        fc.asyncProperty(fc.array(reportsOnly, { minLength: 6, maxLength: 24 }), (steps) =>
-          deliverAndCheck(steps, totals, true),
-        ),
-        { numRuns: RUNS, seed: SEED, endOnFailure: true },
-      );
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      console.log(`stream fuzz (reports only): ${RUNS} runs, ${JSON.stringify(totals)}, ${seconds} s`);
+      const totals = await fuzz('stream fuzz (reports only)', reportsOnly, true);
       expect(totals.redeliveries).toBeGreaterThan(0);
       expect(totals.transitions).toBeGreaterThan(RUNS);
     },

@@ -116,11 +116,7 @@ describe('parking and replay', () => {
   });
 
   it('replays a range in one lane and in order, and parks only its rest, once, when a record fails again', async () => {
-    const t = await evaluatorHarness({ now: () => clock });
-    await t.settle();
-    for (let i = 1; i <= 8; i++)
-      await t.report(`LAPTOP-${i}`, 1, { 'BitLocker Key Backup Status': SCRIPT_OUTPUT.failed });
-    const records = endpointRecords(await t.stream.next());
+    const { t, records, parked } = await eightFailedReports();
     expect(records).toHaveLength(8);
     const seq = (r: DynamoDBRecord | undefined) => r?.dynamodb?.SequenceNumber ?? '';
     const poison = seq(records[3]);
@@ -138,22 +134,7 @@ describe('parking and replay', () => {
         return { batchItemFailures: ok.length < event.Records.length ? [{ itemIdentifier: poison }] : [] };
       },
     };
-    const range = onFailureMessage(
-      {
-        consumer: 'evaluate',
-        requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 6 },
-        DDBStreamBatchInfo: {
-          shardId: await firstShard(t.stream.streamArn),
-          startSequenceNumber: seq(records[0]),
-          endSequenceNumber: seq(records[7]),
-          batchSize: 8,
-          streamArn: t.stream.streamArn,
-        },
-        error: 'x',
-        records: [],
-      },
-      'req-4',
-    );
+    const range = parked(0, 7, 'req-4');
     const parkedAgain: string[][] = [];
     const [result] = await replayBatches([range], {
       streams,
@@ -178,30 +159,8 @@ describe('parking and replay', () => {
   });
 
   it('replays overlapping parked ranges of one shard once, as one range', async () => {
-    const t = await evaluatorHarness({ now: () => clock });
-    await t.settle();
-    for (let i = 1; i <= 8; i++)
-      await t.report(`LAPTOP-${i}`, 1, { 'BitLocker Key Backup Status': SCRIPT_OUTPUT.failed });
-    const records = endpointRecords(await t.stream.next());
+    const { t, records, parked } = await eightFailedReports();
     const seq = (i: number) => records[i]?.dynamodb?.SequenceNumber ?? '';
-    const shardId = await firstShard(t.stream.streamArn);
-    const parked = (from: number, to: number, id: string) =>
-      onFailureMessage(
-        {
-          consumer: 'evaluate',
-          requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 6 },
-          DDBStreamBatchInfo: {
-            shardId,
-            startSequenceNumber: seq(from),
-            endSequenceNumber: seq(to),
-            batchSize: to - from + 1,
-            streamArn: t.stream.streamArn,
-          },
-          error: 'x',
-          records: [],
-        },
-        id,
-      );
     const delivered: string[] = [];
     const consumer: StreamConsumer = {
       name: 'evaluate',
@@ -254,7 +213,35 @@ describe('parking and replay', () => {
   });
 });
 
-async function firstShard(streamArn: string): Promise<string> {
-  const shards = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-  return shards.StreamDescription?.Shards?.[0]?.ShardId ?? '';
+/**
+ * Eight endpoints each reported FAILED, their stream records, and `parked(from, to, id)`: the
+ * on-failure message of records `from`..`to` (indexes) as the poller parks a batch.
+ */
+async function eightFailedReports() {
+  const t = await evaluatorHarness({ now: () => clock });
+  await t.settle();
+  for (let i = 1; i <= 8; i++)
+    await t.report(`LAPTOP-${i}`, 1, { 'BitLocker Key Backup Status': SCRIPT_OUTPUT.failed });
+  const records = endpointRecords(await t.stream.next());
+  const shards = await streams.send(new DescribeStreamCommand({ StreamArn: t.stream.streamArn }));
+  const shardId = shards.StreamDescription?.Shards?.[0]?.ShardId ?? '';
+  const seq = (i: number) => records[i]?.dynamodb?.SequenceNumber ?? '';
+  const parked = (from: number, to: number, id: string) =>
+    onFailureMessage(
+      {
+        consumer: 'evaluate',
+        requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 6 },
+        DDBStreamBatchInfo: {
+          shardId,
+          startSequenceNumber: seq(from),
+          endSequenceNumber: seq(to),
+          batchSize: to - from + 1,
+          streamArn: t.stream.streamArn,
+        },
+        error: 'x',
+        records: [],
+      },
+      id,
+    );
+  return { t, records, parked };
 }
