@@ -56,11 +56,15 @@ function memberBefore(
  * before the window, imply a sequence of changes; the history holds the changes it recorded at those
  * reports. A report evaluated after skipped ones records their net change, one report late, so the
  * recorded changes are matched with the implied ones from the end, same direction, each recorded at
- * or after the report it stands for; the implied changes left unmatched are missing. A group is left
- * alone when the history after the window does not end in the last report's state (its evaluation is
- * still to come: nothing can be told yet) or when a recorded change matches nothing. Transitions
- * without a report revision (recorded before it was kept) count as older than the window: the caller
- * does not reconcile a window they may belong to.
+ * or after the report it stands for; the implied changes left unmatched are missing. When the history
+ * after the window does not show the last report's state, the last implied change (the one into that
+ * state) is left out: it belongs to a change recorded later (the net change of a report evaluated
+ * after more skipped ones) or to the next window, which starts from this one's last report (its old
+ * image) and finds the history before it short of that state. The changes before it are recorded all
+ * the same: a window that waited for the whole run of skipped reports would wait for ever once a
+ * replay cut the run in two (two batches, or a message parked again part way). A group is left alone
+ * when a recorded change matches nothing. Transitions without a report revision (recorded before it
+ * was kept) count as older than the window: the caller does not reconcile a window they may belong to.
  */
 export function missingChanges(
   window: readonly ReportState[],
@@ -75,7 +79,6 @@ export function missingChanges(
   for (const groupId of groupIds) {
     const start = memberBefore(current, history, groupId, first.rev);
     const end = memberBefore(current, history, groupId, last.rev + 1);
-    if (end !== last.groups.has(groupId)) continue;
     const implied: MissingChange[] = [];
     let member = start;
     for (const r of window) {
@@ -83,6 +86,7 @@ export function missingChanges(
       if (next !== member) implied.push({ groupId, event: next ? 'entered' : 'exited', rev: r.rev });
       member = next;
     }
+    if (end !== member) implied.pop();
     const recorded = history
       .filter(
         (t) =>

@@ -30,6 +30,33 @@ function isTick(event: unknown): event is TickEvent {
   );
 }
 
+const itemOf = (record: DynamoDBRecord) => JSON.stringify(record.dynamodb?.Keys ?? record.eventID);
+
+/**
+ * A replayed batch answers every record of an item with a failed record as failed, the ones that
+ * succeeded before the failure too, so the retry (which resends only the failed records) and a batch
+ * parked again hold the item's whole run of reports. The states of passed-over reports are recorded
+ * from the run the batch holds (recordLateStates, after the item's last record): a retry that held
+ * only the records from the failure on would reconcile a shorter run, and a state held only by the
+ * records before the failure would never be recorded. Records that succeeded are safe to repeat.
+ */
+function wholeItemsFailed(
+  records: readonly DynamoDBRecord[],
+  response: DynamoDBBatchResponse,
+  item: (r: DynamoDBRecord) => string,
+): DynamoDBBatchResponse {
+  if (response.batchItemFailures.length === 0) return response;
+  const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+  const failedItems = new Set(
+    records.filter((r) => failed.has(r.dynamodb?.SequenceNumber ?? '')).map((r) => item(r)),
+  );
+  return {
+    batchItemFailures: records
+      .filter((r) => failedItems.has(item(r)))
+      .map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' })),
+  };
+}
+
 export function createEvaluateHandler(deps: {
   evaluator: Evaluator;
   logger: Logger;
@@ -67,7 +94,7 @@ export function createEvaluateHandler(deps: {
     const failedItems = new Set<string>();
     const slot = limiter(deps.evaluator.config.concurrency);
     const recordHandler = (record: DynamoDBRecord) => {
-      const item = JSON.stringify(record.dynamodb?.Keys ?? record.eventID);
+      const item = itemOf(record);
       const run = async () => {
         if (failedItems.has(item)) throw new Error('not processed: an earlier record of this item failed');
         const change = byEventId.get(record.eventID);
@@ -90,11 +117,12 @@ export function createEvaluateHandler(deps: {
     // A processor per invocation: it holds the batch's state, and the local poller may run several
     // invocations (one per shard) at once in one process.
     const processor = new BatchProcessor(EventType.DynamoDBStreams);
-    return processPartialResponse(event, recordHandler, processor, {
+    const response = await processPartialResponse(event, recordHandler, processor, {
       context,
       processInParallel: true,
       throwOnFullBatchFailure: false,
     });
+    return replay ? wholeItemsFailed(event.Records, response, itemOf) : response;
   });
   const chain = handler.use(injectLambdaContext(deps.logger));
   return deps.metrics ? chain.use(logMetrics(deps.metrics)) : chain;

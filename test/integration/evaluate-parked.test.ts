@@ -149,6 +149,39 @@ describe('evaluator: a report whose batch was parked', () => {
     expect(await t.groupsOf('LAPTOP-1')).toEqual([MISSING_GROUP]);
   });
 
+  it('fails a replayed endpoint whole, so its retry still holds the state its first records carried', async () => {
+    const t = await setup();
+    await t.report('LAPTOP-1', 1, { [STATUS]: SUCCESS });
+    await t.settle();
+    await t.report('LAPTOP-1', 2, { [STATUS]: FAILED });
+    await t.report('LAPTOP-1', 3, { [STATUS]: SUCCESS });
+    await t.report('LAPTOP-1', 4, { [STATUS]: SCRIPT_OUTPUT.notJoined });
+    await t.report('LAPTOP-1', 5, { [STATUS]: MISSING });
+    const [r2, r3, r4, r5] = endpointRecords(await t.stream.next()) as DynamoDBRecord[];
+    const parked = [r2, r3, r4] as DynamoDBRecord[];
+    await t.deliver([r5 as DynamoDBRecord]);
+
+    // The replay evaluates 2–4 (all passed over), then recording their late states fails once.
+    let failures = 1;
+    const flaky = t.instance({
+      writer: (w) => ({
+        ...w,
+        recordLate: async (...args: Parameters<typeof w.recordLate>) => {
+          if (failures-- > 0) throw new Error('the late states could not be written');
+          return w.recordLate(...args);
+        },
+      }),
+    });
+    const first = await flaky.deliver(parked, { replay: true });
+    const seq = (r: DynamoDBRecord) => r.dynamodb?.SequenceNumber;
+    // Every record of the endpoint fails, not only the one that was running (report 4).
+    expect(first?.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(parked.map(seq));
+    const retry = parked.filter((r) => first?.batchItemFailures.some((f) => f.itemIdentifier === seq(r)));
+    expect(await flaky.deliver(retry, { replay: true })).toEqual({ batchItemFailures: [] });
+    await t.settle();
+    expect(await history(t, FAILED_GROUP)).toEqual(['entered@2 late', 'exited@3 late']);
+  });
+
   it('records nothing late for a batch that was evaluated in order, replayed or redelivered', async () => {
     const t = await setup();
     await t.report('LAPTOP-1', 1, { [STATUS]: SUCCESS });

@@ -49,6 +49,26 @@ describe('missingChanges', () => {
     expect(missingChanges([state(2, true), state(3, true)], new Set(), [], [G])).toEqual([]);
   });
 
+  it('records what it can of a run cut in two, and leaves the last state to the window after', () => {
+    // Reports 2–5 passed over (FAILED, success, FAILED, success); 6 evaluated, no change recorded.
+    // The replay brings 1–4 in one batch and 4–5 (4 as the old image) in the next.
+    const first = missingChanges(
+      [state(1, false), state(2, true), state(3, false), state(4, true)],
+      new Set(),
+      [],
+      [G],
+    );
+    expect(first).toEqual([
+      { groupId: G, event: 'entered', rev: 2 },
+      { groupId: G, event: 'exited', rev: 3 },
+    ]);
+    const history = first.map((m) => ({ groupId: G, event: m.event, reportRev: m.rev }));
+    expect(missingChanges([state(4, true), state(5, false)], new Set(), history, [G])).toEqual([
+      { groupId: G, event: 'entered', rev: 4 },
+      { groupId: G, event: 'exited', rev: 5 },
+    ]);
+  });
+
   it('completes the history whichever reports were passed over', () => {
     fc.assert(
       fc.property(
