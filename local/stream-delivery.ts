@@ -83,8 +83,8 @@ export interface DeliveryContext {
   /**
    * After a partial batch response, retry only the records the function reported failed, instead of
    * everything from the lowest one on as Lambda does. Sound for keywatch's functions, which fail an
-   * item's later records once one of them fails (functions/evaluate/app.ts), so what they do not
-   * report is done. The replay uses it: under a 20 % fault rate, retrying from the lowest failed
+   * item's later records once one of them fails, and in a replay all of its records in the batch
+   * (functions/evaluate/app.ts), so what they do not report is done. The replay uses it: under a 20 % fault rate, retrying from the lowest failed
    * record redid most of a batch on every attempt and advanced a few records per round.
    */
   readonly retryFailedOnly?: boolean;

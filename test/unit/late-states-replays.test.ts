@@ -40,6 +40,8 @@ function recordLate(e: Endpoint, states: readonly boolean[], revs: readonly numb
   const window: ReportState[] = [(revs[0] as number) - 1, ...revs]
     .filter((r) => r <= e.mrev)
     .map((r) => ({ rev: r, groups: new Set(states[r] ? [G] : []) }));
+  // Nothing is read where the images' states do not differ (statesDiffer).
+  if (window.every((w) => w.groups.size === (window[0] as ReportState).groups.size)) return;
   for (const m of missingChanges(window, new Set(e.member ? [G] : []), e.history, [G]))
     e.history.push({ groupId: G, event: m.event, reportRev: m.rev });
 }
