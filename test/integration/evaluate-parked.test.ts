@@ -149,6 +149,30 @@ describe('evaluator: a report whose batch was parked', () => {
     expect(await t.groupsOf('LAPTOP-1')).toEqual([MISSING_GROUP]);
   });
 
+  it('records a run of passed-over reports that the replay brings back cut in two', async () => {
+    const t = await setup();
+    await t.report('LAPTOP-1', 1, { [STATUS]: SUCCESS });
+    await t.settle();
+    for (const [i, status] of [FAILED, SUCCESS, FAILED, SUCCESS, SCRIPT_OUTPUT.notJoined].entries())
+      await t.report('LAPTOP-1', i + 2, { [STATUS]: status });
+    const [r2, r3, r4, r5, r6] = endpointRecords(await t.stream.next()) as DynamoDBRecord[];
+    // 2–5 are parked; 6 catches up 5, which changes nothing. The replay's batches are 2–4, then 5.
+    await t.deliver([r6 as DynamoDBRecord]);
+    await t.deliver([r2, r3, r4] as DynamoDBRecord[], { replay: true });
+    // The first window cannot tell yet how report 4's FAILED ended; it records what came before.
+    expect(await history(t, FAILED_GROUP)).toEqual(['entered@2 late', 'exited@3 late']);
+    await t.deliver([r5 as DynamoDBRecord], { replay: true });
+    await t.deliver([r2, r3, r4, r5] as DynamoDBRecord[], { replay: true });
+    await t.settle();
+    expect(await history(t, FAILED_GROUP)).toEqual([
+      'entered@2 late',
+      'exited@3 late',
+      'entered@4 late',
+      'exited@5 late',
+    ]);
+    expect(await t.groupsOf('LAPTOP-1')).not.toContain(FAILED_GROUP);
+  });
+
   it('fails a replayed endpoint whole, so its retry still holds the state its first records carried', async () => {
     const t = await setup();
     await t.report('LAPTOP-1', 1, { [STATUS]: SUCCESS });
