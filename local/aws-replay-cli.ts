@@ -21,7 +21,8 @@ export const AWS_USAGE = `usage: npm run replay -- --aws --stack NAME [--functio
                       [--max N] [--dry-run] [--delete-expired]
   re-drives the stream batches parked in the stack's SQS on-failure queues: reads each batch's records
   from the table's stream and invokes the function with them ({ keywatchReplay: true, Records }),
-  deleting the message once nothing failed; what fails again stays in the queue. Credentials and
+  deleting the message once nothing failed; what fails again stays in the queue. Messages received
+  together (up to 10) whose ranges overlap on one shard are replayed once, as one range. Credentials and
   region: the AWS SDK's default chain (AWS_PROFILE, AWS_REGION, …) unless --region is given.
   --max N           handle at most N messages per queue
   --dry-run         read and count the records; invoke and delete nothing
@@ -125,13 +126,15 @@ function summary(
     }
     const count = (o: QueueBatchResult['outcome']) => mine.filter((r) => r.outcome === o).length;
     const deleted = mine.filter((r) => r.deleted).length;
+    const merged = mine.filter((r) => r.mergedInto !== undefined).length;
     lines.push(
       `${name}: ${mine.length} parked batches, ` +
         (dryRun
           ? `${count('readable')} readable (dry run: nothing invoked or deleted)`
           : `${count('replayed')} replayed, ${count('failed-again')} failed again`) +
         `, ${count('expired')} past the stream's 24 h, ${count('malformed')} malformed, ${count('error')} unreadable; ` +
-        `${deleted} deleted, ${mine.length - deleted} left in the queue`,
+        `${deleted} deleted, ${mine.length - deleted} left in the queue` +
+        (merged === 0 ? '' : ` (${merged} replayed as part of an overlapping message's range)`),
     );
   }
   return lines;

@@ -80,9 +80,13 @@ export async function replayBatches(
   return results;
 }
 
-function overlappingRanges(
+/**
+ * The messages in groups whose ranges overlap, each group of one consumer, stream and shard, sorted
+ * by start; a message overlapping none is a group of its own. Also the AWS replay's (local/aws-replay.ts).
+ */
+export function overlappingRanges(
   messages: readonly OnFailureMessage[],
-  consumers: readonly StreamConsumer[],
+  consumers: readonly Pick<StreamConsumer, 'name'>[],
 ): OnFailureMessage[][] {
   const names = consumers.map((c) => c.name);
   const laneOf = (m: OnFailureMessage) => {
@@ -121,7 +125,7 @@ function overlappingRanges(
 }
 
 /** The first message of a group, its range widened to cover them all. */
-function spanning(group: readonly OnFailureMessage[]): OnFailureMessage {
+export function spanning(group: readonly OnFailureMessage[]): OnFailureMessage {
   const first = group[0] as OnFailureMessage;
   if (group.length === 1) return first;
   const seqs = group.flatMap((m) => [

@@ -407,7 +407,7 @@ describe('replay --aws', () => {
     const again = await run();
     expect(again.code).toBe(1);
     expect(invokedEvents()).toHaveLength(1);
-    expect(again.err).toMatch(/message m1 came round again; stopping here/);
+    expect(again.err).toMatch(/message m1 came round again; stopping/);
     expect(madeVisible()).toEqual([
       ['receipt-m1', 0],
       ['receipt-m1', 0],
