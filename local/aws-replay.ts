@@ -329,7 +329,8 @@ async function replayGroup(
   const span = spanning(group.map((p) => p.message));
   const replayed = await replaySpan(target, clients, consumer, opts, span);
   const spanText = `${span.DDBStreamBatchInfo.startSequenceNumber}…${span.DDBStreamBatchInfo.endSequenceNumber}`;
-  const merged = rest.length === 0 ? '' : `, merged with ${rest.map((p) => p.messageId).join(', ')} into ${spanText}`;
+  const merged =
+    rest.length === 0 ? '' : `, merged with ${rest.map((p) => p.messageId).join(', ')} into ${spanText}`;
   const base = (p: Parked) => ({ target: target.name, messageId: p.messageId });
   return {
     delete: replayed.delete,

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import {
+  ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
@@ -21,7 +22,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { replayQueue } from '#local/aws-replay.ts';
 import { main } from '#local/aws-replay-cli.ts';
 import { type OnFailureMessage, parseOnFailureMessage } from '#local/parking.ts';
 
@@ -84,7 +86,12 @@ const RESOURCES = [
 ].map((r) => ({ ...r, ResourceStatus: 'CREATE_COMPLETE' as const, LastUpdatedTimestamp: new Date() }));
 
 /** Lambda's on-failure record for an evaluate batch from sequence number `start` to `end`. */
-function parked(start: number, end: number, fn = EVALUATE_FN): OnFailureMessage {
+function parked(
+  start: number,
+  end: number,
+  fn = EVALUATE_FN,
+  where: { shardId?: string; streamArn?: string } = {},
+): OnFailureMessage {
   return {
     requestContext: {
       requestId: `req-${start}`,
@@ -96,13 +103,13 @@ function parked(start: number, end: number, fn = EVALUATE_FN): OnFailureMessage 
     version: '1.0',
     timestamp: '2026-12-07T09:00:00.000Z',
     DDBStreamBatchInfo: {
-      shardId: SHARD,
+      shardId: where.shardId ?? SHARD,
       startSequenceNumber: String(start),
       endSequenceNumber: String(end),
       approximateArrivalOfFirstRecord: '2026-12-07T08:59:00Z',
       approximateArrivalOfLastRecord: '2026-12-07T08:59:01Z',
       batchSize: end - start + 1,
-      streamArn: STREAM_ARN,
+      streamArn: where.streamArn ?? STREAM_ARN,
     },
   };
 }
@@ -449,6 +456,269 @@ describe('replay --aws', () => {
     expect((await run('--max', '0')).code).toBe(2);
     expect((await run('--bogus')).code).toBe(2);
     expect(cloudFormation.calls()).toHaveLength(0);
+  });
+});
+
+describe('replay --aws, messages received together', () => {
+  const SHARD_B = 'shardId-00000001764547200000-99999999';
+  const STREAM_B = 'arn:aws:dynamodb:eu-west-1:123456789012:table/keywatch/stream/2026-12-05T00:00:00.000';
+
+  /** The queue answers each ReceiveMessage with the next chunk (several messages at once), then nothing. */
+  function queueChunks(url: string, chunks: ReturnType<typeof sqsMessage>[][]) {
+    sqs
+      .on(GetQueueAttributesCommand, { QueueUrl: url })
+      .resolves({ Attributes: { ApproximateNumberOfMessages: String(chunks.flat().length) } });
+    let receive = sqs.on(ReceiveMessageCommand, { QueueUrl: url });
+    for (const chunk of chunks) receive = receive.resolvesOnce({ Messages: chunk });
+    receive.resolves({});
+  }
+
+  /** A shard's records from `start` on, in one GetRecords page behind its own iterator. */
+  function shardFrom(
+    start: number,
+    records: _Record[],
+    where: { shardId?: string; streamArn?: string } = {},
+  ) {
+    const at = { StreamArn: where.streamArn ?? STREAM_ARN, ShardId: where.shardId ?? SHARD };
+    const iterator = `it ${at.StreamArn} ${at.ShardId} ${start}`;
+    streams
+      .on(GetShardIteratorCommand, { ...at, SequenceNumber: String(start) })
+      .resolves({ ShardIterator: iterator });
+    streams.on(GetRecordsCommand, { ShardIterator: iterator }).resolves({ Records: records });
+  }
+
+  const reads = () =>
+    streams
+      .commandCalls(GetShardIteratorCommand)
+      .map((c) => [c.args[0].input.StreamArn, c.args[0].input.ShardId, c.args[0].input.SequenceNumber]);
+  const delivered = () =>
+    invokedEvents().map((i) => i.event.Records.map((r) => r.dynamodb?.SequenceNumber).join(','));
+  const target = { name: 'evaluate' as const, functionName: EVALUATE_FN, queueUrl: EVALUATE_Q };
+  const clients = () => ({
+    sqs: new SQSClient({ region: 'eu-west-1' }),
+    lambda: new LambdaClient({ region: 'eu-west-1' }),
+    streams: new DynamoDBStreamsClient({ region: 'eu-west-1' }),
+  });
+
+  /** Two lanes' batches of one page: their ranges overlap (100…102 and 102…104); 105 is past both. */
+  const twoLanes = () => {
+    // In the order SQS happens to hand them out: the later range first.
+    queueChunks(EVALUATE_Q, [[sqsMessage('m2', parked(102, 104)), sqsMessage('m1', parked(100, 102))]]);
+    shardFrom(100, [report(100), report(101), report(102), membership(103), report(104), report(105)]);
+  };
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reads two overlapping ranges of one shard once, delivers each record once, deletes both messages', async () => {
+    twoLanes();
+    lambda.on(InvokeCommand).resolves(answer({ batchItemFailures: [] }));
+
+    const { code, out, err } = await run();
+
+    expect(code).toBe(0);
+    const receives = sqs.commandCalls(ReceiveMessageCommand, { QueueUrl: EVALUATE_Q });
+    expect(receives[0]?.args[0].input.MaxNumberOfMessages).toBe(10);
+    expect(reads()).toEqual([[STREAM_ARN, SHARD, '100']]);
+    expect(streams.commandCalls(GetRecordsCommand)).toHaveLength(1);
+    expect(delivered()).toEqual(['100,101,102,104']);
+    expect(deleted().sort()).toEqual(['receipt-m1', 'receipt-m2']);
+    expect(madeVisible()).toEqual([]);
+    expect(err).toMatch(
+      /evaluate \[1\/2\] message m1: batch 100…102 \(shard [^)]+\), merged with m2 into 100…104: 5 records read, 1 invocations, replayed; message deleted/,
+    );
+    expect(err).toMatch(
+      /evaluate \[2\/2\] message m2: batch 102…104 \(shard [^)]+\): merged into message m1's range 100…104: replayed; message deleted/,
+    );
+    expect(out).toMatch(
+      /evaluate: 2 parked batches, 2 replayed, 0 failed again.*2 deleted, 0 left in the queue \(1 replayed as part of an overlapping message's range\)/,
+    );
+  });
+
+  it('leaves every message of a merged range that fails again, made visible, each result saying so', async () => {
+    twoLanes();
+    lambda.on(InvokeCommand).resolves(answer({ batchItemFailures: [{ itemIdentifier: '101' }] }));
+    const lines: string[] = [];
+
+    const results = await replayQueue(target, clients(), { log: (l) => lines.push(l) });
+
+    expect(delivered()).toEqual(['100,101,102,104']);
+    expect(deleted()).toEqual([]);
+    expect(madeVisible()).toEqual([
+      ['receipt-m1', 0],
+      ['receipt-m2', 0],
+    ]);
+    expect(results).toEqual([
+      {
+        target: 'evaluate',
+        messageId: 'm1',
+        outcome: 'failed-again',
+        records: 5,
+        invocations: 1,
+        deleted: false,
+        detail: 'batchItemFailures: ["101"]',
+      },
+      {
+        target: 'evaluate',
+        messageId: 'm2',
+        outcome: 'failed-again',
+        records: 0,
+        invocations: 0,
+        deleted: false,
+        mergedInto: 'm1',
+        detail: `replayed as part of message m1's range 100…104: batchItemFailures: ["101"]`,
+      },
+    ]);
+    expect(lines.join('\n')).toMatch(
+      /message m2: .*merged into message m1's range 100…104: failed again; message left/,
+    );
+  });
+
+  it('--dry-run reads a merged range once, invokes and deletes nothing, and puts both messages back', async () => {
+    twoLanes();
+
+    const { code, err } = await run('--dry-run');
+
+    expect(code).toBe(0);
+    expect(reads()).toEqual([[STREAM_ARN, SHARD, '100']]);
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    expect(deleted()).toEqual([]);
+    expect(madeVisible()).toEqual([
+      ['receipt-m1', 0],
+      ['receipt-m2', 0],
+    ]);
+    expect(err).toMatch(
+      /m1: .*merged with m2 into 100…104: 5 records read, would invoke \S+ 1 times \(dry run\)/,
+    );
+    expect(err).toMatch(/m2: .*merged into message m1's range 100…104: readable \(dry run\)/);
+  });
+
+  it('replays disjoint ranges, other shards and other streams separately, even when they share sequence numbers', async () => {
+    queueChunks(EVALUATE_Q, [
+      [
+        sqsMessage('a', parked(100, 101)),
+        // Starts right after a: adjacent, not overlapping.
+        sqsMessage('b', parked(102, 104)),
+        sqsMessage('c', parked(100, 101, EVALUATE_FN, { shardId: SHARD_B })),
+        sqsMessage('d', parked(100, 101, EVALUATE_FN, { streamArn: STREAM_B })),
+      ],
+    ]);
+    shardFrom(100, [report(100), report(101)]);
+    shardFrom(102, [report(102), report(103), report(104)]);
+    shardFrom(100, [report(100), report(101)], { shardId: SHARD_B });
+    shardFrom(100, [report(100), report(101)], { streamArn: STREAM_B });
+    lambda.on(InvokeCommand).resolves(answer({ batchItemFailures: [] }));
+
+    const { code, out, err } = await run();
+
+    expect(code).toBe(0);
+    expect(
+      reads()
+        .map((r) => r.join(' '))
+        .sort(),
+    ).toEqual(
+      [
+        [STREAM_ARN, SHARD, '100'],
+        [STREAM_ARN, SHARD, '102'],
+        [STREAM_ARN, SHARD_B, '100'],
+        [STREAM_B, SHARD, '100'],
+      ]
+        .map((r) => r.join(' '))
+        .sort(),
+    );
+    expect(delivered().sort()).toEqual(['100,101', '100,101', '100,101', '102,103,104']);
+    expect(deleted().sort()).toEqual(['receipt-a', 'receipt-b', 'receipt-c', 'receipt-d']);
+    expect(err).not.toMatch(/merged/);
+    expect(out).toMatch(/4 parked batches, 4 replayed.*4 deleted, 0 left in the queue$/m);
+  });
+
+  it('does not merge overlapping messages received in different chunks: each range is read and delivered', async () => {
+    queueChunks(EVALUATE_Q, [[sqsMessage('m1', parked(100, 102))], [sqsMessage('m2', parked(101, 103))]]);
+    shardFrom(100, [report(100), report(101), report(102)]);
+    shardFrom(101, [report(101), report(102), report(103)]);
+    lambda.on(InvokeCommand).resolves(answer({ batchItemFailures: [] }));
+
+    expect((await run()).code).toBe(0);
+
+    expect(reads()).toEqual([
+      [STREAM_ARN, SHARD, '100'],
+      [STREAM_ARN, SHARD, '101'],
+    ]);
+    expect(delivered()).toEqual(['100,101,102', '101,102,103']);
+    expect(deleted()).toEqual(['receipt-m1', 'receipt-m2']);
+  });
+
+  it('--max asks SQS for no more messages than are left to handle', async () => {
+    queueChunks(EVALUATE_Q, [
+      [
+        sqsMessage('m1', parked(100, 100)),
+        sqsMessage('m2', parked(101, 101)),
+        sqsMessage('m3', parked(102, 102)),
+      ],
+    ]);
+    shardFrom(100, [report(100)]);
+    shardFrom(101, [report(101)]);
+    shardFrom(102, [report(102)]);
+    lambda.on(InvokeCommand).resolves(answer({ batchItemFailures: [] }));
+
+    expect((await run('--max', '3')).code).toBe(0);
+
+    const asked = sqs
+      .commandCalls(ReceiveMessageCommand, { QueueUrl: EVALUATE_Q })
+      .map((c) => c.args[0].input.MaxNumberOfMessages);
+    expect(asked).toEqual([3]);
+    expect(deleted()).toHaveLength(3);
+  });
+
+  it('hides the messages still waiting for a full timeout again when the replays before them took over half of it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    queueChunks(EVALUATE_Q, [
+      [
+        sqsMessage('m1', parked(100, 100)),
+        sqsMessage('m2', parked(200, 200)),
+        sqsMessage('m3', parked(300, 300)),
+      ],
+    ]);
+    shardFrom(100, [report(100)]);
+    shardFrom(200, [report(200)]);
+    shardFrom(300, [report(300)]);
+    // Each invocation takes 8 minutes: m2's turn comes 480 s after the chunk was received.
+    lambda.on(InvokeCommand).callsFake(async () => {
+      vi.setSystemTime(Date.now() + 480_000);
+      return answer({ batchItemFailures: [] });
+    });
+
+    expect((await run()).code).toBe(0);
+
+    const hidden = sqs
+      .commandCalls(ChangeMessageVisibilityBatchCommand)
+      .map((c) => c.args[0].input.Entries?.map((e) => [e.ReceiptHandle, e.VisibilityTimeout]));
+    // Before m2 (480 s > 450 s): m2 and m3; before m3 only 480 s since then: m3 again.
+    expect(hidden).toEqual([
+      [
+        ['receipt-m2', 900],
+        ['receipt-m3', 900],
+      ],
+      [['receipt-m3', 900]],
+    ]);
+    expect(deleted()).toEqual(['receipt-m1', 'receipt-m2', 'receipt-m3']);
+  });
+
+  it('hides nothing again when the chunk is replayed within half the visibility timeout', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    queueChunks(EVALUATE_Q, [[sqsMessage('m1', parked(100, 100)), sqsMessage('m2', parked(200, 200))]]);
+    shardFrom(100, [report(100)]);
+    shardFrom(200, [report(200)]);
+    lambda.on(InvokeCommand).callsFake(async () => {
+      vi.setSystemTime(Date.now() + 440_000);
+      return answer({ batchItemFailures: [] });
+    });
+
+    expect((await run()).code).toBe(0);
+
+    expect(sqs.commandCalls(ChangeMessageVisibilityBatchCommand)).toHaveLength(0);
+    expect(deleted()).toEqual(['receipt-m1', 'receipt-m2']);
   });
 });
 
