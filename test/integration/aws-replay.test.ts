@@ -2,8 +2,9 @@
 // evaluator failed is read back from DynamoDB Local's stream by `replayQueue`, sent as the JSON
 // payload an Invoke carries (SQS and Lambda mocked at the SDK boundary, the fake Lambda running the
 // real handler on the decoded payload), and its transition is recorded; replaying the same message
-// again invokes again and records nothing twice.
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+// again invokes again and records nothing twice. Overlapping messages received together are read and
+// delivered once.
+import { DescribeStreamCommand, DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   DeleteMessageCommand,
@@ -17,8 +18,14 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { STREAM_CONSUMERS } from '#infra/stream-settings.ts';
 import { replayQueue } from '#local/aws-replay.ts';
 import { onFailureMessage } from '#local/parking.ts';
+import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { dynamoEndpoint } from '#test/helpers/dynamo.ts';
-import { harnessWithUnwritableReport } from '#test/helpers/evaluator.ts';
+import {
+  endpointRecords,
+  evaluatorHarness,
+  harnessWithUnwritableReport,
+  transitionEvents,
+} from '#test/helpers/evaluator.ts';
 import { deliverParking } from '#test/helpers/parking.ts';
 
 const FAILED_GROUP = 'bitlocker-key-backup-failed';
@@ -95,4 +102,74 @@ it('replays a parked evaluate batch from the real stream through the real handle
   expect(second.results.map((r) => r.outcome)).toEqual(['replayed']);
   expect(events).toHaveLength(2);
   expect((await t.transitions(FAILED_GROUP)).map((i) => i.event)).toEqual(['entered']);
+});
+
+it('replays overlapping messages received together once, as one range, through the real handler', async () => {
+  const t = await evaluatorHarness({ now: () => clock });
+  await t.settle();
+  for (let i = 1; i <= 8; i++)
+    await t.report(`LAPTOP-${i}`, 1, { 'BitLocker Key Backup Status': SCRIPT_OUTPUT.failed });
+  const records = endpointRecords(await t.stream.next());
+  const shards = await streams.send(new DescribeStreamCommand({ StreamArn: t.stream.streamArn }));
+  const shardId = shards.StreamDescription?.Shards?.[0]?.ShardId ?? '';
+  const seq = (i: number) => records[i]?.dynamodb?.SequenceNumber ?? '';
+  const message = (id: string, from: number, to: number) => ({
+    MessageId: id,
+    ReceiptHandle: `r-${id}`,
+    Body: JSON.stringify(
+      onFailureMessage(
+        {
+          consumer: 'evaluate',
+          requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 6 },
+          DDBStreamBatchInfo: {
+            shardId,
+            startSequenceNumber: seq(from),
+            endSequenceNumber: seq(to),
+            batchSize: to - from + 1,
+            streamArn: t.stream.streamArn,
+          },
+          error: 'x',
+          records: [],
+        },
+        `req-${id}`,
+      ),
+    ),
+  });
+  const sqs = mockClient(new SQSClient({ region: 'eu-west-1' }));
+  const lambda = mockClient(new LambdaClient({ region: 'eu-west-1' }));
+  const delivered: string[] = [];
+  lambda.on(InvokeCommand).callsFake(async (input: { Payload: Uint8Array }) => {
+    const event = JSON.parse(new TextDecoder().decode(input.Payload)) as { Records: DynamoDBRecord[] };
+    delivered.push(...event.Records.map((r) => r.dynamodb?.SequenceNumber ?? ''));
+    const answer = await t.main.deliver(event.Records, { replay: true });
+    return {
+      StatusCode: 200,
+      Payload: new TextEncoder().encode(JSON.stringify(answer ?? null)),
+    } as Partial<InvokeCommandOutput>;
+  });
+  sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '3' } });
+  // Two lanes' batches of one page (interleaved), and a later batch apart from them, in one chunk.
+  sqs
+    .on(ReceiveMessageCommand)
+    .resolvesOnce({ Messages: [message('c', 6, 7), message('b', 2, 5), message('a', 0, 4)] })
+    .resolves({});
+
+  const results = await replayQueue(
+    { name: 'evaluate', functionName: FUNCTION, queueUrl: QUEUE },
+    { sqs: sqs as unknown as SQSClient, lambda: lambda as unknown as LambdaClient, streams },
+    { log: () => undefined },
+  );
+
+  expect(delivered).toEqual(records.map((_, i) => seq(i)));
+  expect(results.map((r) => [r.messageId, r.outcome, r.records, r.mergedInto, r.deleted])).toEqual([
+    ['a', 'replayed', 6, undefined, true],
+    ['b', 'replayed', 0, 'a', true],
+    ['c', 'replayed', 2, undefined, true],
+  ]);
+  expect(sqs.commandCalls(DeleteMessageCommand).map((c) => c.args[0].input.ReceiptHandle)).toEqual([
+    'r-a',
+    'r-b',
+    'r-c',
+  ]);
+  expect((await transitionEvents(t, FAILED_GROUP)).length).toBe(8);
 });
