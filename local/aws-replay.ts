@@ -2,8 +2,9 @@
 // SQS on-failure queues. For each message it reads the batch's records back from the table's stream
 // and invokes the function with them, through the same engine as the local replay (local/replay.ts:
 // same reader, same event filters and batch size as the event source mapping), then deletes the
-// message once nothing failed; messages received together whose ranges overlap are replayed as one. Credentials and region come from the SDK's default provider chain;
-// the SDK retries throttled and failed calls itself. Runs from the repository only, never in Lambda.
+// message once nothing failed; messages received together whose ranges overlap are replayed as one.
+// Credentials and region come from the SDK's default provider chain; the SDK retries throttled and
+// failed calls itself. Runs from the repository only, never in Lambda.
 import {
   type CloudFormationClient,
   paginateListStackResources,
