@@ -9,6 +9,12 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
 import { type Random, seededRandom } from '#test/helpers/random.ts';
 import { type Client, createClient } from '../local/client.ts';
 import { createFaultInjector, FAULT_KINDS, type FaultInjector } from '../local/faults.ts';
@@ -144,6 +150,54 @@ async function explainMissing(fleet: Fleet, client: Client, f: Findings): Promis
   return `${endpointId} in ${groupId}: applied reports ${states}; recorded ${recorded}`;
 }
 
+/**
+ * For a missing transition's endpoint: each of its reports in the stream, as `rev:n`, n being how
+ * many evaluate messages ever parked (re-parked ones included) cover its record, so a report the
+ * stream passed over without parking it shows as `rev:0`.
+ */
+async function parkedCoverage(
+  streams: DynamoDBStreamsClient,
+  endpointId: string,
+  parkedFile: string,
+): Promise<string> {
+  const messages = readParked(parkedFile).filter((m) => m.requestContext.functionArn.includes('evaluate'));
+  const streamArn = messages[0]?.DDBStreamBatchInfo.streamArn;
+  if (streamArn === undefined) return 'no evaluate batch was parked';
+  const shards = (await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }))).StreamDescription
+    ?.Shards;
+  const out: string[] = [];
+  for (const shard of shards ?? []) {
+    const shardId = shard.ShardId ?? '';
+    let iterator = (
+      await streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: shardId,
+          ShardIteratorType: 'TRIM_HORIZON',
+        }),
+      )
+    ).ShardIterator;
+    while (iterator !== undefined) {
+      const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      for (const r of page.Records ?? []) {
+        const image = r.dynamodb?.NewImage;
+        if (image?.endpointId?.S !== endpointId || image.writer?.S !== 'ingest') continue;
+        const seq = BigInt(r.dynamodb?.SequenceNumber ?? '0');
+        const covering = messages.filter(
+          (m) =>
+            m.DDBStreamBatchInfo.shardId === shardId &&
+            BigInt(m.DDBStreamBatchInfo.startSequenceNumber) <= seq &&
+            seq <= BigInt(m.DDBStreamBatchInfo.endSequenceNumber),
+        ).length;
+        out.push(`${image.rev?.N ?? '?'}:${covering}`);
+      }
+      if ((page.Records ?? []).length === 0) break;
+      iterator = page.NextShardIterator;
+    }
+  }
+  return out.join(' ');
+}
+
 const clean = (f: Findings) =>
   f.lostApplied +
     f.missingTransitions +
@@ -217,7 +271,6 @@ async function oneRate(rate: number, seed: number, random: Random) {
     console.log(`  before replay: ${line(before)}`);
 
     // The operator's replay: every parked message, through the same handlers, then once more.
-    const { DynamoDBStreamsClient } = await import('@aws-sdk/client-dynamodb-streams');
     const streams = new DynamoDBStreamsClient({
       endpoint: pipeline.dynamodbEndpoint,
       region: 'local',
@@ -268,7 +321,11 @@ async function oneRate(rate: number, seed: number, random: Random) {
     console.log(
       `  replayed ${replayedMessages} parked batches in ${replayRounds} rounds (${parkedAgain} parked again); after: ${line(after)}`,
     );
-    if (why !== undefined) console.log(`  first missing: ${why}`);
+    if (why !== undefined) {
+      console.log(`  first missing: ${why}`);
+      const endpointId = after.missingKeys[0]?.split('|')[0] ?? '';
+      console.log(`  its reports in the stream: ${await parkedCoverage(streams, endpointId, parkedFile)}`);
+    }
     // Replaying everything again must change nothing (checked without faults, which would only
     // make it slower: what it could change is decided by the handlers' idempotency).
     faults.setEnabled(false);
