@@ -150,15 +150,24 @@ async function explainMissing(fleet: Fleet, client: Client, f: Findings): Promis
   return `${endpointId} in ${groupId}: applied reports ${states}; recorded ${recorded}`;
 }
 
+/** The sequence numbers a stream handler's answer reports failed. */
+function failedIds(answer: unknown): Set<string> {
+  const failures = (answer as { batchItemFailures?: { itemIdentifier?: string }[] } | undefined)
+    ?.batchItemFailures;
+  return new Set((failures ?? []).map((f) => String(f.itemIdentifier)));
+}
+
 /**
- * For a missing transition's endpoint: each of its reports in the stream, as `rev:n`, n being how
- * many evaluate messages ever parked (re-parked ones included) cover its record, so a report the
- * stream passed over without parking it shows as `rev:0`.
+ * For a missing transition's endpoint: each of its reports in the stream, as `rev:p/d/f`: how many
+ * evaluate messages ever parked (re-parked ones included) cover its record, how many times the live
+ * stream delivered it, and how many of those answered it failed. A report the stream passed over
+ * without parking it shows as `rev:0/…`.
  */
 async function parkedCoverage(
   streams: DynamoDBStreamsClient,
   endpointId: string,
   parkedFile: string,
+  live: ReadonlyMap<string, [number, number]>,
 ): Promise<string> {
   const messages = readParked(parkedFile).filter((m) => m.requestContext.functionArn.includes('evaluate'));
   const streamArn = messages[0]?.DDBStreamBatchInfo.streamArn;
@@ -189,7 +198,8 @@ async function parkedCoverage(
             BigInt(m.DDBStreamBatchInfo.startSequenceNumber) <= seq &&
             seq <= BigInt(m.DDBStreamBatchInfo.endSequenceNumber),
         ).length;
-        out.push(`${image.rev?.N ?? '?'}:${covering}`);
+        const [delivered, failed] = live.get(r.dynamodb?.SequenceNumber ?? '') ?? [0, 0];
+        out.push(`${image.rev?.N ?? '?'}:${covering}/${delivered}/${failed}`);
       }
       if ((page.Records ?? []).length === 0) break;
       iterator = page.NextShardIterator;
@@ -226,7 +236,18 @@ async function oneRate(rate: number, seed: number, random: Random) {
   const parkedFile = join(RESULTS_DIR, `${label}-parked.jsonl`);
   await rm(parkedFile, { force: true });
   // Batches are retried after 20 ms (not 100 ms doubling to 2 s): the same retries and parking, in less time.
+  // Every live delivery to evaluate, per sequence number: [delivered, answered failed].
+  const live = new Map<string, [number, number]>();
   const { pipeline, alertsFile } = await quietPipeline(label, {
+    onDelivery: (consumer, event, answer) => {
+      if (consumer !== 'evaluate') return;
+      const failed = answer instanceof Error ? undefined : failedIds(answer);
+      for (const r of event.Records) {
+        const seq = r.dynamodb?.SequenceNumber ?? '';
+        const n = live.get(seq) ?? [0, 0];
+        live.set(seq, [n[0] + 1, n[1] + (failed === undefined || failed.has(seq) ? 1 : 0)]);
+      }
+    },
     faults,
     parkedFile,
     secret: SECRET,
@@ -324,7 +345,9 @@ async function oneRate(rate: number, seed: number, random: Random) {
     if (why !== undefined) {
       console.log(`  first missing: ${why}`);
       const endpointId = after.missingKeys[0]?.split('|')[0] ?? '';
-      console.log(`  its reports in the stream: ${await parkedCoverage(streams, endpointId, parkedFile)}`);
+      console.log(
+        `  its reports in the stream (rev:parked in/delivered live/failed live): ${await parkedCoverage(streams, endpointId, parkedFile, live)}`,
+      );
     }
     // Replaying everything again must change nothing (checked without faults, which would only
     // make it slower: what it could change is decided by the handlers' idempotency).

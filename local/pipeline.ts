@@ -2,11 +2,13 @@
 // the HTTP API through the real handlers, the stream poller driving the evaluate and notify handlers,
 // the alert sink (or SNS when ALERT_TOPIC_ARN is set), and the minute tick. Used by `npm start` and by
 // the end-to-end tests.
+
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { type AlertPublisher, snsPublisher } from '#adapters/alert-publisher.ts';
 import { createDynamoClient, documentClient } from '#adapters/clients.ts';
 import { createGroupStore } from '#adapters/group-store.ts';
@@ -53,6 +55,8 @@ export interface PipelineOptions {
   readonly faults?: FaultInjector;
   /** The local on-failure destination (default `<dataDir>/parked.jsonl`, else `.keywatch/parked.jsonl`). */
   readonly parkedFile?: string;
+  /** Told of every stream delivery and its answer (benchmarks trace records with it). */
+  readonly onDelivery?: (consumer: string, event: DynamoDBStreamEvent, answer: unknown) => void;
 }
 
 export interface Pipeline {
@@ -136,7 +140,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       pollIntervalMs: opts.pollIntervalMs ?? 250,
       ...(opts.retryBackoffMs === undefined ? {} : { retryBackoffMs: opts.retryBackoffMs }),
       log,
-      consumers: streamConsumers(fns),
+      consumers: observed(streamConsumers(fns), opts.onDelivery),
       // As Lambda sends a batch given up to the on-failure queue: parked, counted, replayable.
       onFailedBatch: (failure) => {
         parking.park(failure);
@@ -184,6 +188,24 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     await stop();
     throw e;
   }
+}
+
+/** The consumers with their deliveries reported to `onDelivery` (a thrown error as the answer). */
+function observed(consumers: StreamConsumer[], onDelivery: PipelineOptions['onDelivery']): StreamConsumer[] {
+  if (onDelivery === undefined) return consumers;
+  return consumers.map((c) => ({
+    ...c,
+    handler: async (event, context) => {
+      try {
+        const answer = await c.handler(event, context);
+        onDelivery(c.name, event, answer);
+        return answer;
+      } catch (e: unknown) {
+        onDelivery(c.name, event, e);
+        throw e;
+      }
+    },
+  }));
 }
 
 /** The poller's consumers: the stack's event source mappings (infra/stream-settings.ts) and the real handlers. */
