@@ -208,7 +208,8 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
    * record's evaluation and finds its report passed. So the skipped report is evaluated first, here,
    * when its state differs from the membership this record starts from and that membership predates it.
    * Costs nothing when the report before was evaluated (in order, the usual case): the check is a pure
-   * evaluation of images already in hand.
+   * evaluation of images already in hand. Behind a lagging stream, when the image's membership may be
+   * older than what is stored, it costs one read.
    */
   async function catchUp(
     image: EndpointRecord,
@@ -233,7 +234,13 @@ export function createEndpointEvaluation(ctx: EvaluatorContext, deps: EndpointEv
     if (evaluated(membership)) return 0;
     const previousOf = (m: typeof membership) =>
       withMembership({ ...before, groupsCompanyId: image.groupsCompanyId }, m);
-    if (isNoop(plan(previousOf(membership), scopes, rules, false))) return 0;
+    // The image's membership stands for the one before the skipped report only when every report
+    // before that one was evaluated by the time this one was written. Behind a lagging stream it is
+    // older: an evaluation since (of an earlier report) may have moved it, and a skipped state equal
+    // to the old membership but not to the stored one would be passed over for good (found by the
+    // faults benchmark at 20 %: no replay can record it, as this record is not replayed).
+    const knownCurrent = membership !== image || image.mrev === before.rev - 1;
+    if (knownCurrent && isNoop(plan(previousOf(membership), scopes, rules, false))) return 0;
     if (membership === image) {
       // The image may predate the report's evaluation (written by the batch before): ask the table.
       ctx.count('MembershipReads');

@@ -149,6 +149,25 @@ describe('evaluator: a report whose batch was parked', () => {
     expect(await t.groupsOf('LAPTOP-1')).toEqual([MISSING_GROUP]);
   });
 
+  it('catches up a skipped report against the stored membership when the stream lagged behind ingest', async () => {
+    const t = await setup();
+    await t.report('LAPTOP-1', 1, { [STATUS]: SUCCESS });
+    await t.settle();
+    // Four reports written before any is evaluated: their images all hold report 1's membership.
+    for (const [i, status] of [FAILED, SCRIPT_OUTPUT.notJoined, SUCCESS, FAILED].entries())
+      await t.report('LAPTOP-1', i + 2, { [STATUS]: status });
+    const [r2, r3, r4, r5] = endpointRecords(await t.stream.next()) as DynamoDBRecord[];
+    await t.deliver([r2 as DynamoDBRecord]);
+    // 3 and 4 are parked; 5 catches up 4, whose Successful equals the image's membership (report
+    // 1's) but not the stored one (report 2's FAILED).
+    await t.deliver([r5 as DynamoDBRecord]);
+    expect(await history(t, FAILED_GROUP)).toEqual(['entered@2', 'exited@4', 'entered@5']);
+    await t.deliver([r3, r4] as DynamoDBRecord[], { replay: true });
+    await t.settle();
+    expect(await history(t, FAILED_GROUP)).toEqual(['entered@2', 'exited@4', 'entered@5']);
+    expect(await history(t, SUCCESSFUL_GROUP)).toEqual(['entered@1', 'exited@2', 'entered@4', 'exited@5']);
+  });
+
   it('records a run of passed-over reports that the replay brings back cut in two', async () => {
     const t = await setup();
     await t.report('LAPTOP-1', 1, { [STATUS]: SUCCESS });
