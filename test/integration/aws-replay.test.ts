@@ -4,7 +4,7 @@
 // real handler on the decoded payload), and its transition is recorded; replaying the same message
 // again invokes again and records nothing twice. Overlapping messages received together are read and
 // delivered once.
-import { DescribeStreamCommand, DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   DeleteMessageCommand,
@@ -18,15 +18,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { STREAM_CONSUMERS } from '#infra/stream-settings.ts';
 import { replayQueue } from '#local/aws-replay.ts';
 import { onFailureMessage } from '#local/parking.ts';
-import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { dynamoEndpoint } from '#test/helpers/dynamo.ts';
-import {
-  endpointRecords,
-  evaluatorHarness,
-  harnessWithUnwritableReport,
-  transitionEvents,
-} from '#test/helpers/evaluator.ts';
-import { deliverParking } from '#test/helpers/parking.ts';
+import { harnessWithUnwritableReport, transitionEvents } from '#test/helpers/evaluator.ts';
+import { deliverParking, eightFailedReports } from '#test/helpers/parking.ts';
 
 const FAILED_GROUP = 'bitlocker-key-backup-failed';
 const clock = Date.parse('2026-12-07T10:00:00Z');
@@ -105,35 +99,11 @@ it('replays a parked evaluate batch from the real stream through the real handle
 });
 
 it('replays overlapping messages received together once, as one range, through the real handler', async () => {
-  const t = await evaluatorHarness({ now: () => clock });
-  await t.settle();
-  for (let i = 1; i <= 8; i++)
-    await t.report(`LAPTOP-${i}`, 1, { 'BitLocker Key Backup Status': SCRIPT_OUTPUT.failed });
-  const records = endpointRecords(await t.stream.next());
-  const shards = await streams.send(new DescribeStreamCommand({ StreamArn: t.stream.streamArn }));
-  const shardId = shards.StreamDescription?.Shards?.[0]?.ShardId ?? '';
-  const seq = (i: number) => records[i]?.dynamodb?.SequenceNumber ?? '';
+  const { t, records, parked } = await eightFailedReports(streams, () => clock);
   const message = (id: string, from: number, to: number) => ({
     MessageId: id,
     ReceiptHandle: `r-${id}`,
-    Body: JSON.stringify(
-      onFailureMessage(
-        {
-          consumer: 'evaluate',
-          requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 6 },
-          DDBStreamBatchInfo: {
-            shardId,
-            startSequenceNumber: seq(from),
-            endSequenceNumber: seq(to),
-            batchSize: to - from + 1,
-            streamArn: t.stream.streamArn,
-          },
-          error: 'x',
-          records: [],
-        },
-        `req-${id}`,
-      ),
-    ),
+    Body: JSON.stringify(parked(from, to, `req-${id}`)),
   });
   const sqs = mockClient(new SQSClient({ region: 'eu-west-1' }));
   const lambda = mockClient(new LambdaClient({ region: 'eu-west-1' }));
@@ -160,7 +130,7 @@ it('replays overlapping messages received together once, as one range, through t
     { log: () => undefined },
   );
 
-  expect(delivered).toEqual(records.map((_, i) => seq(i)));
+  expect(delivered).toEqual(records.map((r) => r.dynamodb?.SequenceNumber ?? ''));
   expect(results.map((r) => [r.messageId, r.outcome, r.records, r.mergedInto, r.deleted])).toEqual([
     ['a', 'replayed', 6, undefined, true],
     ['b', 'replayed', 0, 'a', true],

@@ -13,15 +13,9 @@ import { faultError } from '#local/faults.ts';
 import { consumerOf, type OnFailureMessage, onFailureMessage } from '#local/parking.ts';
 import { replayBatches } from '#local/replay.ts';
 import type { StreamConsumer } from '#local/stream-delivery.ts';
-import { SCRIPT_OUTPUT } from '#test/fixtures/script-outputs.ts';
 import { dynamoEndpoint } from '#test/helpers/dynamo.ts';
-import {
-  endpointRecords,
-  evaluatorHarness,
-  harnessWithUnwritableReport,
-  transitionEvents,
-} from '#test/helpers/evaluator.ts';
-import { deliverParking } from '#test/helpers/parking.ts';
+import { evaluatorHarness, harnessWithUnwritableReport, transitionEvents } from '#test/helpers/evaluator.ts';
+import { deliverParking, eightFailedReports } from '#test/helpers/parking.ts';
 
 // No CloudWatch here: Powertools Metrics would print one EMF line per notify invocation.
 beforeAll(() => {
@@ -116,7 +110,7 @@ describe('parking and replay', () => {
   });
 
   it('replays a range in one lane and in order, and parks only its rest, once, when a record fails again', async () => {
-    const { t, records, parked } = await eightFailedReports();
+    const { t, records, parked } = await eightFailedReports(streams, () => clock);
     expect(records).toHaveLength(8);
     const seq = (r: DynamoDBRecord | undefined) => r?.dynamodb?.SequenceNumber ?? '';
     const poison = seq(records[3]);
@@ -159,7 +153,7 @@ describe('parking and replay', () => {
   });
 
   it('replays overlapping parked ranges of one shard once, as one range', async () => {
-    const { t, records, parked } = await eightFailedReports();
+    const { t, records, parked } = await eightFailedReports(streams, () => clock);
     const seq = (i: number) => records[i]?.dynamodb?.SequenceNumber ?? '';
     const delivered: string[] = [];
     const consumer: StreamConsumer = {
@@ -212,36 +206,3 @@ describe('parking and replay', () => {
     expect(result?.outcome).toBe('expired');
   });
 });
-
-/**
- * Eight endpoints each reported FAILED, their stream records, and `parked(from, to, id)`: the
- * on-failure message of records `from`..`to` (indexes) as the poller parks a batch.
- */
-async function eightFailedReports() {
-  const t = await evaluatorHarness({ now: () => clock });
-  await t.settle();
-  for (let i = 1; i <= 8; i++)
-    await t.report(`LAPTOP-${i}`, 1, { 'BitLocker Key Backup Status': SCRIPT_OUTPUT.failed });
-  const records = endpointRecords(await t.stream.next());
-  const shards = await streams.send(new DescribeStreamCommand({ StreamArn: t.stream.streamArn }));
-  const shardId = shards.StreamDescription?.Shards?.[0]?.ShardId ?? '';
-  const seq = (i: number) => records[i]?.dynamodb?.SequenceNumber ?? '';
-  const parked = (from: number, to: number, id: string) =>
-    onFailureMessage(
-      {
-        consumer: 'evaluate',
-        requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 6 },
-        DDBStreamBatchInfo: {
-          shardId,
-          startSequenceNumber: seq(from),
-          endSequenceNumber: seq(to),
-          batchSize: to - from + 1,
-          streamArn: t.stream.streamArn,
-        },
-        error: 'x',
-        records: [],
-      },
-      id,
-    );
-  return { t, records, parked };
-}

@@ -464,6 +464,12 @@ describe('replay --aws, messages received together', () => {
   const STREAM_B = 'arn:aws:dynamodb:eu-west-1:123456789012:table/keywatch/stream/2026-12-05T00:00:00.000';
 
   /** The queue answers each ReceiveMessage with the next chunk (several messages at once), then nothing. */
+  /** Messages m1, m2, … of one record each, at these sequence numbers, received in one chunk. */
+  function oneRecordMessages(seqs: readonly number[]) {
+    queueChunks(EVALUATE_Q, [seqs.map((n, i) => sqsMessage(`m${i + 1}`, parked(n, n)))]);
+    for (const n of seqs) shardFrom(n, [report(n)]);
+  }
+
   function queueChunks(url: string, chunks: ReturnType<typeof sqsMessage>[][]) {
     sqs
       .on(GetQueueAttributesCommand, { QueueUrl: url })
@@ -650,16 +656,7 @@ describe('replay --aws, messages received together', () => {
   });
 
   it('--max asks SQS for no more messages than are left to handle', async () => {
-    queueChunks(EVALUATE_Q, [
-      [
-        sqsMessage('m1', parked(100, 100)),
-        sqsMessage('m2', parked(101, 101)),
-        sqsMessage('m3', parked(102, 102)),
-      ],
-    ]);
-    shardFrom(100, [report(100)]);
-    shardFrom(101, [report(101)]);
-    shardFrom(102, [report(102)]);
+    oneRecordMessages([100, 101, 102]);
     lambda.on(InvokeCommand).resolves(answer({ batchItemFailures: [] }));
 
     expect((await run('--max', '3')).code).toBe(0);
@@ -673,16 +670,7 @@ describe('replay --aws, messages received together', () => {
 
   it('hides the messages still waiting for a full timeout again when the replays before them took over half of it', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
-    queueChunks(EVALUATE_Q, [
-      [
-        sqsMessage('m1', parked(100, 100)),
-        sqsMessage('m2', parked(200, 200)),
-        sqsMessage('m3', parked(300, 300)),
-      ],
-    ]);
-    shardFrom(100, [report(100)]);
-    shardFrom(200, [report(200)]);
-    shardFrom(300, [report(300)]);
+    oneRecordMessages([100, 200, 300]);
     // Each invocation takes 8 minutes: m2's turn comes 480 s after the chunk was received.
     lambda.on(InvokeCommand).callsFake(async () => {
       vi.setSystemTime(Date.now() + 480_000);
